@@ -1,0 +1,160 @@
+"""The tokenizer interface every tokenizer implements (character, word, BPE).
+
+A tokenizer maps one line of text to a list of token ids and back. Three special tokens have fixed ids in every
+vocabulary: ``<unk>`` (0) for anything unseen in training, ``<s>`` (1) the start-of-sentence context and ``</s>``
+(2) the end of a line. A corpus is a list of lines; :meth:`Tokenizer.encode_lines` turns it into one stream of ids
+with ``</s>`` after every line, the form every language model scores (see :mod:`lmlab.evaluate`).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from lmlab.errors import LmlabError
+from lmlab.io import write_json
+
+UNK, BOS, EOS = "<unk>", "<s>", "</s>"
+SPECIALS = (UNK, BOS, EOS)
+UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """A corpus as one id stream: each line's tokens followed by ``</s>``.
+
+    ``n_oov`` counts the tokens of the text that were not in the vocabulary and so became ``<unk>`` (a literal
+    ``<unk>`` in the text, as in PTB, is a vocabulary token and is not counted).
+    """
+
+    ids: np.ndarray  # (N,) int32
+    n_lines: int
+    n_oov: int
+
+
+class Tokenizer(ABC):
+    """Text <-> ids. Subclasses set ``kind`` and implement ``encode``, ``decode`` and the JSON round trip."""
+
+    kind: ClassVar[str]
+    unk_id: ClassVar[int] = UNK_ID
+    bos_id: ClassVar[int] = BOS_ID
+    eos_id: ClassVar[int] = EOS_ID
+
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int:
+        """Number of ids, special tokens included."""
+
+    @abstractmethod
+    def id_to_token(self, i: int) -> str:
+        """The string of token ``i`` (special tokens as ``<unk>``, ``<s>``, ``</s>``)."""
+
+    @abstractmethod
+    def encode(self, text: str) -> list[int]:
+        """Ids of one line of text (no ``</s>`` added)."""
+
+    @abstractmethod
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of a sequence of ids; ``<s>`` and ``</s>`` are dropped."""
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state; ``from_dict`` of it gives an equal tokenizer."""
+
+    @classmethod
+    @abstractmethod
+    def from_dict(cls, d: dict[str, Any]) -> Tokenizer:
+        """Inverse of :meth:`to_dict`."""
+
+    def encode_lines(self, lines: Sequence[str]) -> EncodedText:
+        """Encode a corpus: each line's ids, then ``</s>``; counts out-of-vocabulary tokens."""
+        ids: list[int] = []
+        n_oov = 0
+        for line in lines:
+            line_ids, oov = self._encode_counting_oov(line)
+            ids.extend(line_ids)
+            ids.append(EOS_ID)
+            n_oov += oov
+        return EncodedText(np.asarray(ids, dtype=np.int32), len(lines), n_oov)
+
+    def _encode_counting_oov(self, text: str) -> tuple[list[int], int]:
+        ids = self.encode(text)
+        return ids, sum(1 for i in ids if i == UNK_ID)
+
+    def tokens(self) -> list[str]:
+        """Every token string, indexed by id."""
+        return [self.id_to_token(i) for i in range(self.vocab_size)]
+
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer as a versioned JSON file (atomically)."""
+        write_json(path, {"format": "lmlab-tokenizer", "version": FORMAT_VERSION, **self.to_dict()})
+
+
+class VocabTokenizer(Tokenizer):
+    """A tokenizer that splits text into pieces and looks each piece up in a fixed vocabulary."""
+
+    def __init__(self, tokens: Sequence[str]):
+        tokens = list(tokens)
+        if tuple(tokens[:3]) != SPECIALS:
+            tokens = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
+        self._tokens = tokens
+        self._index = {t: i for i, t in enumerate(tokens)}
+        if len(self._index) != len(tokens):
+            raise LmlabError("tokenizer vocabulary has duplicate tokens")
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._tokens)
+
+    def id_to_token(self, i: int) -> str:
+        return self._tokens[i]
+
+    def token_to_id(self, token: str) -> int:
+        """Id of ``token``, or ``<unk>``'s id if it is not in the vocabulary."""
+        return self._index.get(token, UNK_ID)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._index
+
+    @abstractmethod
+    def split(self, text: str) -> list[str]:
+        """The pieces of one line of text, before vocabulary look-up."""
+
+    def encode(self, text: str) -> list[int]:
+        index = self._index
+        return [index.get(p, UNK_ID) for p in self.split(text)]
+
+    def _encode_counting_oov(self, text: str) -> tuple[list[int], int]:
+        index = self._index
+        ids = [index.get(p, -1) for p in self.split(text)]
+        n_oov = ids.count(-1)
+        if n_oov:
+            ids = [UNK_ID if i < 0 else i for i in ids]
+        return ids, n_oov
+
+
+def read_tokenizer_json(path: str | Path) -> dict[str, Any]:
+    """Read and check a tokenizer file's envelope; the caller dispatches on ``d["kind"]``."""
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LmlabError(f"tokenizer file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LmlabError(f"{path}: not a valid tokenizer file ({e})") from None
+    if not isinstance(d, dict) or d.get("format") != "lmlab-tokenizer":
+        raise LmlabError(f"{path}: not an lmlab tokenizer file (no 'format': 'lmlab-tokenizer')")
+    if d.get("version") != FORMAT_VERSION:
+        raise LmlabError(
+            f"{path}: tokenizer format version {d.get('version')!r} is not supported "
+            f"(this lmlab reads version {FORMAT_VERSION})"
+        )
+    return d

@@ -1,0 +1,56 @@
+"""Character-level tokenizer: every character of the training text is a token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from lmlab.tokenizers.base import EOS_ID, SPECIALS, UNK_ID, EncodedText, VocabTokenizer
+
+
+class CharTokenizer(VocabTokenizer):
+    """Each character is a token; the newline ending a line is ``</s>``.
+
+    >>> tok = CharTokenizer.train(["abca"])
+    >>> tok.encode("cab"), tok.decode(tok.encode("cab"))
+    ([5, 3, 4], 'cab')
+    """
+
+    kind = "char"
+
+    @classmethod
+    def train(cls, lines: Iterable[str]) -> CharTokenizer:
+        """Vocabulary: the special tokens, then every character seen, in code-point order."""
+        chars: set[str] = set()
+        for line in lines:
+            chars.update(line)
+        return cls(list(SPECIALS) + sorted(chars))
+
+    def split(self, text: str) -> list[str]:
+        return list(text)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.id_to_token(i) for i in ids if i not in (self.bos_id, self.eos_id))
+
+    def encode_lines(self, lines: Sequence[str]) -> EncodedText:
+        """Vectorised: code points of the whole text mapped through a look-up table; newlines become ``</s>``."""
+        text = "\n".join(lines) + "\n" if lines else ""
+        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        uniq, inverse = np.unique(cps, return_inverse=True)
+        table = np.array(
+            [EOS_ID if c == 10 else self._index.get(chr(c), -1) for c in uniq.tolist()], dtype=np.int64
+        )
+        ids = table[inverse]
+        oov = ids < 0
+        n_oov = int(oov.sum())
+        ids[oov] = UNK_ID
+        return EncodedText(ids.astype(np.int32), len(lines), n_oov)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "tokens": self._tokens}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CharTokenizer:
+        return cls(d["tokens"])

@@ -1,0 +1,71 @@
+"""Word-level tokenizer: whitespace-separated words, with ``<unk>`` for words unseen in training."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from lmlab.errors import LmlabError
+from lmlab.tokenizers.base import BOS, EOS, SPECIALS, UNK, VocabTokenizer
+
+
+class WordTokenizer(VocabTokenizer):
+    """Splits on whitespace, keeps case unless ``lowercase``; a literal ``<unk>`` in the text is ``<unk>``.
+
+    >>> tok = WordTokenizer.train(["the cat sat", "the <unk> sat"])
+    >>> tok.encode("the dog sat"), tok.decode(tok.encode("the dog sat"))
+    ([4, 0, 3], 'the <unk> sat')
+    """
+
+    kind = "word"
+
+    def __init__(self, tokens, *, lowercase: bool = False):
+        super().__init__(tokens)
+        self.lowercase = lowercase
+
+    @classmethod
+    def train(
+        cls,
+        lines: Iterable[str],
+        *,
+        lowercase: bool = False,
+        min_freq: int = 1,
+        max_size: int | None = None,
+    ) -> WordTokenizer:
+        """Vocabulary: special tokens, then words by falling frequency (ties by string), filtered.
+
+        ``min_freq``: keep words seen at least this often; ``max_size``: keep at most this many tokens in all,
+        the three special tokens included.
+        """
+        if min_freq < 1:
+            raise LmlabError(f"min_freq must be >= 1, got {min_freq}")
+        if max_size is not None and max_size < len(SPECIALS) + 1:
+            raise LmlabError(f"max_size must be at least {len(SPECIALS) + 1}, got {max_size}")
+        counts: Counter[str] = Counter()
+        for line in lines:
+            counts.update((line.lower() if lowercase else line).split())
+        for bad in (BOS, EOS):
+            if bad in counts:
+                raise LmlabError(
+                    f"the text contains the reserved token {bad!r}; lines are sentences already "
+                    "(remove the markers from the text)"
+                )
+        counts.pop(UNK, None)
+        words = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
+        if max_size is not None:
+            words = words[: max_size - len(SPECIALS)]
+        return cls(list(SPECIALS) + words, lowercase=lowercase)
+
+    def split(self, text: str) -> list[str]:
+        return (text.lower() if self.lowercase else text).split()
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return " ".join(self.id_to_token(i) for i in ids if i not in (self.bos_id, self.eos_id))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "lowercase": self.lowercase, "tokens": self._tokens}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WordTokenizer:
+        return cls(d["tokens"], lowercase=bool(d.get("lowercase", False)))
