@@ -1,0 +1,219 @@
+"""Load a corpus as train/valid/test lists of lines, from a dataset name, a folder or one text file.
+
+A corpus is lines of text, one sentence (or name, or line of a play) per line, because every tokenizer
+and model in lmlab treats the end of a line as the end-of-sentence token. Files are read as UTF-8; a line
+ends at ``\\n`` only (a ``\\r`` before it is dropped), since ``str.splitlines`` would also cut at form
+feeds, ``\\x1c`` and other characters that occur inside real corpora and would change their line counts.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmlab.data.download import fetch, file_url
+from lmlab.data.registry import DATASETS, DatasetInfo
+from lmlab.data.registry import data_dir as default_data_dir
+from lmlab.errors import LmlabError
+
+SPLITS = ("train", "valid", "test")
+FOLDER_FILES = ("train.txt", "valid.txt", "test.txt")
+
+
+@dataclass(frozen=True, repr=False)
+class Corpus:
+    """Three lists of lines (without their newlines) and where they came from."""
+
+    name: str
+    train: list[str]
+    valid: list[str]
+    test: list[str]
+    source: str
+
+    def split(self, name: str) -> list[str]:
+        """The lines of split ``name``: ``"train"``, ``"valid"`` or ``"test"``."""
+        if name not in SPLITS:
+            raise LmlabError(f"unknown split {name!r}; choose one of: {', '.join(SPLITS)}")
+        return getattr(self, name)
+
+    def __repr__(self) -> str:
+        # The default repr would print every line of the corpus.
+        return (
+            f"Corpus(name={self.name!r}, train={len(self.train):,} lines, valid={len(self.valid):,} lines, "
+            f"test={len(self.test):,} lines, source={self.source!r})"
+        )
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of ``text`` split at ``\\n`` only; a final newline ends the last line rather than starting one.
+
+    >>> split_lines("a\\r\\n\\nb\\x0cc\\n")
+    ['a', '', 'b\\x0cc']
+    >>> split_lines("no newline at the end")
+    ['no newline at the end']
+    """
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if "\r" in text:
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    return lines
+
+
+def read_lines(path: str | os.PathLike, *, encoding_errors: str = "strict") -> list[str]:
+    """Lines of a UTF-8 text file (see :func:`split_lines`); a leading byte-order mark is dropped.
+
+    The file is read and decoded in one piece, which is several times faster than iterating over a text-mode
+    file for corpora the size of PTB. An invalid byte is an error naming its offset unless
+    ``encoding_errors="replace"``, which turns it into U+FFFD.
+    """
+    _check_encoding_errors(encoding_errors)
+    path = Path(path)
+    data = path.read_bytes()
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[start:].decode("utf-8", errors=encoding_errors)
+    except UnicodeDecodeError as e:
+        offset = start + e.start
+        raise LmlabError(
+            f"{path}: not valid UTF-8 at byte offset {offset} (byte 0x{data[offset]:02x}); "
+            f"pass --encoding-errors replace (encoding_errors='replace') to replace bad bytes"
+        ) from None
+    lines = split_lines(text)
+    if not any(lines):
+        raise LmlabError(f"{path} is empty (no non-empty line); a corpus needs at least one line of text")
+    return lines
+
+
+def split_points(n: int, ratios: Sequence[float]) -> tuple[int, int]:
+    """Where to cut ``n`` lines into train/valid/test: the end of train and the end of valid.
+
+    Contiguous and rounded down, so the same file always gives the same split.
+
+    >>> split_points(40_000, (0.9, 0.05, 0.05))
+    (36000, 38000)
+    >>> split_points(32_033, (0.9, 0.05, 0.05))
+    (28829, 30431)
+    """
+    r_train, r_valid, _ = ratios
+    # The small epsilon keeps 0.9 * 10 = 8.999... from losing a line to floating point.
+    end_train = math.floor(n * r_train + 1e-9)
+    end_valid = math.floor(n * (r_train + r_valid) + 1e-9)
+    return end_train, min(end_valid, n)
+
+
+def load_corpus(
+    spec: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    split: Sequence[float] = (0.9, 0.05, 0.05),
+    encoding_errors: str = "strict",
+    download: bool = True,
+) -> Corpus:
+    """Load a corpus from a registered text dataset name, a folder, or a single text file.
+
+    - a name in ``DATASETS`` of kind ``"text"`` (``"ptb"``, ``"wikitext-2"``, ...): read from ``data_dir``
+      (default :func:`lmlab.data.data_dir`), downloaded first if missing and ``download`` is true;
+    - a folder holding ``train.txt``, ``valid.txt`` and ``test.txt``;
+    - one text file, cut by lines into the ``split`` fractions (train, valid, test): contiguous and not
+      shuffled, so the same file always gives the same split.
+
+    A registered name wins over a file or folder of the same name; write ``./names`` to mean the local path.
+    Single-file datasets (``"names"``, ``"tinyshakespeare"``) are cut by ``split`` too.
+
+    >>> load_corpus("ptb").train[0]                       # doctest: +SKIP
+    ' aer banknote berlitz calloway centrust cluett fromstein gitano guterman hydro-quebec ipo kia ...'
+    >>> load_corpus("my_corpus.txt", split=(0.8, 0.1, 0.1))  # doctest: +SKIP
+    """
+    ratios = _check_ratios(split)
+    _check_encoding_errors(encoding_errors)
+    if isinstance(spec, str) and spec in DATASETS:
+        return _load_dataset(DATASETS[spec], data_dir, ratios, encoding_errors, download)
+    path = Path(spec)
+    if path.is_dir():
+        return _load_folder(path, encoding_errors)
+    if path.is_file():
+        lines = read_lines(path, encoding_errors=encoding_errors)
+        return _cut(path.stem, lines, ratios, f"{path} (split {_fmt(ratios)} by lines)", path)
+    text_names = sorted(n for n, d in DATASETS.items() if d.kind == "text")
+    raise LmlabError(
+        f"{str(spec)!r} is neither a registered text dataset ({', '.join(text_names)}) "
+        f"nor an existing file or folder"
+    )
+
+
+def _check_encoding_errors(encoding_errors: str) -> None:
+    if encoding_errors not in ("strict", "replace"):
+        raise LmlabError(f"encoding_errors must be 'strict' or 'replace', not {encoding_errors!r}")
+
+
+def _check_ratios(split: Sequence[float]) -> tuple[float, float, float]:
+    try:
+        ratios = tuple(float(r) for r in split)
+    except (TypeError, ValueError):
+        ratios = ()
+    if len(ratios) != 3 or any(not r >= 0 for r in ratios) or abs(sum(ratios) - 1) > 1e-6:
+        raise LmlabError(
+            f"split must be three fractions (train, valid, test) >= 0 that sum to 1, not {split!r}"
+        )
+    return ratios  # type: ignore[return-value]
+
+
+def _fmt(ratios: Sequence[float]) -> str:
+    return "/".join(f"{r:g}" for r in ratios)
+
+
+def _cut(name: str, lines: list[str], ratios: Sequence[float], source: str, path: Path) -> Corpus:
+    a, b = split_points(len(lines), ratios)
+    train, valid, test = lines[:a], lines[a:b], lines[b:]
+    if not (train and valid and test):
+        raise LmlabError(
+            f"{path} has {len(lines):,} lines: too few to split {_fmt(ratios)} with a line in each of "
+            f"train/valid/test (got {len(train)}/{len(valid)}/{len(test)}); add lines or change the split"
+        )
+    return Corpus(name, train, valid, test, source)
+
+
+def _load_folder(folder: Path, encoding_errors: str) -> Corpus:
+    missing = [f for f in FOLDER_FILES if not (folder / f).is_file()]
+    if missing:
+        raise LmlabError(
+            f"folder {folder} lacks {', '.join(missing)}; a corpus folder holds {', '.join(FOLDER_FILES)} "
+            f"(or pass a single text file to split it)"
+        )
+    train, valid, test = (read_lines(folder / f, encoding_errors=encoding_errors) for f in FOLDER_FILES)
+    return Corpus(folder.resolve().name, train, valid, test, f"folder {folder}")
+
+
+def _load_dataset(
+    info: DatasetInfo,
+    data_dir: str | os.PathLike | None,
+    ratios: Sequence[float],
+    encoding_errors: str,
+    download: bool,
+) -> Corpus:
+    if info.kind != "text":
+        raise LmlabError(f"{info.name} is a {info.kind} dataset, not a text corpus")
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    if download:
+        fetch(info, root)
+    else:
+        missing = [f for f in info.files if not (root / f.path).is_file()]
+        if missing:
+            f = missing[0]
+            raise LmlabError(
+                f"dataset {info.name}: {root / f.path} not found and download is off; get it from "
+                f"{file_url(f)} and put it there, or set LMLAB_DATA_DIR to a folder that has {f.path}"
+            )
+    if info.split_files is None:
+        path = root / info.files[0].path
+        lines = read_lines(path, encoding_errors=encoding_errors)
+        return _cut(info.name, lines, ratios, f"{info.name}: {path} (split {_fmt(ratios)} by lines)", path)
+    train, valid, test = (read_lines(root / p, encoding_errors=encoding_errors) for p in info.split_files)
+    return Corpus(info.name, train, valid, test, f"{info.name}: {root / info.folder}")

