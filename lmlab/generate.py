@@ -16,7 +16,6 @@ import numpy as np
 
 from lmlab.errors import LmlabError
 from lmlab.lm import LanguageModel
-from lmlab.tokenizers import BOS_ID, EOS_ID, UNK_ID
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,7 @@ class SamplingConfig:
         if self.max_tokens < 1:
             raise LmlabError(f"max tokens must be >= 1, got {self.max_tokens}")
         if not self.greedy and not (self.temperature > 0 and math.isfinite(self.temperature)):
-            raise LmlabError(
-                f"temperature must be > 0, got {self.temperature} (use greedy decoding for the argmax)"
-            )
+            raise LmlabError(f"temperature must be > 0, got {self.temperature} (use greedy decoding for the argmax)")
         if self.top_k is not None and self.top_k < 1:
             raise LmlabError(f"top-k must be >= 1, got {self.top_k}")
         if self.top_p is not None and not (0.0 < self.top_p <= 1.0):
@@ -74,18 +71,19 @@ def sample_tokens(
     rng: np.random.Generator,
 ) -> Iterator[int]:
     """Yield sampled token ids one at a time after ``prompt``, stopping at ``</s>`` (not yielded) or max_tokens."""
+    tok = model.tokenizer
     state, logprobs = model.start(prompt)
     for _ in range(cfg.max_tokens):
         logprobs = np.array(logprobs, dtype=np.float64)
-        logprobs[BOS_ID] = -np.inf  # <s> is a context, never an output
+        logprobs[tok.bos_id] = -np.inf  # <s> is a context, never an output
         if not cfg.allow_unk:
-            logprobs[UNK_ID] = -np.inf
+            logprobs[tok.unk_id] = -np.inf
         if cfg.greedy:
             token = int(np.argmax(logprobs))
         else:
             p = filter_logprobs(logprobs, cfg)
             token = int(rng.choice(p.size, p=p))
-        if token == EOS_ID:
+        if token == tok.eos_id:
             return
         yield token
         state, logprobs = model.advance(state, token)

@@ -143,8 +143,7 @@ def load_corpus(
         return _cut(path.stem, lines, ratios, f"{path} (split {_fmt(ratios)} by lines)", path)
     text_names = sorted(n for n, d in DATASETS.items() if d.kind == "text")
     raise LmlabError(
-        f"{str(spec)!r} is neither a registered text dataset ({', '.join(text_names)}) "
-        f"nor an existing file or folder"
+        f"{str(spec)!r} is neither a registered text dataset ({', '.join(text_names)}) nor an existing file or folder"
     )
 
 
@@ -159,9 +158,7 @@ def _check_ratios(split: Sequence[float]) -> tuple[float, float, float]:
     except (TypeError, ValueError):
         ratios = ()
     if len(ratios) != 3 or any(not r >= 0 for r in ratios) or abs(sum(ratios) - 1) > 1e-6:
-        raise LmlabError(
-            f"split must be three fractions (train, valid, test) >= 0 that sum to 1, not {split!r}"
-        )
+        raise LmlabError(f"split must be three fractions (train, valid, test) >= 0 that sum to 1, not {split!r}")
     return ratios  # type: ignore[return-value]
 
 

@@ -99,8 +99,7 @@ def _check_present(file: DataFile, dest: Path, *, verify: bool) -> None:
         digest = sha256_file(dest)
         if digest != file.sha256:
             raise LmlabError(
-                f"{dest}: sha256 {digest} does not match the expected {file.sha256}; "
-                f"delete it to download it again"
+                f"{dest}: sha256 {digest} does not match the expected {file.sha256}; delete it to download it again"
             )
 
 
@@ -146,9 +145,7 @@ def _stream(url: str, out: Path, dest: Path, *, desc: str, progress: bool, timeo
             length = response.headers.get("Content-Length")
             expected = int(length) if length and length.isdigit() else None
             show = progress and sys.stderr.isatty()
-            with tqdm(
-                total=expected, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, disable=not show
-            ) as bar:
+            with tqdm(total=expected, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, disable=not show) as bar:
                 # read(n) returns b"" when the peer closes early instead of raising IncompleteRead, so the
                 # byte count is compared with Content-Length below as well.
                 for chunk in iter(lambda: response.read(CHUNK), b""):
@@ -160,9 +157,7 @@ def _stream(url: str, out: Path, dest: Path, *, desc: str, progress: bool, timeo
     except http.client.IncompleteRead as e:
         got = n_read + len(e.partial)
         total = f" of {expected:,}" if expected is not None else ""
-        raise LmlabError(
-            f"download of {url} was cut short after {got:,}{total} bytes; retry, or {dest_hint}"
-        ) from None
+        raise LmlabError(f"download of {url} was cut short after {got:,}{total} bytes; retry, or {dest_hint}") from None
     except urllib.error.URLError as e:
         raise LmlabError(f"could not download {url}: {e.reason}; {dest_hint}") from None
     except (OSError, http.client.HTTPException) as e:

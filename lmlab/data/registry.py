@@ -56,9 +56,7 @@ class DatasetInfo:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise LmlabError(
-                f"dataset {self.name!r}: unknown kind {self.kind!r}; known kinds: {', '.join(KINDS)}"
-            )
+            raise LmlabError(f"dataset {self.name!r}: unknown kind {self.kind!r}; known kinds: {', '.join(KINDS)}")
         if not self.files:
             raise LmlabError(f"dataset {self.name!r} has no files")
         paths = [f.path for f in self.files]
@@ -67,9 +65,7 @@ class DatasetInfo:
         for p in paths:
             # A path escaping the data directory would let a registry entry write anywhere.
             if p.startswith("/") or ".." in p.split("/") or "\\" in p:
-                raise LmlabError(
-                    f"dataset {self.name!r}: file path {p!r} must be relative, with '/' and no '..'"
-                )
+                raise LmlabError(f"dataset {self.name!r}: file path {p!r} must be relative, with '/' and no '..'")
         if self.split_files is not None:
             missing = [p for p in self.split_files if p not in paths]
             if len(self.split_files) != 3 or missing:
@@ -327,6 +323,4 @@ def get_dataset(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
-        raise LmlabError(
-            f"unknown dataset {name!r}; registered datasets: {', '.join(sorted(DATASETS))}"
-        ) from None
+        raise LmlabError(f"unknown dataset {name!r}; registered datasets: {', '.join(sorted(DATASETS))}") from None

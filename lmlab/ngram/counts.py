@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from lmlab.errors import LmlabError
-from lmlab.tokenizers import BOS_ID, EOS_ID
 
 MAX_ORDER = 10
 
@@ -34,20 +33,20 @@ class PaddedStream:
     hist: np.ndarray  # (P,) int64, tokens of the same line before this one, <s> included
 
 
-def pad_stream(ids: np.ndarray) -> PaddedStream:
+def pad_stream(ids: np.ndarray, bos_id: int, eos_id: int) -> PaddedStream:
     """Insert ``<s>`` before every line of an ``</s>``-terminated id stream.
 
-    >>> p = pad_stream(np.array([5, 6, 2, 7, 2]))
+    >>> p = pad_stream(np.array([5, 6, 2, 7, 2]), bos_id=1, eos_id=2)
     >>> p.tokens.tolist(), p.hist.tolist()
     ([1, 5, 6, 2, 1, 7, 2], [0, 1, 2, 3, 0, 1, 2])
     """
     ids = np.asarray(ids, dtype=np.int64)
     n = ids.size
     # a last line without its </s> is still a line: it gets an <s> in front
-    line_of = np.concatenate(([0], np.cumsum(ids[:-1] == EOS_ID))) if n else np.zeros(0, np.int64)
+    line_of = np.concatenate(([0], np.cumsum(ids[:-1] == eos_id))) if n else np.zeros(0, np.int64)
     n_lines = int(line_of[-1]) + 1 if n else 0
     new_pos = np.arange(n) + line_of + 1
-    tokens = np.full(n + n_lines, BOS_ID, dtype=np.int64)
+    tokens = np.full(n + n_lines, bos_id, dtype=np.int64)
     tokens[new_pos] = ids
     is_bos = np.ones(n + n_lines, dtype=bool)
     is_bos[new_pos] = False
@@ -66,18 +65,8 @@ class NgramCounts:
     counts: list[np.ndarray]  # counts[k-1]: raw count of each n-gram of order k
     suffix: list[np.ndarray]  # suffix[k-1]: index in order k-1 of the n-gram without its first word (k >= 2)
     starts_with_bos: list[np.ndarray]  # the n-gram's first word is <s>
-    first_seen: np.ndarray  # (V,) rank of each token by first appearance (KenLM's id order); unseen last
-
-    def last_in_suffix_order(self, k: int) -> int:
-        """Index of the order-k n-gram that comes last when sorted by last word, then the one before, and so
-        on, with words ranked by first appearance: the last n-gram of lmplz's suffix-sorted stream."""
-        V, rank = self.vocab_size, self.first_seen
-        words, idx = [], np.arange(self.keys[k - 1].size)
-        for j in range(k, 1, -1):
-            words.append(rank[self.keys[j - 1][idx] % V])
-            idx = self.keys[j - 1][idx] // V
-        words.append(rank[idx])
-        return int(np.lexsort(words[::-1])[-1])
+    bos_id: int
+    eos_id: int
 
     def parent(self, k: int) -> np.ndarray:
         """Index in order k-1 of each order-k n-gram's context (its first k-1 words)."""
@@ -103,10 +92,10 @@ def check_vocab_size(vocab_size: int, order: int) -> None:
         raise LmlabError(f"vocabulary of {vocab_size} tokens is too large for the n-gram tables")
 
 
-def count_ngrams(ids: np.ndarray, order: int, vocab_size: int) -> NgramCounts:
+def count_ngrams(ids: np.ndarray, order: int, vocab_size: int, bos_id: int, eos_id: int) -> NgramCounts:
     """Count all n-grams of orders 1..``order`` in an ``</s>``-terminated id stream.
 
-    >>> c = count_ngrams(np.array([3, 4, 2, 3, 2]), order=2, vocab_size=5)   # "a b", "a"
+    >>> c = count_ngrams(np.array([3, 4, 2, 3, 2]), order=2, vocab_size=5, bos_id=1, eos_id=2)   # "a b", "a"
     >>> c.counts[0].tolist()          # <unk> <s> </s> a b
     [0, 2, 2, 2, 1]
     >>> [(int(k // 5), int(k % 5)) for k in c.keys[1]], c.counts[1].tolist()
@@ -114,24 +103,20 @@ def count_ngrams(ids: np.ndarray, order: int, vocab_size: int) -> NgramCounts:
     """
     check_order(order)
     check_vocab_size(vocab_size, order)
-    padded = pad_stream(ids)
+    padded = pad_stream(ids, bos_id, eos_id)
     tok = padded.tokens
     if tok.size and int(tok.max()) >= vocab_size:
         raise LmlabError(f"token id {int(tok.max())} is outside the vocabulary of {vocab_size}")
     V = vocab_size
     P = tok.size
     # end[i]: position of the </s> closing position i's line; an n-gram at i of order k fits if i+k-1 <= end[i]
-    eos = np.flatnonzero(tok == EOS_ID)
+    eos = np.flatnonzero(tok == eos_id)
     end = eos[np.searchsorted(eos, np.arange(P))] if eos.size else np.full(P, P - 1)
 
     keys = [np.arange(V, dtype=np.int64)]
     counts = [np.bincount(tok, minlength=V).astype(np.int64)]
     suffix = [np.zeros(0, dtype=np.int64)]
-    starts_bos = [np.arange(V) == BOS_ID]
-    first = np.full(V, P, dtype=np.int64)
-    np.minimum.at(first, tok, np.arange(P))
-    first[[0, BOS_ID, EOS_ID]] = [-3, -2, -1]  # lmplz numbers <unk>, <s>, </s> first
-    first_seen = np.argsort(np.argsort(first, kind="stable"), kind="stable")
+    starts_bos = [np.arange(V) == bos_id]
     pos = np.arange(P)  # start positions of order-k n-grams that fit in their line
     idx = tok.copy()  # idx[i]: index (in the current order's table) of the n-gram starting at pos[i]
     for k in range(2, order + 1):
@@ -150,4 +135,4 @@ def count_ngrams(ids: np.ndarray, order: int, vocab_size: int) -> NgramCounts:
         suffix.append(suf)
         starts_bos.append(starts_bos[-1][uniq // V])
         idx = inverse.astype(np.int64)
-    return NgramCounts(order, V, keys, counts, suffix, starts_bos, first_seen)
+    return NgramCounts(order, V, keys, counts, suffix, starts_bos, bos_id, eos_id)

@@ -23,7 +23,7 @@ from lmlab.errors import LmlabError
 from lmlab.lm import LanguageModel
 from lmlab.ngram import smoothing as sm
 from lmlab.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
-from lmlab.tokenizers import BOS_ID, EOS_ID, Tokenizer
+from lmlab.tokenizers import Tokenizer
 
 LN10 = math.log(10.0)
 
@@ -42,18 +42,14 @@ class NgramConfig:
     def __post_init__(self):
         check_order(self.order)
         if self.smoothing not in sm.SMOOTHINGS:
-            raise LmlabError(
-                f"unknown smoothing {self.smoothing!r}; choose one of: {', '.join(sm.SMOOTHINGS)}"
-            )
+            raise LmlabError(f"unknown smoothing {self.smoothing!r}; choose one of: {', '.join(sm.SMOOTHINGS)}")
 
 
 def estimate(counts, cfg: NgramConfig) -> sm.BackoffTables:
     """Dispatch to the smoothing function named by ``cfg.smoothing``."""
     s = cfg.smoothing
     if s == "modified-kneser-ney" or s == "kneser-ney":
-        return sm.kneser_ney(
-            counts, modified=s == "modified-kneser-ney", interpolate_unigrams=cfg.interpolate_unigrams
-        )
+        return sm.kneser_ney(counts, modified=s == "modified-kneser-ney", interpolate_unigrams=cfg.interpolate_unigrams)
     if s == "absolute-discount":
         return sm.absolute_discount(counts, discount=cfg.discount, interpolate_unigrams=cfg.interpolate_unigrams)
     if s == "witten-bell":
@@ -98,7 +94,7 @@ class NgramLM(LanguageModel):
         self.order = len(keys)
         self.missing_context_bow = missing_context_bow
         self.discounts = discounts
-        logp[0][BOS_ID] = -np.inf  # <s> is a context, never predicted
+        logp[0][tokenizer.bos_id] = -np.inf  # <s> is a context, never predicted
 
     @property
     def normalized(self) -> bool:  # type: ignore[override]
@@ -107,7 +103,7 @@ class NgramLM(LanguageModel):
     @classmethod
     def fit(cls, ids: np.ndarray, tokenizer: Tokenizer, config: NgramConfig) -> NgramLM:
         """Count the n-grams of an ``</s>``-terminated id stream and estimate the model."""
-        counts = count_ngrams(ids, config.order, tokenizer.vocab_size)
+        counts = count_ngrams(ids, config.order, tokenizer.vocab_size, tokenizer.bos_id, tokenizer.eos_id)
         tables = estimate(counts, config)
         return cls(
             tokenizer,
@@ -131,7 +127,7 @@ class NgramLM(LanguageModel):
 
     def log10_stream(self, ids: np.ndarray) -> np.ndarray:
         """log10 p of every token of an id stream (``<s>`` not included), the backoff formula vectorised."""
-        padded = pad_stream(np.asarray(ids, dtype=np.int64))
+        padded = pad_stream(np.asarray(ids, dtype=np.int64), self.tokenizer.bos_id, self.tokenizer.eos_id)
         tok = padded.tokens
         if tok.size and (tok.max() >= self.vocab_size or tok.min() < 0):
             raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(tok.max())}")
@@ -157,7 +153,7 @@ class NgramLM(LanguageModel):
 
     def next_token_log10(self, context: Sequence[int]) -> np.ndarray:
         """log10 p(w | context) for every w, context starting at a line start."""
-        hist = [BOS_ID, *context][-(self.order - 1) :] if self.order > 1 else []
+        hist = [self.tokenizer.bos_id, *context][-(self.order - 1) :] if self.order > 1 else []
         V = self.vocab_size
         dist = self.logp[0].copy()
         # walk contexts from shortest to longest: dist_j(w) = p(ctx_j w) if stored, else bow(ctx_j) + dist_{j-1}(w)
@@ -170,7 +166,7 @@ class NgramLM(LanguageModel):
             table = self.keys[j]
             lo, hi = np.searchsorted(table, [idx * V, (idx + 1) * V])
             dist[table[lo:hi] - idx * V] = self.logp[j][lo:hi]
-        dist[BOS_ID] = -np.inf
+        dist[self.tokenizer.bos_id] = -np.inf
         return dist
 
     def _context_index(self, words: Sequence[int]) -> int:
@@ -241,4 +237,4 @@ class NgramLM(LanguageModel):
         )
 
 
-__all__ = ["MAX_ORDER", "EOS_ID", "NgramConfig", "NgramLM", "estimate"]
+__all__ = ["MAX_ORDER", "NgramConfig", "NgramLM", "estimate"]

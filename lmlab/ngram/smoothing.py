@@ -26,7 +26,6 @@ import numpy as np
 
 from lmlab.errors import LmlabError
 from lmlab.ngram.counts import NgramCounts
-from lmlab.tokenizers import BOS_ID
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +127,10 @@ def _interpolated(
     N, V = counts.order, counts.vocab_size
     n_predictable = V - 1  # every id but <s>
     c1 = level_counts[0].astype(np.float64).copy()
-    c1[BOS_ID] = 0.0
+    c1[counts.bos_id] = 0.0
     alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1)
     p = alpha1 + (gamma0[0] / n_predictable if interpolate_unigrams else 0.0)
-    p[BOS_ID] = 0.0
+    p[counts.bos_id] = 0.0
     probs = [p]
     bows = []
     for k in range(2, N + 1):
@@ -173,12 +172,7 @@ def kneser_ney(counts: NgramCounts, *, modified: bool = True, interpolate_unigra
     for k in range(1, counts.order + 1):
         a = adj[k - 1]
         if k == 1:
-            a = np.where(np.arange(a.size) == BOS_ID, 0, a)
-        if k < counts.order and a.size:
-            # lmplz's counts of counts below the highest order leave out the last n-gram of its suffix-sorted
-            # stream; leaving it out too keeps the discounts equal to lmplz's (one count in thousands).
-            a = a.copy()
-            a[counts.last_in_suffix_order(k)] = 0
+            a = np.where(np.arange(a.size) == counts.bos_id, 0, a)
         t = counts_of_counts(a)
         if modified:
             d = modified_kn_discounts(t)
@@ -202,9 +196,7 @@ def kneser_ney(counts: NgramCounts, *, modified: bool = True, interpolate_unigra
     def discount_of(k, c):
         return table[k - 1][np.minimum(c.astype(np.int64), 3) - 1]
 
-    tables = _interpolated(
-        counts, _discounted_alpha_gamma(discount_of), adj, interpolate_unigrams=interpolate_unigrams
-    )
+    tables = _interpolated(counts, _discounted_alpha_gamma(discount_of), adj, interpolate_unigrams=interpolate_unigrams)
     tables.discounts = discounts
     return tables
 
@@ -214,7 +206,7 @@ def absolute_discount(
 ) -> BackoffTables:
     """Interpolated absolute discounting on raw counts (Ney, Essen & Kneser 1994).
 
-        p(w | h) = max(c(h w) - D, 0) / c(h)  +  D N1+(h .) / c(h) * p(w | h')
+    p(w | h) = max(c(h w) - D, 0) / c(h)  +  D N1+(h .) / c(h) * p(w | h')
     """
     if not 0 < discount < 1:
         raise LmlabError(f"absolute discount must be in (0, 1), got {discount}")
@@ -231,7 +223,7 @@ def absolute_discount(
 def witten_bell(counts: NgramCounts, *, interpolate_unigrams: bool = True) -> BackoffTables:
     """Interpolated Witten-Bell.
 
-        p(w | h) = (c(h w) + N1+(h .) p(w | h')) / (c(h) + N1+(h .))
+    p(w | h) = (c(h w) + N1+(h .) p(w | h')) / (c(h) + N1+(h .))
     """
 
     def alpha_gamma(k, parent, c, n_ctx):
@@ -276,7 +268,7 @@ def add_k(counts: NgramCounts, *, k: float = 1.0) -> BackoffTables:
     c = counts.counts[N - 1].astype(np.float64)
     if N == 1:
         c = c.copy()
-        c[BOS_ID] = 0
+        c[counts.bos_id] = 0
         parent, n_ctx = np.zeros(V, dtype=np.int64), 1
     else:
         parent, n_ctx = counts.parent(N), counts.keys[N - 2].size
@@ -286,7 +278,7 @@ def add_k(counts: NgramCounts, *, k: float = 1.0) -> BackoffTables:
     if N > 1:
         has_children = np.bincount(parent, minlength=n_ctx) > 0
         bows[N - 2] = np.where(has_children, np.log10(k * n / denom), 0.0)
-    logp[0][BOS_ID] = -np.inf
+    logp[0][counts.bos_id] = -np.inf
     return BackoffTables(logp, bows)
 
 
@@ -329,14 +321,14 @@ def katz(counts: NgramCounts, *, max_count: int = 5) -> BackoffTables:
         c = counts.counts[k - 1].astype(np.float64)
         if k == 1:
             c = c.copy()
-            c[BOS_ID] = 0
+            c[counts.bos_id] = 0
         d = good_turing_discounts(counts_of_counts(c.astype(np.int64), max_count + 1), max_count)
         ci = c.astype(np.int64)
         ratio = np.where(ci < d.size, d[np.minimum(ci, d.size - 1)], 1.0)
         if k == 1:
             p_star = ratio * c / c.sum()
             p = p_star + (1.0 - p_star.sum()) / (V - 1)
-            p[BOS_ID] = 0.0
+            p[counts.bos_id] = 0.0
         else:
             parent, n_ctx = counts.parent(k), counts.keys[k - 2].size
             p = ratio * c / _per_context(parent, c, n_ctx)[parent]
@@ -354,7 +346,7 @@ def katz(counts: NgramCounts, *, max_count: int = 5) -> BackoffTables:
 def stupid_backoff(counts: NgramCounts, *, alpha: float = 0.4) -> BackoffTables:
     """Stupid backoff (Brants et al. 2007): scores, not probabilities.
 
-        S(w | h) = c(h w) / c(h)   if c(h w) > 0,   else alpha S(w | h');   S(w) = c(w) / N
+    S(w | h) = c(h w) / c(h)   if c(h w) > 0,   else alpha S(w | h');   S(w) = c(w) / N
     """
     if not 0 < alpha <= 1:
         raise LmlabError(f"stupid backoff alpha must be in (0, 1], got {alpha}")

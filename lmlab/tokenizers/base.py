@@ -1,8 +1,10 @@
 """The tokenizer interface every tokenizer implements (character, word, BPE).
 
-A tokenizer maps one line of text to a list of token ids and back. Three special tokens have fixed ids in every
-vocabulary: ``<unk>`` (0) for anything unseen in training, ``<s>`` (1) the start-of-sentence context and ``</s>``
-(2) the end of a line. A corpus is a list of lines; :meth:`Tokenizer.encode_lines` turns it into one stream of ids
+A tokenizer maps one line of text to a list of token ids and back. Three special tokens exist in every
+vocabulary: ``<unk>`` for anything unseen in training, ``<s>`` the start-of-sentence context and ``</s>`` the end
+of a line. Their ids are the tokenizer's ``unk_id``, ``bos_id`` and ``eos_id`` (0, 1, 2 for the character and
+word tokenizers; byte-level BPE keeps ids 0-255 for the bytes and puts them after its merges), so code never
+assumes the numbers. A corpus is a list of lines; :meth:`Tokenizer.encode_lines` turns it into one stream of ids
 with ``</s>`` after every line, the form every language model scores (see :mod:`lmlab.evaluate`).
 """
 
@@ -44,9 +46,9 @@ class Tokenizer(ABC):
     """Text <-> ids. Subclasses set ``kind`` and implement ``encode``, ``decode`` and the JSON round trip."""
 
     kind: ClassVar[str]
-    unk_id: ClassVar[int] = UNK_ID
-    bos_id: ClassVar[int] = BOS_ID
-    eos_id: ClassVar[int] = EOS_ID
+    unk_id: int = UNK_ID
+    bos_id: int = BOS_ID
+    eos_id: int = EOS_ID
 
     @property
     @abstractmethod
@@ -81,13 +83,13 @@ class Tokenizer(ABC):
         for line in lines:
             line_ids, oov = self._encode_counting_oov(line)
             ids.extend(line_ids)
-            ids.append(EOS_ID)
+            ids.append(self.eos_id)
             n_oov += oov
         return EncodedText(np.asarray(ids, dtype=np.int32), len(lines), n_oov)
 
     def _encode_counting_oov(self, text: str) -> tuple[list[int], int]:
         ids = self.encode(text)
-        return ids, sum(1 for i in ids if i == UNK_ID)
+        return ids, sum(1 for i in ids if i == self.unk_id)
 
     def tokens(self) -> list[str]:
         """Every token string, indexed by id."""

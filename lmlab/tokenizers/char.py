@@ -39,9 +39,7 @@ class CharTokenizer(VocabTokenizer):
         text = "\n".join(lines) + "\n" if lines else ""
         cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         uniq, inverse = np.unique(cps, return_inverse=True)
-        table = np.array(
-            [EOS_ID if c == 10 else self._index.get(chr(c), -1) for c in uniq.tolist()], dtype=np.int64
-        )
+        table = np.array([EOS_ID if c == 10 else self._index.get(chr(c), -1) for c in uniq.tolist()], dtype=np.int64)
         ids = table[inverse]
         oov = ids < 0
         n_oov = int(oov.sum())
