@@ -26,6 +26,8 @@ from lmlab.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
 from lmlab.tokenizers import Tokenizer
 
 LN10 = math.log(10.0)
+#: The smoothing name of a model read from an ARPA file: estimated elsewhere, so not re-estimable here.
+IMPORTED = "imported"
 
 
 @dataclass
@@ -41,7 +43,7 @@ class NgramConfig:
 
     def __post_init__(self):
         check_order(self.order)
-        if self.smoothing not in sm.SMOOTHINGS:
+        if self.smoothing not in sm.SMOOTHINGS and self.smoothing != IMPORTED:
             raise LmlabError(f"unknown smoothing {self.smoothing!r}; choose one of: {', '.join(sm.SMOOTHINGS)}")
 
 
