@@ -183,6 +183,12 @@ class NgramLM(LanguageModel):
     def next_token_logprobs(self, context: Sequence[int]) -> np.ndarray:
         return self.next_token_log10(context) * LN10
 
+    def write_arpa(self, path: str | Path) -> None:
+        """Write the model as a standard ARPA file (KenLM and SRILM read it)."""
+        from lmlab.ngram.arpa import write_arpa
+
+        write_arpa(self, path)
+
     # ---- contract: description and persistence
     def num_parameters(self) -> int:
         n = sum(int(np.isfinite(lp).sum()) for lp in self.logp)

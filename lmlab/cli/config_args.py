@@ -1,0 +1,141 @@
+"""Dataclass configurations as command-line flags and TOML files, coerced by field type.
+
+Each field of a family's config dataclass becomes a flag (``order`` -> ``--order``, ``interpolate_unigrams`` ->
+``--interpolate-unigrams/--no-interpolate-unigrams``). Values come from, in rising priority: the dataclass
+defaults, a preset, a ``--config FILE.toml`` and the flags given. An unknown key in a file is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from lmlab.errors import LmlabError
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _base_type(tp: Any) -> tuple[Any, bool]:
+    """(the non-None type, whether None is allowed) of an annotation such as ``int | None``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], True
+    return tp, False
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
+    """Add one flag per field of dataclass ``cls``; flags not given stay absent from the namespace."""
+    group = parser.add_argument_group(title)
+    hints = _field_types(cls)
+    for f in dataclasses.fields(cls):
+        if f.name.startswith("_"):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        tp, optional = _base_type(hints[f.name])
+        default = f.default if f.default is not dataclasses.MISSING else None
+        help_text = f"(default: {default})"
+        if tp is bool:
+            group.add_argument(
+                flag,
+                dest=f"cfg_{f.name}",
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
+        else:
+            group.add_argument(
+                flag,
+                dest=f"cfg_{f.name}",
+                type=_parser_for(tp, optional, flag),
+                default=argparse.SUPPRESS,
+                metavar=tp.__name__.upper() if isinstance(tp, type) else "VALUE",
+                help=help_text,
+            )
+
+
+def _parser_for(tp: Any, optional: bool, flag: str):
+    def parse(text: str):
+        if optional and text.lower() in ("none", "null", ""):
+            return None
+        return coerce(tp, text, flag)
+
+    return parse
+
+
+def coerce(tp: Any, value: Any, name: str) -> Any:
+    """``value`` as type ``tp``, or an error naming ``name`` and the expected type."""
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            raise ValueError
+        if tp is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if tp is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if typing.get_origin(tp) in (tuple, list):
+            return tp(value) if not isinstance(value, str) else value
+    except (TypeError, ValueError):
+        name_t = getattr(tp, "__name__", str(tp))
+        raise LmlabError(f"{name} must be of type {name_t}, got {value!r}") from None
+    return value
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise LmlabError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise LmlabError(f"{path}: not valid TOML ({e})") from None
+
+
+def build_config(
+    cls: type,
+    args: argparse.Namespace,
+    *,
+    file_values: dict[str, Any] | None = None,
+    preset: dict[str, Any] | None = None,
+    source: str = "config",
+) -> Any:
+    """An instance of ``cls`` from defaults, ``preset``, ``file_values`` and the flags in ``args``."""
+    hints = _field_types(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for origin, given in (("preset", preset or {}), (source, file_values or {})):
+        for key, value in given.items():
+            key_n = key.replace("-", "_")
+            if key_n not in names:
+                raise LmlabError(f"unknown {origin} key {key!r}; known keys: {', '.join(sorted(names))}")
+            tp, optional = _base_type(hints[key_n])
+            values[key_n] = None if (optional and value is None) else coerce(tp, value, key)
+    for name in names:
+        if hasattr(args, f"cfg_{name}"):
+            values[name] = getattr(args, f"cfg_{name}")
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise LmlabError(f"bad configuration: {e}") from None

@@ -1,0 +1,52 @@
+"""``lmlab eval``: perplexity of a trained model on a split, under the shared protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from lmlab.data import load_corpus, read_lines
+from lmlab.errors import LmlabError
+from lmlab.evaluate import evaluate
+from lmlab.run import load_model
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="perplexity of a model on a split or a file",
+        description="Token-weighted perplexity, </s> of every line included, <s> never.",
+    )
+    p.add_argument("run", metavar="RUN", help="run directory or ARPA file")
+    p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="(default: test)")
+    p.add_argument("--data", help="evaluate on this corpus instead of the one the run was trained on")
+    p.add_argument("--text", metavar="FILE", help="evaluate on every line of this text file")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]:
+    """The lines to evaluate and a description of where they came from."""
+    if args.text:
+        return read_lines(args.text, encoding_errors=args.encoding_errors), args.text
+    spec = args.data or run_cfg.get("data", {}).get("spec")
+    if not spec:
+        raise LmlabError("this model records no corpus; pass --data DATA or --text FILE")
+    errors = args.encoding_errors if args.data else run_cfg.get("data", {}).get("encoding_errors", "strict")
+    corpus = load_corpus(spec, encoding_errors=errors)
+    return corpus.split(args.split), f"{spec}:{args.split}"
+
+
+def run(args: argparse.Namespace) -> int:
+    model, run_cfg = load_model(args.run)
+    lines, where = eval_lines(args, run_cfg)
+    r = evaluate(model, lines)
+    if args.json:
+        print(json.dumps({"data": where, "family": model.family, **r.to_dict()}))
+    else:
+        print(
+            f"{where}: perplexity {r.perplexity:.2f}, cross-entropy {r.cross_entropy:.4f} nats "
+            f"({r.bits_per_token:.4f} bits) per token, {r.tokens:,} tokens, {r.oov:,} OOV"
+        )
+    return 0

@@ -1,0 +1,59 @@
+"""``lmlab generate``: sample text from any trained model, streamed as it is produced."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from lmlab.generate import SamplingConfig, sample_tokens
+from lmlab.run import load_model
+
+
+def register(sub) -> None:
+    p = sub.add_parser("generate", help="sample text from a model")
+    p.add_argument("run", metavar="RUN", help="run directory or ARPA file")
+    p.add_argument("--prompt", default="", help="text the samples continue (the start of a line)")
+    p.add_argument("--max-tokens", type=int, default=100, help="longest sample in tokens (default: 100)")
+    p.add_argument("--num-samples", type=int, default=1, help="(default: 1)")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible samples")
+    p.add_argument("--temperature", type=float, default=1.0, help="(default: 1.0)")
+    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=float, default=None, help="nucleus sampling: smallest set with mass >= p")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lmlab.errors import LmlabError
+
+    if args.num_samples < 1:
+        raise LmlabError(f"--num-samples must be >= 1, got {args.num_samples}")
+    cfg = SamplingConfig(
+        max_tokens=args.max_tokens, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy
+    )
+    model, _ = load_model(args.run)
+    tok = model.tokenizer
+    prompt = tok.encode(args.prompt) if args.prompt else []
+    if args.prompt:
+        n_unk = sum(1 for i in prompt if i == tok.unk_id)
+        if n_unk:
+            print(
+                f"lmlab: note: {n_unk} prompt token(s) are not in the vocabulary and are read as <unk>", file=sys.stderr
+            )
+    rng = np.random.default_rng(args.seed)
+    out = sys.stdout
+    for _ in range(args.num_samples):
+        ids = list(prompt)
+        shown = tok.decode(ids)
+        out.write(shown)
+        for token in sample_tokens(model, prompt, cfg, rng):
+            ids.append(token)
+            text = tok.decode(ids)
+            out.write(text[len(shown) :] if text.startswith(shown) else "\n" + text)
+            out.flush()
+            shown = text
+        out.write("\n")
+        out.flush()
+    return 0

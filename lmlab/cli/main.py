@@ -1,0 +1,75 @@
+"""The ``lmlab`` command: train, eval, generate, export, data, tokenizer.
+
+Every mistake a user can fix (a bad flag value, a missing corpus, a malformed file) is reported as one line on
+standard error with exit status 2, and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+
+from lmlab import __version__
+from lmlab.errors import LmlabError
+
+
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"lmlab: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter())
+    root = logging.getLogger("lmlab")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def _command_modules():
+    from lmlab.cli import data_cmd, eval_cmd, export_cmd, generate_cmd, train_cmd
+
+    modules = [train_cmd, eval_cmd, generate_cmd, export_cmd, data_cmd]
+    try:
+        from lmlab.cli import tokenizer_cmd
+    except ImportError:  # pragma: no cover - the BPE command module may be absent in a partial checkout
+        return modules
+    return [*modules, tokenizer_cmd]
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lmlab",
+        description="Train, evaluate, compare and sample language models on your own text.",
+    )
+    parser.add_argument("--version", action="version", version=f"lmlab {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _command_modules():
+        module.register(sub, argv) if module.__name__.endswith("train_cmd") else module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        args.command_line = shlex.join(["lmlab", *argv])
+        _setup_logging(args.verbose)
+        return int(args.func(args) or 0)
+    except LmlabError as e:
+        print(f"lmlab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lmlab: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `lmlab generate ... | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The model families and how to load any trained model.
+
+``FAMILIES`` names every family ``lmlab train --model`` accepts. Each entry points (lazily, so that the
+n-gram family never imports PyTorch) at the family's config dataclass, its model class and its trainer; the CLI,
+evaluation, generation and comparison reach a family only through this table and the
+:class:`~lmlab.lm.LanguageModel` contract.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    summary: str
+    config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
+    model: str  # "module:Class", a LanguageModel subclass
+    trainer: str  # "module:function", train(config, corpus, tokenizer, options, out_dir) -> LanguageModel
+
+    def _load(self, ref: str) -> Any:
+        module, _, attr = ref.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def config_class(self) -> type:
+        return self._load(self.config)
+
+    def model_class(self) -> type:
+        return self._load(self.model)
+
+    def trainer_fn(self):
+        return self._load(self.trainer)
+
+
+FAMILIES: dict[str, Family] = {
+    "ngram": Family(
+        "ngram",
+        "count-based n-gram model (MLE to modified Kneser-Ney)",
+        "lmlab.ngram.model:NgramConfig",
+        "lmlab.ngram.model:NgramLM",
+        "lmlab.ngram.train:train_ngram",
+    ),
+}
+
+
+def get_family(name: str) -> Family:
+    from lmlab.errors import LmlabError
+
+    if name not in FAMILIES:
+        raise LmlabError(f"unknown model family {name!r}; choose one of: {', '.join(FAMILIES)}")
+    return FAMILIES[name]

@@ -1,0 +1,27 @@
+"""Training an n-gram model: tokenize the training split, count, estimate, write the run directory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lmlab.data import Corpus
+from lmlab.ngram.model import NgramConfig, NgramLM
+from lmlab.run import RunInfo, save_run
+from lmlab.tokenizers import Tokenizer
+from lmlab.train_options import TrainOptions
+
+
+def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path) -> NgramLM:
+    t0 = time.perf_counter()
+    encoded = tokenizer.encode_lines(corpus.train)
+    model = NgramLM.fit(encoded.ids, tokenizer, cfg)
+    seconds = time.perf_counter() - t0
+    stats = {
+        "train_seconds": round(seconds, 3),
+        "train_tokens": int(encoded.ids.size),
+        "ngram_counts": model.sizes(),
+        "parameters": model.num_parameters(),
+    }
+    save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
+    return model
