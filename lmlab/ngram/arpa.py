@@ -45,8 +45,8 @@ def write_arpa(model, path: str | Path) -> None:
     tok = model.tokenizer
     V = tok.vocab_size
     order = model.order
-    # the unigram table is dense over the vocabulary: ids with no probability (and not <s>) are left out
-    unigram_ids = np.array([i for i in range(V) if np.isfinite(model.logp[0][i]) or i == tok.bos_id])
+    # the unigram table is dense over the vocabulary: ids with no probability are left out (not <s>, <unk>)
+    unigram_ids = np.array([i for i in range(V) if np.isfinite(model.logp[0][i]) or i in (tok.bos_id, tok.unk_id)])
     sizes = [unigram_ids.size] + [int(k.size) for k in model.keys[1:]]
     names = np.array(tok.tokens(), dtype=object)
     with atomic_open(path) as f:
@@ -178,7 +178,7 @@ def read_arpa(path: str | Path, *, lowercase: bool = False):
     bow1 = np.zeros(V)
     ids1 = np.array([tok.token_to_id(w) for w in words], dtype=np.int64)
     logp1[ids1] = uni_p
-    bow1[ids1] = uni_b
+    bow1[ids1] = np.where(np.asarray(uni_b) <= ARPA_LOG_ZERO, -np.inf, uni_b)
     logp1[tok.bos_id] = -np.inf
     logp1 = np.where(logp1 <= ARPA_LOG_ZERO, -np.inf, logp1)
     keys, logps, bows = [np.arange(V, dtype=np.int64)], [logp1], [bow1]
@@ -210,7 +210,8 @@ def read_arpa(path: str | Path, *, lowercase: bool = False):
         lp = np.asarray(probs)[perm]
         keys.append(key)
         logps.append(np.where(lp <= ARPA_LOG_ZERO, -np.inf, lp))
-        bows.append(np.asarray(bws)[perm] if k < order else np.zeros(key.size))
+        bw = np.asarray(bws)[perm]
+        bows.append(np.where(bw <= ARPA_LOG_ZERO, -np.inf, bw) if k < order else np.zeros(key.size))
     cfg = NgramConfig(order=order, smoothing="imported")
     model = NgramLM(tok, keys, logps, bows, cfg)
     model.source = str(path)

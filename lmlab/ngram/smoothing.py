@@ -8,7 +8,8 @@ Every estimator returns one ``(logp, bow)`` pair of arrays per order, aligned wi
 so one scoring routine and one ARPA writer serve them all. Interpolated estimators fit this form exactly: the
 stored probability of a seen n-gram is the whole interpolated value, and ``bow(h)`` is the interpolation weight
 gamma(h) of the lower order. Unless ``interpolate_unigrams`` is off, the unigram level is itself interpolated
-with the uniform distribution over the vocabulary (``<s>`` excluded), so no token has probability 0.
+with the uniform distribution over the vocabulary (``<s>`` excluded), so no token has probability 0; off, the
+unigram level is the plain relative frequency of its counts (the textbook form, and NLTK's).
 
 References: Chen & Goodman 1998, "An Empirical Study of Smoothing Techniques for Language Modeling";
 Kneser & Ney 1995; Katz 1987; Witten & Bell 1991; Brants et al. 2007 (stupid backoff);
@@ -128,8 +129,11 @@ def _interpolated(
     n_predictable = V - 1  # every id but <s>
     c1 = level_counts[0].astype(np.float64).copy()
     c1[counts.bos_id] = 0.0
-    alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1)
-    p = alpha1 + (gamma0[0] / n_predictable if interpolate_unigrams else 0.0)
+    if interpolate_unigrams:
+        alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1)
+        p = alpha1 + gamma0[0] / n_predictable
+    else:  # the textbook bottom: the level's own relative frequencies
+        p = c1 / c1.sum()
     p[counts.bos_id] = 0.0
     probs = [p]
     bows = []
@@ -249,35 +253,33 @@ def mle(counts: NgramCounts) -> BackoffTables:
 
 
 def add_k(counts: NgramCounts, *, k: float = 1.0) -> BackoffTables:
-    """Additive (Lidstone; Laplace at k=1) smoothing of the highest order:
+    """Additive (Lidstone; Laplace at k=1) smoothing:
 
         p(w | h) = (c(h w) + k) / (c(h) + k V)
 
-    V counts every token but ``<s>``. A context never seen gives the uniform 1/V. In backoff form the lower orders
-    hold 1/V and ``bow(h) = k V / (c(h) + k V)``.
+    with h the longest history the sentence has (the full N-1 words, or fewer words after ``<s>`` at a sentence
+    start). V counts every token but ``<s>``; a history never seen gives the uniform 1/V. In back-off form the
+    lower orders hold 1/V except where they are themselves full histories (they start with ``<s>``), and
+    ``bow(h) = k V / (c(h) + k V)``.
     """
     if not k > 0:
         raise LmlabError(f"add-k needs k > 0, got {k}")
     N, V = counts.order, counts.vocab_size
     n = V - 1
-    logp, bows = [], []
-    for order in range(1, N):
-        size = counts.keys[order - 1].size
-        logp.append(np.full(size, -math.log10(n)))
-        bows.append(np.zeros(size))
-    c = counts.counts[N - 1].astype(np.float64)
+    logp = [np.full(keys.size, -math.log10(n)) for keys in counts.keys]
+    bows = [np.zeros(keys.size) for keys in counts.keys]
     if N == 1:
-        c = c.copy()
+        c = counts.counts[0].astype(np.float64).copy()
         c[counts.bos_id] = 0
-        parent, n_ctx = np.zeros(V, dtype=np.int64), 1
-    else:
-        parent, n_ctx = counts.parent(N), counts.keys[N - 2].size
-    denom = _per_context(parent, c, n_ctx) + k * n
-    logp.append(np.log10((c + k) / denom[parent]))
-    bows.append(np.zeros(c.size))
-    if N > 1:
+        logp[0] = np.log10((c + k) / (c.sum() + k * n))
+    for j in range(2, N + 1):
+        rows = np.ones(counts.keys[j - 1].size, dtype=bool) if j == N else counts.starts_with_bos[j - 1]
+        c = counts.counts[j - 1][rows].astype(np.float64)
+        parent, n_ctx = counts.parent(j)[rows], counts.keys[j - 2].size
+        denom = _per_context(parent, c, n_ctx) + k * n
+        logp[j - 1][rows] = np.log10((c + k) / denom[parent])
         has_children = np.bincount(parent, minlength=n_ctx) > 0
-        bows[N - 2] = np.where(has_children, np.log10(k * n / denom), 0.0)
+        bows[j - 2] = np.where(has_children, np.log10(k * n / denom), bows[j - 2])
     logp[0][counts.bos_id] = -np.inf
     return BackoffTables(logp, bows)
 
@@ -288,7 +290,7 @@ def good_turing_discounts(t: np.ndarray, max_count: int = 5) -> np.ndarray:
         c* = (c + 1) t_{c+1} / t_c,   R = (K + 1) t_{K+1} / t_1,   d_c = (c*/c - R) / (1 - R)
 
     K shrinks until every d_c lies in (0, 1]; returned as an array indexed by c (``d[0]`` unused), with
-    ``d_c = 1`` above K.
+    ``d_c = 1`` above K. Where no K works (tiny corpora), every count is discounted by 0.5 instead, with a warning.
     """
     for K in range(max_count, 0, -1):
         if t.size < K + 2 or t[1] == 0 or any(t[c] == 0 for c in range(1, K + 2)):
@@ -301,8 +303,11 @@ def good_turing_discounts(t: np.ndarray, max_count: int = 5) -> np.ndarray:
             d[c] = ((c + 1) * t[c + 1] / t[c] / c - R) / (1 - R)
         if np.all((d[1:] > 0) & (d[1:] <= 1)):
             return d
-    log.warning("Good-Turing discounts cannot be computed from counts of counts %s; using d_1 = 0.5", t[1:6])
-    return np.array([1.0, 0.5])
+    log.warning(
+        "Good-Turing discounts cannot be computed from counts of counts %s; discounting every count by 0.5",
+        t[1:6].tolist(),
+    )
+    return np.array([1.0] + [(c - 0.5) / c for c in range(1, 1 << 16)])
 
 
 def katz(counts: NgramCounts, *, max_count: int = 5) -> BackoffTables:
@@ -312,7 +317,8 @@ def katz(counts: NgramCounts, *, max_count: int = 5) -> BackoffTables:
                  = alpha(h) p(w | h')         otherwise
         alpha(h) = (1 - sum_{w seen after h} p(w | h)) / (1 - sum_{w seen after h} p(w | h'))
 
-    The unigram level spreads its left-over mass uniformly over the vocabulary, so nothing gets probability 0.
+    The unigram level spreads its left-over mass uniformly over the vocabulary. As in Katz's definition, a
+    context whose followers were all seen more than K times keeps no mass for unseen words (they get 0 there).
     """
     N, V = counts.order, counts.vocab_size
     logp, bows = [], []

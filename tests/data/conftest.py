@@ -11,15 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path("/work/shared/data")
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    """The real datasets (ptb, wikitext-2, ...) as a data directory; the test is skipped without them."""
-    if not (SHARED_DATA / "SHA256SUMS").is_file():
-        pytest.skip(f"real datasets not found at {SHARED_DATA}")
-    return SHARED_DATA
+from tests.conftest import SHARED_DATA  # noqa: E402,F401  (re-exported for the data tests)
 
 
 @dataclass

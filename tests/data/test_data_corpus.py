@@ -155,9 +155,7 @@ def test_names(shared_data: Path) -> None:
     corpus = load_corpus("names", data_dir=shared_data, download=False)
     lines = corpus.train + corpus.valid + corpus.test
     assert len(lines) == 32_033
-    assert (
-        lines[0] == "emma" and lines[-1] == "zzyzx"
-    )  # no trailing newline in the file: last line kept whole
+    assert lines[0] == "emma" and lines[-1] == "zzyzx"  # no trailing newline in the file: last line kept whole
     assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (28_829, 1_602, 1_602)
 
 

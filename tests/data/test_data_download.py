@@ -16,9 +16,7 @@ CONTENT = "".join(f"line {i} of the fake corpus\n" for i in range(1000)).encode(
 CANONICAL = "https://example.invalid/fake/words.txt"  # never reached: tests go through a mirror or the server
 
 
-def _info(
-    content: bytes = CONTENT, *, url: str = CANONICAL, gzip: bool = False, name: str = "fake"
-) -> DatasetInfo:
+def _info(content: bytes = CONTENT, *, url: str = CANONICAL, gzip: bool = False, name: str = "fake") -> DatasetInfo:
     file = DataFile("fake/words.txt", url, hashlib.sha256(content).hexdigest(), len(content), gzip=gzip)
     return DatasetInfo(name=name, description="a test corpus", kind="text", files=(file,))
 
@@ -63,9 +61,7 @@ def test_second_fetch_uses_the_present_file(mirror, data: Path) -> None:
     assert mirror.requests == ["/fake/words.txt"]
 
 
-def test_gzip_is_decompressed_before_the_checksum(
-    server, monkeypatch: pytest.MonkeyPatch, data: Path
-) -> None:
+def test_gzip_is_decompressed_before_the_checksum(server, monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
     monkeypatch.delenv("LMLAB_DATA_MIRROR", raising=False)
     _serve(server, "upstream/words.txt.gz", gzip.compress(CONTENT))
     info = _info(url=f"{server.url}/upstream/words.txt.gz", gzip=True)
@@ -98,9 +94,7 @@ def test_checksum_mismatch(mirror, data: Path) -> None:
 
 
 def test_http_404(mirror, data: Path) -> None:
-    with pytest.raises(
-        LmlabError, match=r"could not download http://127\.0\.0\.1:\d+/fake/words.txt: HTTP 404"
-    ) as e:
+    with pytest.raises(LmlabError, match=r"could not download http://127\.0\.0\.1:\d+/fake/words.txt: HTTP 404") as e:
         fetch(_info(), data, progress=False)
     assert f"put it at {data / 'fake' / 'words.txt'}, or set LMLAB_DATA_DIR" in str(e.value)
     assert _leftovers(data) == []
