@@ -74,8 +74,8 @@ def test_srilm_style_file_with_spaces_and_missing_backoffs(tmp_path):
     tok = model.tokenizer
     lp = model.log10_stream(tok.encode_lines(["a b"]).ids)
     assert lp.tolist() == pytest.approx([-0.2, -0.3, -0.1])
-    lp = model.log10_stream(tok.encode_lines(["b a"]).ids)  # <s> b: bow(<s>) + p(b); b a: bow(b)=0 + p(a)
-    assert lp.tolist() == pytest.approx([-0.2 - 0.7, -0.9, -0.5 + 0.0])
+    lp = model.log10_stream(tok.encode_lines(["b a"]).ids)  # bow(<s>) + p(b); bow(b) + p(a); bow(a) + p(</s>)
+    assert lp.tolist() == pytest.approx([-0.2 - 0.7, 0.0 - 0.9, -0.1 - 0.5])
 
 
 @pytest.mark.parametrize(
