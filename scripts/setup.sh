@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up lmlab in ./.venv. PyTorch 2.13.0 is installed first when no torch is present, so that pip never pulls
+# the registry's newest torch with its gigabytes of CUDA packages. Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip() { .venv/bin/python -m pip --disable-pip-version-check --quiet "$@"; }
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  echo "setup: installing torch 2.13.0 (CPU)" >&2
+  pip install "torch==2.13.0"
+fi
+if [ "${1:-}" = "--test" ]; then
+  pip install -e ".[test]"
+else
+  pip install -e .
+fi
