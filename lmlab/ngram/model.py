@@ -135,19 +135,30 @@ class NgramLM(LanguageModel):
             raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(tok.max())}")
         lp = self.logp[0][tok]
         bows = np.zeros(tok.size)
-        prev = tok  # index of the order-(k-1) n-gram ending at each position
+        # Only positions whose (k-1)-word context exists can match at order k, so each order works on the
+        # shrinking set `pos` of such positions; `ctx` holds the index of that context n-gram.
+        pos = np.arange(1, tok.size)
+        ctx = tok[:-1].copy()  # the unigram ending just before each position
+        longest_ctx = np.zeros(tok.size, dtype=np.int64)  # longest context found, for stupid backoff below
         for k in range(2, self.order + 1):
-            ctx = np.empty_like(prev)
-            ctx[0] = -1
-            ctx[1:] = prev[:-1]  # the (k-1)-gram ending just before each position
-            cur = self._find(k, ctx, tok)
-            found = cur >= 0
-            ctx_bow = np.where(ctx >= 0, self.bow[k - 2][np.maximum(ctx, 0)], 0.0)
-            if self.missing_context_bow:
-                ctx_bow = np.where((ctx < 0) & (padded.hist >= k - 1), self.missing_context_bow, ctx_bow)
-            bows = np.where(found, 0.0, bows + ctx_bow)
-            lp = np.where(found, self.logp[k - 1][np.maximum(cur, 0)], lp)
-            prev = cur
+            longest_ctx[pos] = k - 1
+            table = self.keys[k - 1]
+            q = ctx * self.vocab_size + tok[pos]
+            # binary search for sorted queries walks the table in order (cache-friendly): 2x faster overall
+            order = np.argsort(q)
+            at = np.empty_like(q)
+            at[order] = np.minimum(np.searchsorted(table, q[order]), table.size - 1)
+            found = table[at] == q
+            hit, miss = pos[found], pos[~found]
+            lp[hit] = self.logp[k - 1][at[found]]
+            bows[hit] = 0.0
+            bows[miss] += self.bow[k - 2][ctx[~found]]
+            # next order: positions right after a hit, whose context is the n-gram just found
+            nxt = hit + 1 < tok.size
+            pos, ctx = hit[nxt] + 1, at[found][nxt]
+        if self.missing_context_bow:  # stupid backoff: the factor also applies for contexts never seen
+            available = np.minimum(padded.hist, self.order - 1)
+            bows += (available - longest_ctx) * self.missing_context_bow
         return (lp + bows)[~padded.is_bos]
 
     def score_stream(self, ids: np.ndarray) -> np.ndarray:
