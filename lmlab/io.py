@@ -71,3 +71,27 @@ def atomic_dir(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def read_versioned_json(path: str | os.PathLike, fmt: str, version: int, what: str, *, missing: str = "") -> dict:
+    """Read a JSON file written as ``{"format": fmt, "version": version, ...}``, or a one-line LmlabError.
+
+    ``what`` names the file for the user ("tokenizer file", "run configuration"); ``missing`` replaces the
+    message for a file that does not exist.
+    """
+    from lmlab.errors import LmlabError
+
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LmlabError(missing or f"{what} not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LmlabError(f"{path}: not a valid {what}, corrupted or truncated ({e})") from None
+    if not isinstance(d, dict) or d.get("format") != fmt:
+        raise LmlabError(f"{path}: not an lmlab {what} (no 'format': '{fmt}')")
+    if d.get("version") != version:
+        raise LmlabError(
+            f"{path}: {what} format version {d.get('version')!r} is not supported (this lmlab reads version {version})"
+        )
+    return d

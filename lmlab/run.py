@@ -10,7 +10,6 @@ run directory.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 from lmlab import __version__
 from lmlab.errors import LmlabError
-from lmlab.io import atomic_dir, write_json
+from lmlab.io import atomic_dir, read_versioned_json, write_json
 from lmlab.lm import LanguageModel
 from lmlab.tokenizers import load_tokenizer
 
@@ -72,18 +71,13 @@ def save_run(model: LanguageModel, out: str | Path, info: RunInfo) -> Path:
 
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / "config.json"
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LmlabError(f"{run_dir} is not a run directory (no config.json) nor an ARPA file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise LmlabError(f"{path}: corrupted run configuration ({e})") from None
-    if not isinstance(cfg, dict) or cfg.get("format") != RUN_FORMAT:
-        raise LmlabError(f"{path}: not an lmlab run configuration")
-    if cfg.get("version") != RUN_VERSION:
-        raise LmlabError(f"{path}: run format version {cfg.get('version')!r} is not supported (expected {RUN_VERSION})")
-    return cfg
+    return read_versioned_json(
+        Path(run_dir) / "config.json",
+        RUN_FORMAT,
+        RUN_VERSION,
+        "run configuration",
+        missing=f"{run_dir} is not a run directory (no config.json) nor an ARPA file",
+    )
 
 
 def is_arpa_file(path: Path) -> bool:

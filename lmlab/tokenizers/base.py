@@ -10,7 +10,6 @@ with ``</s>`` after every line, the form every language model scores (see :mod:`
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from lmlab.errors import LmlabError
-from lmlab.io import write_json
+from lmlab.io import read_versioned_json, write_json
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, BOS, EOS)
@@ -145,18 +144,4 @@ class VocabTokenizer(Tokenizer):
 
 def read_tokenizer_json(path: str | Path) -> dict[str, Any]:
     """Read and check a tokenizer file's envelope; the caller dispatches on ``d["kind"]``."""
-    path = Path(path)
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LmlabError(f"tokenizer file not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise LmlabError(f"{path}: not a valid tokenizer file ({e})") from None
-    if not isinstance(d, dict) or d.get("format") != "lmlab-tokenizer":
-        raise LmlabError(f"{path}: not an lmlab tokenizer file (no 'format': 'lmlab-tokenizer')")
-    if d.get("version") != FORMAT_VERSION:
-        raise LmlabError(
-            f"{path}: tokenizer format version {d.get('version')!r} is not supported "
-            f"(this lmlab reads version {FORMAT_VERSION})"
-        )
-    return d
+    return read_versioned_json(path, "lmlab-tokenizer", FORMAT_VERSION, "tokenizer file")
