@@ -85,7 +85,7 @@ class AdditiveAttention(nn.Module):
 
 
 class MultiHeadAttention(nn.Module):
-    """Multi-head attention with separate Q, K, V projections; the fused SDPA kernel or the explicit path.
+    """Multi-head attention; the fused SDPA kernel or the explicit path.
 
     ``fast=True`` uses ``F.scaled_dot_product_attention`` (FlashAttention or memory-efficient kernels where
     available); weights are only returned by the explicit path, so ``need_weights=True`` takes it.
@@ -97,9 +97,8 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"d_model ({d_model}) must be divisible by n_head ({n_head})")
         self.d_model, self.n_head, self.head_dim = d_model, n_head, d_model // n_head
         self.dropout = dropout
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
+        # W^Q, W^K, W^V stacked (3C, C) as in nn.MultiheadAttention: one matmul for self-attention
+        self.in_proj = nn.Linear(d_model, 3 * d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
         self.rotary = None  # a RotaryEmbedding, applied to q and k when set
 
@@ -125,12 +124,17 @@ class MultiHeadAttention(nn.Module):
         Returns the output (B, T_q, C), the weights (B, h, T_q, T_k) when asked, and the (k, v) of this call
         with ``past_kv`` prepended, for a KV cache.
         """
-        key = query if key is None else key
-        value = key if value is None else value
         B, T_q, C = query.shape
-        q = self._heads(self.q_proj(query))  # (B, h, T_q, hd)
-        k = self._heads(self.k_proj(key))  # (B, h, T_k, hd)
-        v = self._heads(self.v_proj(value))
+        if key is None:  # self-attention
+            q, k, v = self.in_proj(query).split(C, dim=2)
+        else:
+            value = key if value is None else value
+            w, b = self.in_proj.weight, self.in_proj.bias
+            bq, bk, bv = (None, None, None) if b is None else b.split(C)
+            q = F.linear(query, w[:C], bq)
+            k = F.linear(key, w[C : 2 * C], bk)
+            v = F.linear(value, w[2 * C :], bv)
+        q, k, v = self._heads(q), self._heads(k), self._heads(v)  # (B, h, T, hd)
         offset = 0 if past_kv is None else past_kv[0].size(2)
         if self.rotary is not None:
             q = self.rotary(q, offset)

@@ -64,23 +64,32 @@ class EncoderLayer(nn.Module):
         self.dropout1 = nn.Dropout(cfg.dropout)
         self.dropout2 = nn.Dropout(cfg.dropout)
 
-    def _sa(self, x, attn_mask, key_padding_mask, is_causal, need_weights):
-        y, w, _ = self.self_attn(
-            x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal, need_weights=need_weights
-        )
-        return self.dropout1(y), w
+    def forward(
+        self, x: Tensor, *, attn_mask=None, key_padding_mask=None, is_causal=False, need_weights=False, past_kv=None
+    ):
+        """x (B, T, C) -> (B, T, C), the attention weights (B, h, T, T_k) when ``need_weights`` (else None), and
+        this layer's keys and values with ``past_kv`` before them (a KV cache for causal decoding)."""
 
-    def forward(self, x: Tensor, *, attn_mask=None, key_padding_mask=None, is_causal=False, need_weights=False):
-        """x (B, T, C) -> (B, T, C), and the attention weights (B, h, T, T) when ``need_weights``."""
+        def sa(h):
+            y, w, kv = self.self_attn(
+                h,
+                attn_mask=attn_mask,
+                key_padding_mask=key_padding_mask,
+                is_causal=is_causal,
+                need_weights=need_weights,
+                past_kv=past_kv,
+            )
+            return self.dropout1(y), w, kv
+
         if self.cfg.norm_first:
-            y, w = self._sa(self.norm1(x), attn_mask, key_padding_mask, is_causal, need_weights)
+            y, w, kv = sa(self.norm1(x))
             x = x + y
             x = x + self.dropout2(self.ff(self.norm2(x)))
         else:
-            y, w = self._sa(x, attn_mask, key_padding_mask, is_causal, need_weights)
+            y, w, kv = sa(x)
             x = self.norm1(x + y)
             x = self.norm2(x + self.dropout2(self.ff(x)))
-        return x, w
+        return x, w, kv
 
 
 class DecoderLayer(nn.Module):

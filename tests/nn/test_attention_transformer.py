@@ -18,8 +18,8 @@ B, T, S, C, H = 3, 7, 5, 16, 4
 
 def copy_mha(ours: MultiHeadAttention, ref: nn.MultiheadAttention) -> None:
     with torch.no_grad():
-        ref.in_proj_weight.copy_(torch.cat([ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight]))
-        ref.in_proj_bias.copy_(torch.cat([ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias]))
+        ref.in_proj_weight.copy_(ours.in_proj.weight)
+        ref.in_proj_bias.copy_(ours.in_proj.bias)
         ref.out_proj.weight.copy_(ours.out_proj.weight)
         ref.out_proj.bias.copy_(ours.out_proj.bias)
 
@@ -100,7 +100,7 @@ def test_encoder_layer_equals_torch(norm_first, activation):
     x = torch.randn(B, T, C, dtype=torch.float64)
     pad = torch.zeros(B, T, dtype=torch.bool)
     pad[2, -3:] = True
-    y, _ = ours(x, key_padding_mask=pad)
+    y, _, _ = ours(x, key_padding_mask=pad)
     with torch.no_grad():
         y_ref = ref(x, src_key_padding_mask=pad)
     keep = ~pad  # torch's fast path may zero padded rows; compare the real positions
