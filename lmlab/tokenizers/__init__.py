@@ -20,10 +20,11 @@ from lmlab.tokenizers.base import (
     Tokenizer,
     read_tokenizer_json,
 )
+from lmlab.tokenizers.bpe import BPETokenizer
 from lmlab.tokenizers.char import CharTokenizer
 from lmlab.tokenizers.word import WordTokenizer
 
-TOKENIZERS: dict[str, type[Tokenizer]] = {"char": CharTokenizer, "word": WordTokenizer}
+TOKENIZERS: dict[str, type[Tokenizer]] = {"char": CharTokenizer, "word": WordTokenizer, "bpe": BPETokenizer}
 
 
 def tokenizer_from_dict(d: dict) -> Tokenizer:
@@ -52,6 +53,7 @@ __all__ = [
     "TOKENIZERS",
     "UNK",
     "UNK_ID",
+    "BPETokenizer",
     "CharTokenizer",
     "EncodedText",
     "Tokenizer",
