@@ -45,6 +45,12 @@ def write_arpa(model, path: str | Path) -> None:
     tok = model.tokenizer
     V = tok.vocab_size
     order = model.order
+    spaced = [t for t in tok.tokens() if not t or any(c.isspace() for c in t)]
+    if spaced:
+        raise LmlabError(
+            f"ARPA files separate words by spaces, but this vocabulary has {len(spaced)} token(s) that are empty or "
+            f"contain whitespace (e.g. {spaced[0]!r}); ARPA export needs a word-level model"
+        )
     # the unigram table is dense over the vocabulary: ids with no probability are left out (not <s>, <unk>)
     unigram_ids = np.array([i for i in range(V) if np.isfinite(model.logp[0][i]) or i in (tok.bos_id, tok.unk_id)])
     sizes = [unigram_ids.size] + [int(k.size) for k in model.keys[1:]]

@@ -97,3 +97,14 @@ def test_malformed_files_name_the_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(LmlabError, match=message):
         read_arpa(path)
+
+
+def test_vocabulary_with_spaces_cannot_be_written_as_arpa(tmp_path):
+    from lmlab.ngram.model import NgramConfig, NgramLM
+    from lmlab.tokenizers import CharTokenizer
+
+    tok = CharTokenizer.train(["a b"])
+    model = NgramLM.fit(tok.encode_lines(["a b"]).ids, tok, NgramConfig(order=2))
+    with pytest.raises(LmlabError, match="whitespace"):
+        write_arpa(model, tmp_path / "c.arpa")
+    assert not (tmp_path / "c.arpa").exists()
