@@ -17,7 +17,7 @@ from torch import Tensor, nn
 def sinusoidal_table(max_len: int, d_model: int) -> Tensor:
     """The ``(max_len, d_model)`` table of sines and cosines.
 
-    >>> sinusoidal_table(2, 4)[1].round(decimals=4).tolist()
+    >>> [round(x, 4) for x in sinusoidal_table(2, 4)[1].tolist()]
     [0.8415, 0.5403, 0.01, 1.0]
     """
     pos = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)  # (L, 1)
