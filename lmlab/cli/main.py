@@ -1,4 +1,4 @@
-"""The ``lmlab`` command: train, eval, generate, export, data, tokenizer.
+"""The ``lmlab`` command: train, eval, generate, export, data, plot, tokenizer.
 
 Every mistake a user can fix (a bad flag value, a missing corpus, a malformed file) is reported as one line on
 standard error with exit status 2, and no traceback.
@@ -30,9 +30,9 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _command_modules():
-    from lmlab.cli import data_cmd, eval_cmd, export_cmd, generate_cmd, train_cmd
+    from lmlab.cli import data_cmd, eval_cmd, export_cmd, generate_cmd, plot_cmd, train_cmd
 
-    modules = [train_cmd, eval_cmd, generate_cmd, export_cmd, data_cmd]
+    modules = [train_cmd, eval_cmd, generate_cmd, export_cmd, data_cmd, plot_cmd]
     try:
         from lmlab.cli import tokenizer_cmd
     except ImportError:  # pragma: no cover - the BPE command module may be absent in a partial checkout

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer, read_corpus
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
+from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
 from lmlab.models import FAMILIES, get_family
 from lmlab.train_options import TrainOptions
@@ -20,42 +21,118 @@ def _family_from_argv(argv: list[str]) -> str | None:
     return known.model
 
 
+def _given(argv: list[str], flag: str) -> bool:
+    return any(a == flag or a.startswith(flag + "=") for a in argv)
+
+
+def _resumed_family(argv: list[str]) -> str | None:
+    """The family of the run named by ``--resume RUN``, so that its flags (``--max-steps``, ...) exist."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--resume")
+    known, _ = pre.parse_known_args(argv[1:] if argv and argv[0] == "train" else [])
+    if not known.resume:
+        return None
+    from lmlab.train.checkpoint import read_checkpoint_info
+
+    return read_checkpoint_info(known.resume).get("family")  # an unreadable checkpoint is reported here
+
+
 def register(sub, argv: list[str]) -> None:
     p = sub.add_parser(
         "train",
         help="train a model and write a run directory",
         description="Train a model family on a corpus. Add --model NAME --help to see that family's hyperparameters.",
     )
-    p.add_argument("--model", required=True, metavar="FAMILY", help=f"one of: {', '.join(FAMILIES)}")
-    p.add_argument("--out", required=True, metavar="RUN", help="run directory to write")
+    resuming = _given(argv, "--resume")
+    p.add_argument("--model", required=not resuming, metavar="FAMILY", help=f"one of: {', '.join(FAMILIES)}")
+    p.add_argument("--out", required=not resuming, metavar="RUN", help="run directory to write")
     p.add_argument("--config", metavar="FILE.toml", help="hyperparameters from a TOML file (flags override it)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    add_data_flags(p, required=True)
+    from lmlab.train.presets import PRESETS  # names only: no PyTorch import
+
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        help=f"neural families: start from a published recipe ({', '.join(PRESETS)}); --config and flags override it",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="neural families: continue the run RUN from its last checkpoint, exactly as if never stopped "
+        "(--max-steps, --epochs and --device may be changed)",
+    )
+    add_data_flags(p, required=not resuming)
     add_tokenizer_flags(p)
-    name = _family_from_argv(argv)
+    p.set_defaults(tokenizer_given=_given(argv, "--tokenizer"))
+    name = _family_from_argv(argv) or _resumed_family(argv)
     if name in FAMILIES:
         family = FAMILIES[name]
         add_config_flags(p, family.config_class(), f"{name} hyperparameters")
     p.set_defaults(func=run)
 
 
+def _resume_inputs(args: argparse.Namespace):
+    """Family, configuration, corpus, tokenizer and data description of the run named by ``--resume``."""
+    from lmlab.data import load_corpus
+    from lmlab.tokenizers import load_tokenizer
+    from lmlab.train.checkpoint import read_checkpoint_info
+
+    run_dir = Path(args.resume)
+    if args.out and Path(args.out).resolve() != run_dir.resolve():
+        raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
+    if args.config or args.preset:
+        raise LmlabError(
+            "--config and --preset cannot be used with --resume: the run's configuration is in its checkpoint"
+        )
+    info = read_checkpoint_info(run_dir)
+    family = get_family(info.get("family", ""))
+    if args.model and args.model != family.name:
+        raise LmlabError(f"--resume {run_dir} is a {family.name} run, not --model {args.model}")
+    cfg = build_config(family.config_class(), args, preset=info.get("config", {}), source=f"checkpoint of {run_dir}")
+    saved_data = info.get("data", {})
+    spec = args.data or saved_data.get("spec")
+    if not spec:
+        raise LmlabError(f"{run_dir}: the checkpoint records no corpus; pass --data DATA")
+    errors = args.encoding_errors if args.data else saved_data.get("encoding_errors", "strict")
+    corpus = load_corpus(spec, encoding_errors=errors)
+    tokenizer = (
+        build_tokenizer(args, corpus.train) if args.tokenizer_given else load_tokenizer(run_dir / "tokenizer.json")
+    )
+    data_info = {"spec": str(spec), "source": corpus.source, "encoding_errors": errors}
+    return family, cfg, corpus, tokenizer, data_info, run_dir
+
+
 def run(args: argparse.Namespace) -> int:
-    family = get_family(args.model)
-    file_values = read_toml(args.config) if args.config else None
-    cfg = build_config(family.config_class(), args, file_values=file_values, source=f"--config {args.config}")
-    corpus = read_corpus(args)
-    tokenizer = build_tokenizer(args, corpus.train)
+    if args.resume:
+        family, cfg, corpus, tokenizer, data_info, out = _resume_inputs(args)
+    else:
+        family = get_family(args.model)
+        file_values = read_toml(args.config) if args.config else None
+        preset = None
+        if args.preset:
+            from lmlab.train.presets import get_preset
+
+            preset = get_preset(args.preset, family.name)
+        cfg = build_config(
+            family.config_class(), args, file_values=file_values, preset=preset, source=f"--config {args.config}"
+        )
+        corpus = read_corpus(args)
+        tokenizer = build_tokenizer(args, corpus.train)
+        data_info = {"spec": str(args.data), "source": corpus.source, "encoding_errors": args.encoding_errors}
+        out = Path(args.out)
     opts = TrainOptions(
         seed=args.seed,
         command=args.command_line,
-        data_info={"spec": str(args.data), "source": corpus.source, "encoding_errors": args.encoding_errors},
+        data_info=data_info,
+        resume=bool(args.resume),
+        preset=args.preset,
     )
     t0 = time.perf_counter()
-    model = family.trainer_fn()(cfg, corpus, tokenizer, opts, Path(args.out))
+    model = family.trainer_fn()(cfg, corpus, tokenizer, opts, out)
     seconds = time.perf_counter() - t0
     print(
         f"trained {family.name} ({model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size:,}) "
-        f"in {seconds:.2f} s -> {args.out}"
+        f"in {seconds:.2f} s -> {out}"
     )
     if model.normalized and corpus.valid:
         r = evaluate(model, corpus.valid)

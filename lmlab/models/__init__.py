@@ -43,6 +43,34 @@ FAMILIES: dict[str, Family] = {
         "lmlab.ngram.model:NgramLM",
         "lmlab.ngram.train:train_ngram",
     ),
+    "mlp": Family(
+        "mlp",
+        "MLP window model (Bengio et al. 2003): n previous tokens, a tanh layer, a softmax",
+        "lmlab.models.mlp:MLPConfig",
+        "lmlab.models.mlp:MLPLM",
+        "lmlab.train.loop:train_neural",
+    ),
+    "rnn": Family(
+        "rnn",
+        "Elman recurrent network (tanh or relu)",
+        "lmlab.models.rnn:RNNConfig",
+        "lmlab.models.rnn:RNNLM",
+        "lmlab.train.loop:train_neural",
+    ),
+    "lstm": Family(
+        "lstm",
+        "LSTM language model (Zaremba et al. 2014 presets)",
+        "lmlab.models.rnn:LSTMConfig",
+        "lmlab.models.rnn:LSTMLM",
+        "lmlab.train.loop:train_neural",
+    ),
+    "gru": Family(
+        "gru",
+        "GRU language model",
+        "lmlab.models.rnn:GRUConfig",
+        "lmlab.models.rnn:GRULM",
+        "lmlab.train.loop:train_neural",
+    ),
 }
 
 

@@ -1,0 +1,63 @@
+"""``lmlab compare``: every family on one corpus, one table, one report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lmlab.compare import FAMILY_ORDER, Comparison, markdown_table, parse_models, run_comparison
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="train and evaluate several families on one corpus; write a report",
+        description="Trains each listed family on the same splits with the same tokenizer, evaluates each on the "
+        "test split under one perplexity protocol, and writes report.md, report.html, results.json and plots.",
+    )
+    p.add_argument("--data", required=True, help="a named corpus, a folder with train/valid/test.txt, or a file")
+    p.add_argument(
+        "--models", default=",".join(FAMILY_ORDER), help=f"comma-separated (default: all: {','.join(FAMILY_ORDER)})"
+    )
+    p.add_argument("--tokenizer", default="char", help="char, word or bpe (default: char)")
+    p.add_argument("--vocab-size", type=int, default=None, help="bpe: vocabulary size")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        help="wall time for all neural families, shared equally (the n-gram model takes seconds)",
+    )
+    g.add_argument("--steps", type=int, default=None, help="train each neural family this many steps instead")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, metavar="REPORT_DIR")
+    p.add_argument("--force", action="store_true", help="replace a different comparison in REPORT_DIR")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lmlab.errors import LmlabError
+    from lmlab.models import FAMILIES
+
+    models = parse_models(args.models, FAMILIES)
+    if args.steps is not None and args.steps < 1:
+        raise LmlabError(f"--steps must be >= 1, got {args.steps}")
+    if args.budget_minutes is not None and not args.budget_minutes > 0:
+        raise LmlabError(f"--budget-minutes must be > 0, got {args.budget_minutes}")
+    if args.budget_minutes is None and args.steps is None:
+        args.budget_minutes = 5.0
+    cmp = Comparison(
+        data=str(args.data),
+        models=models,
+        tokenizer=args.tokenizer,
+        vocab_size=args.vocab_size,
+        budget_minutes=args.budget_minutes,
+        steps=args.steps,
+        device=args.device,
+        seed=args.seed,
+    )
+    results = run_comparison(cmp, Path(args.out), force=args.force)
+    print()
+    print(markdown_table(results))
+    return 0

@@ -1,0 +1,360 @@
+"""Compare model families on one corpus: the same splits, tokenizer and perplexity protocol for every family.
+
+Each family is trained by its own ``lmlab train`` command, run as a child process so that its wall time and
+peak memory are its own and so that the command recorded in the report is exactly the one that ran. Finished
+rows are saved in ``results.json`` as they complete; running the same comparison again trains only what is
+missing. The report (``report.md``, ``report.html``, PNG plots) is rewritten from ``results.json`` at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmlab.errors import LmlabError
+from lmlab.io import atomic_open, write_json
+
+FAMILY_ORDER = ("ngram", "mlp", "rnn", "lstm", "gru", "cnn", "transformer")
+#: the smallest time share a neural family can be given: a few steps and one evaluation
+MIN_SECONDS_PER_FAMILY = 20.0
+RESULTS_FORMAT = "lmlab-compare"
+
+
+@dataclass
+class Comparison:
+    """What makes two comparisons the same one (a report folder holds one comparison)."""
+
+    data: str
+    models: list[str]
+    tokenizer: str
+    vocab_size: int | None = None
+    budget_minutes: float | None = None
+    steps: int | None = None
+    device: str = "auto"
+    seed: int = 0
+
+
+@dataclass
+class Row:
+    family: str
+    command: str
+    run_dir: str
+    status: str = "pending"
+    test_perplexity: float | None = None
+    bits_per_token: float | None = None
+    cross_entropy: float | None = None
+    test_tokens: int | None = None
+    parameters: int | None = None
+    train_seconds: float | None = None
+    tokens_per_s: float | None = None
+    peak_memory_mb: float | None = None
+    curve: list[list[float]] = field(default_factory=list)  # [elapsed seconds, validation perplexity]
+    samples: list[str] = field(default_factory=list)
+
+
+def parse_models(text: str, available: dict) -> list[str]:
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise LmlabError(f"--models needs at least one family; choose from: {', '.join(available)}")
+    unknown = [m for m in names if m not in available]
+    if unknown:
+        raise LmlabError(
+            f"unknown model famil{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(repr, unknown))}; "
+            f"choose from: {', '.join(available)}"
+        )
+    if len(set(names)) != len(names):
+        raise LmlabError("--models lists a family twice")
+    return names
+
+
+def family_args(family: str, tokenizer: str) -> list[str]:
+    """Hyperparameters sized for a quick comparison on a small corpus (a fair, modest share each)."""
+    char = tokenizer == "char"
+    table = {
+        "ngram": ["--order", "6" if char else "3", "--smoothing", "modified-kneser-ney"],
+        "mlp": ["--context-len", "8" if char else "5", "--d-embed", "32" if char else "64", "--d-hidden", "256"],
+        "rnn": ["--n-layer", "1", "--d-embed", "64" if char else "128", "--d-hidden", "256"],
+        "lstm": ["--n-layer", "1", "--d-embed", "64" if char else "128", "--d-hidden", "256"],
+        "gru": ["--n-layer", "1", "--d-embed", "64" if char else "128", "--d-hidden", "256"],
+        "cnn": [],
+        "transformer": ["--n-layer", "4", "--n-head", "4", "--d-model", "128", "--block-size", "64", "--seq-len", "64"],
+    }
+    return table.get(family, [])
+
+
+def train_command(cmp: Comparison, family: str, run_dir: Path, seconds: float | None) -> list[str]:
+    argv = ["lmlab", "train", "--model", family, "--data", cmp.data, "--tokenizer", cmp.tokenizer]
+    if cmp.vocab_size is not None:
+        argv += ["--vocab-size", str(cmp.vocab_size)]
+    argv += family_args(family, cmp.tokenizer)
+    if family != "ngram":
+        argv += ["--seed", str(cmp.seed), "--device", cmp.device]
+        if cmp.steps is not None:
+            argv += ["--max-steps", str(cmp.steps), "--epochs", "1000"]
+        elif seconds is not None:
+            argv += ["--max-seconds", f"{seconds:.0f}", "--epochs", "1000", "--eval-every", "100"]
+    argv += ["--out", str(run_dir)]
+    return argv
+
+
+def _load_results(out: Path) -> dict[str, Any] | None:
+    path = out / "results.json"
+    if not path.exists():
+        return None
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LmlabError(f"{path}: corrupted results ({e}); remove it or pass --force") from None
+    if not isinstance(d, dict) or d.get("format") != RESULTS_FORMAT:
+        raise LmlabError(f"{path} is not an lmlab comparison; choose another --out or pass --force")
+    return d
+
+
+def _measure_run(run_dir: Path, corpus, cmp: Comparison, row: Row) -> None:
+    """Test perplexity, parameters, speed, the validation curve and samples of a trained run."""
+    from lmlab.evaluate import evaluate
+    from lmlab.generate import SamplingConfig, generate
+    from lmlab.run import load_model
+
+    model, config = load_model(run_dir)
+    stats = config.get("stats", {})
+    row.parameters = model.num_parameters()
+    if model.normalized:
+        r = evaluate(model, corpus.test)
+        row.test_perplexity, row.bits_per_token, row.cross_entropy = r.perplexity, r.bits_per_token, r.cross_entropy
+        row.test_tokens = r.tokens
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.exists():
+        from lmlab.train.metrics import read_metrics
+
+        rows = read_metrics(metrics)
+        row.curve = [[r["elapsed_s"], r["val_perplexity"]] for r in rows if "val_perplexity" in r and "elapsed_s" in r]
+        speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
+        row.tokens_per_s = sum(speeds) / len(speeds) if speeds else None
+    elif row.train_seconds:
+        row.tokens_per_s = stats.get("train_tokens", 0) / max(stats.get("train_seconds", row.train_seconds), 1e-9)
+        if model.normalized:
+            row.curve = [[row.train_seconds, evaluate(model, corpus.valid).perplexity]]
+    length = 200 if cmp.tokenizer == "char" else 40
+    row.samples = generate(model, "", SamplingConfig(max_tokens=length), num_samples=3, seed=cmp.seed)
+
+
+def run_comparison(cmp: Comparison, out: Path, *, force: bool = False, progress=print) -> dict[str, Any]:
+    from lmlab.data import load_corpus
+    from lmlab.models import FAMILIES
+
+    existing = _load_results(out) if out.exists() else None
+    if out.exists() and existing is None and any(out.iterdir()) and not force:
+        raise LmlabError(f"{out} exists and holds something else; choose another --out or pass --force")
+    if existing is not None and existing.get("comparison") != asdict(cmp) and not force:
+        raise LmlabError(
+            f"{out} holds a different comparison ({existing.get('comparison', {}).get('data')}, "
+            f"{', '.join(existing.get('comparison', {}).get('models', []))}); pass --force to replace it"
+        )
+    neural = [m for m in cmp.models if m != "ngram"]
+    share = None
+    if cmp.steps is None and neural:
+        if cmp.budget_minutes is None:
+            raise LmlabError("give --budget-minutes M or --steps N")
+        share = cmp.budget_minutes * 60 / len(neural)
+        if share < MIN_SECONDS_PER_FAMILY:
+            need = MIN_SECONDS_PER_FAMILY * len(neural) / 60
+            raise LmlabError(
+                f"--budget-minutes {cmp.budget_minutes:g} is too small to train {len(neural)} neural famil"
+                f"{'y' if len(neural) == 1 else 'ies'}: give at least {need:.1f} minutes "
+                f"({MIN_SECONDS_PER_FAMILY:.0f} s each)"
+            )
+    corpus = load_corpus(cmp.data)  # errors (unknown corpus, bad bytes) surface before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, Row] = {}
+    if existing is not None and not force:
+        for d in existing.get("rows", []):
+            if d.get("status") == "done" and Path(d.get("run_dir", "")).exists():
+                rows[d["family"]] = Row(**d)
+    results = {"format": RESULTS_FORMAT, "version": 1, "comparison": asdict(cmp), "rows": []}
+
+    def save() -> None:
+        results["rows"] = [asdict(rows[m]) for m in cmp.models if m in rows]
+        results["machine"] = machine_description()
+        results["date"] = _dt.date.today().isoformat()
+        write_json(out / "results.json", results)
+
+    started = time.monotonic()
+    todo = [m for m in cmp.models if m not in rows]
+    for i, family in enumerate(cmp.models, start=1):
+        if family in rows:
+            progress(f"[{i}/{len(cmp.models)}] {family}: done earlier, kept")
+            continue
+        run_dir = out / "runs" / family
+        argv = train_command(cmp, family, run_dir, share)
+        left = todo[todo.index(family) :]
+        est = sum(0 if m == "ngram" else (share or 0) for m in left)
+        progress(
+            f"[{i}/{len(cmp.models)}] {family}: training ({FAMILIES[family].summary})"
+            + (f"; about {est / 60:.1f} min left overall" if est else "")
+        )
+        row = Row(family=family, command=shlex.join(argv), run_dir=str(run_dir))
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "lmlab.cli.main", *argv[1:]])
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait()
+            save()
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        row.train_seconds = time.perf_counter() - t0
+        row.peak_memory_mb = usage.ru_maxrss / 1024
+        if proc.returncode != 0:
+            row.status = f"failed (exit status {proc.returncode})"
+            progress(f"    {family} failed; see the messages above")
+        else:
+            _measure_run(run_dir, corpus, cmp, row)
+            row.status = "done"
+            progress(f"    {family}: test perplexity {row.test_perplexity:.2f}" if row.test_perplexity else "    done")
+        rows[family] = row
+        save()
+    save()
+    write_report(out, results)
+    progress(
+        f"compared {len(rows)} famil{'y' if len(rows) == 1 else 'ies'} in {time.monotonic() - started:.0f} s; "
+        f"report: {out / 'report.md'}"
+    )
+    return results
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}"
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def table_rows(results: dict[str, Any]) -> list[list[str]]:
+    out = []
+    for r in results["rows"]:
+        out.append(
+            [
+                r["family"],
+                _fmt(r["test_perplexity"], ".2f"),
+                _fmt(r["bits_per_token"], ".3f"),
+                _fmt(r["parameters"], ",d"),
+                _fmt(r["train_seconds"], ".1f"),
+                _fmt(r["tokens_per_s"], ",.0f"),
+                _fmt(r["peak_memory_mb"], ",.0f"),
+                r["status"],
+            ]
+        )
+    return out
+
+
+HEADER = ["family", "test perplexity", "bits/token", "parameters", "train s", "tokens/s", "peak MB", "status"]
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r) + " |" for r in table_rows(results)]
+    return "\n".join(lines)
+
+
+def plot_results(out: Path, results: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results["rows"] if r["status"] == "done"]
+    files = []
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in rows:
+        if r["curve"]:
+            xs, ys = zip(*r["curve"])
+            ax.plot(xs, ys, marker="o", markersize=3, label=r["family"])
+    ax.set_xlabel("training wall time (s)")
+    ax.set_ylabel("validation perplexity")
+    ax.set_yscale("log")
+    ax.set_title("validation perplexity against wall time")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_open(out / "val_perplexity_vs_time.png", "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+    files.append("val_perplexity_vs_time.png")
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in rows:
+        if r["test_perplexity"] is not None:
+            ax.scatter([r["parameters"]], [r["test_perplexity"]], s=30)
+            ax.annotate(
+                r["family"],
+                (r["parameters"], r["test_perplexity"]),
+                fontsize=8,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("test perplexity")
+    ax.set_title("test perplexity against parameters")
+    fig.tight_layout()
+    with atomic_open(out / "perplexity_vs_parameters.png", "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+    files.append("perplexity_vs_parameters.png")
+    return files
+
+
+def write_report(out: Path, results: dict[str, Any]) -> None:
+    import html
+
+    cmp = results["comparison"]
+    images = plot_results(out, results)
+    title = f"lmlab compare: {cmp['data']}, {cmp['tokenizer']} tokens"
+    budget = f"{cmp['budget_minutes']:g} minutes" if cmp.get("budget_minutes") else f"{cmp.get('steps')} steps each"
+    about = f"Machine: {results['machine']}. Date: {results['date']}. Budget: {budget}. Device: {cmp['device']}."
+    md = [f"# {title}", "", about, "", markdown_table(results), ""]
+    md += [f"![{name}]({name})" for name in images] + [""]
+    md += ["## Commands", ""]
+    md += [f"- {r['family']}: `{r['command']}`" for r in results["rows"]]
+    md += ["", "## Samples", ""]
+    for r in results["rows"]:
+        md += [f"### {r['family']}", ""] + ["```", *[s or "(empty line)" for s in r["samples"]], "```", ""]
+    with atomic_open(out / "report.md") as f:
+        f.write("\n".join(md))
+    h = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child{text-align:left}"
+        "pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(about)}</p>",
+        "<table id='results'><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in HEADER) + "</tr>",
+    ]
+    h += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table_rows(results)]
+    h += ["</table>"] + [f"<p><img src='{name}' alt='{name}'></p>" for name in images]
+    h += ["<h2>Commands</h2><ul>"]
+    h += [f"<li>{html.escape(r['family'])}: <code>{html.escape(r['command'])}</code></li>" for r in results["rows"]]
+    h += ["</ul><h2>Samples</h2>"]
+    for r in results["rows"]:
+        h += [f"<h3>{html.escape(r['family'])}</h3><pre>{html.escape(chr(10).join(r['samples']))}</pre>"]
+    h += ["</body></html>"]
+    with atomic_open(out / "report.html") as f:
+        f.write("\n".join(h))

@@ -1,0 +1,192 @@
+"""What every neural family shares: the language-model contract on top of a PyTorch network, and the loss.
+
+A family's network is an ``nn.Module`` with three methods, whatever its architecture::
+
+    logits, state = net(idx, state)        # idx (B, T) token ids -> logits (B, T, V): token t+1 given <= t
+    state = net.init_state(B)              # the state before any token
+    state = net.state_from_context(ctx)    # the state after the tokens ctx (B, C) (feed-forward models)
+
+The state is a tuple of tensors: a recurrent model's hidden (and cell) state, or for the MLP window model the
+last n - 1 tokens. So scoring a long stream chunk by chunk, generating token by token and training on carried
+batches are written once here and in the engine, for every family.
+
+Scoring follows :mod:`lmlab.evaluate`: the stream starts at a line start, and the model is primed with ``</s>``
+as the start token (it sees ``</s>`` before the first token, as it does between lines in training), then every
+token, ``</s>`` included, is scored given everything before it. Long streams go through the network in chunks
+that carry the state, so a recurrent model conditions on the whole history and the MLP on exactly the previous
+n tokens (``</s>`` before the start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from lmlab.errors import LmlabError
+from lmlab.lm import LanguageModel
+from lmlab.nn.loss import softmax_cross_entropy
+from lmlab.nn.tensor_io import load_tensors, save_tensors
+from lmlab.tokenizers import Tokenizer
+from lmlab.train.config import TrainConfig
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+def lm_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """Mean cross-entropy in nats per token, ``-(1/N) sum_i ln p(y_i)``, of logits (B, T, V) and targets (B, T).
+
+    The value of ``F.cross_entropy``, with the faster in-place backward of :mod:`lmlab.nn.loss`.
+
+    >>> round(lm_loss(torch.zeros(1, 2, 4), torch.tensor([[0, 3]])).item(), 6)   # uniform over 4: ln 4
+    1.386294
+    """
+    return softmax_cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+
+
+def unique_state_dict(net: nn.Module) -> dict[str, Tensor]:
+    """The network's tensors, each stored once (tied weights appear under their first name only)."""
+    out, seen = {}, set()
+    for name, t in net.state_dict().items():
+        key = (t.data_ptr(), t.dtype, tuple(t.shape)) if t.numel() else (name,)
+        if key in seen:
+            continue
+        seen.add(key)
+        out[name] = t
+    return out
+
+
+def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """A config dataclass from saved values (keys it does not know are ignored)."""
+    known = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in values.items() if k in known})
+    except TypeError as e:
+        raise LmlabError(f"bad saved configuration: {e}") from None
+
+
+def load_state_into(net: nn.Module, tensors: dict[str, Tensor], where: str) -> None:
+    """Load ``tensors`` into ``net``, or an LmlabError naming the first missing, extra or misshapen tensor."""
+    expected = unique_state_dict(net)
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(net.state_dict()))
+    if missing or extra:
+        raise LmlabError(
+            f"{where}: the weights do not match the configuration "
+            f"({'missing ' + ', '.join(missing[:3]) if missing else 'unexpected ' + ', '.join(extra[:3])})"
+        )
+    for name, t in tensors.items():
+        if name in expected and tuple(t.shape) != tuple(expected[name].shape):
+            raise LmlabError(
+                f"{where}: {name} has shape {tuple(t.shape)}, the configuration needs {tuple(expected[name].shape)}"
+            )
+    net.load_state_dict(tensors, strict=False)
+
+
+class NeuralLM(LanguageModel):
+    """A PyTorch network (``self.net``) behind the language-model contract. Subclasses set ``family``,
+    ``config_class`` and ``batching`` and build the network."""
+
+    config_class: ClassVar[type[TrainConfig]]
+    #: How the engine cuts the training stream: "streams" (carried state, BPTT) or "blocks" (random, with context).
+    batching: ClassVar[str] = "streams"
+
+    def __init__(self, tokenizer: Tokenizer, config: TrainConfig):
+        super().__init__(tokenizer)
+        self.config = config
+        self.net = self.build_network(config, tokenizer)
+
+    @classmethod
+    def build_network(cls, config: TrainConfig, tokenizer: Tokenizer) -> nn.Module:
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def to(self, device: torch.device | str) -> NeuralLM:
+        self.net.to(device)
+        return self
+
+    @property
+    def context_size(self) -> int:
+        """Tokens before a block that a feed-forward model reads (n - 1 for the MLP; 0 for recurrent models)."""
+        return int(getattr(self.net, "context_size", 0))
+
+    # ---- scoring
+    def _chunk_len(self) -> int:
+        # keep one chunk's logits near 32 MB of float32, at most 8192 positions
+        return int(min(8192, max(64, (1 << 23) // self.vocab_size)))
+
+    @torch.inference_mode()
+    def score_stream(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        n = ids.size
+        out = np.empty(n, dtype=np.float64)
+        if n == 0:
+            return out
+        if ids.min() < 0 or ids.max() >= self.vocab_size:
+            raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(ids.min())}..{int(ids.max())}")
+        inputs = np.concatenate([[self.tokenizer.eos_id], ids[:-1]])  # </s> primes the first position
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            state = self.net.init_state(1)
+            chunk = self._chunk_len()
+            for a in range(0, n, chunk):
+                x = torch.from_numpy(inputs[a : a + chunk]).to(self.device).unsqueeze(0)  # (1, T)
+                y = torch.from_numpy(ids[a : a + chunk]).to(self.device)  # (T,)
+                logits, state = self.net(x, state)  # (1, T, V)
+                logp = torch.log_softmax(logits[0].float(), dim=-1)  # (T, V)
+                out[a : a + chunk] = logp.gather(1, y.unsqueeze(1)).squeeze(1).double().cpu().numpy()
+        finally:
+            self.net.train(was_training)
+        return out
+
+    # ---- generation: the state is (network state, None); one forward per token
+    @torch.inference_mode()
+    def _feed(self, state: Any, tokens: Sequence[int]) -> tuple[Any, np.ndarray]:
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            x = torch.tensor([list(tokens)], dtype=torch.long, device=self.device)  # (1, T)
+            logits, state = self.net(x, state)
+            logp = torch.log_softmax(logits[0, -1].float(), dim=-1).double().cpu().numpy()
+        finally:
+            self.net.train(was_training)
+        return state, logp
+
+    def start(self, prompt: Sequence[int]) -> tuple[Any, np.ndarray]:
+        return self._feed(self.net.init_state(1), [self.tokenizer.eos_id, *prompt])
+
+    def advance(self, state: Any, token: int) -> tuple[Any, np.ndarray]:
+        return self._feed(state, [token])
+
+    def next_token_logprobs(self, context: Sequence[int]) -> np.ndarray:
+        return self.start(context)[1]
+
+    # ---- description and persistence
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.net.parameters())  # shared (tied) parameters are listed once
+
+    def config_dict(self) -> dict[str, Any]:
+        return self.config.to_dict()
+
+    def save_weights(self, run_dir: Path) -> None:
+        save_tensors(Path(run_dir) / WEIGHTS_FILE, unique_state_dict(self.net), {"family": self.family})
+
+    @classmethod
+    def load_weights(cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer) -> NeuralLM:
+        model = cls(tokenizer, config_from_dict(cls.config_class, config))
+        path = Path(run_dir) / WEIGHTS_FILE
+        load_state_into(model.net, load_tensors(path), str(path))
+        model.net.eval()
+        return model
+
+
+__all__ = ["WEIGHTS_FILE", "NeuralLM", "config_from_dict", "lm_loss", "load_state_into", "unique_state_dict"]

@@ -1,0 +1,92 @@
+"""The per-run metrics log ``RUN/metrics.jsonl``: one JSON object per line, appended as training goes.
+
+Two kinds of rows:
+
+* a logged training step: ``{"step", "epoch", "train_loss", "train_perplexity", "lr", "grad_norm",
+  "tokens_per_s", "elapsed_s"}``, the loss being the token-weighted mean since the previous row;
+* an evaluation: ``{"step", "epoch", "val_loss", "val_perplexity", "elapsed_s"}``.
+
+Each row is flushed when written, so the file can be followed (or plotted) while a run goes on. Optionally the same
+scalars go to TensorBoard (``pip install tensorboard``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from lmlab.errors import LmlabError
+from lmlab.io import atomic_open
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a metrics file; a last line cut short by a crash is skipped."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def truncate_metrics(path: str | Path, step: int) -> None:
+    """Keep only the rows up to ``step`` (a resumed run rewrites what came after its checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    rows = [r for r in read_metrics(path) if r.get("step", 0) <= step]
+    with atomic_open(path) as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+
+
+def tensorboard_available() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class MetricsLog:
+    """Appends rows to ``metrics.jsonl`` (and TensorBoard when ``tensorboard_dir`` is given)."""
+
+    def __init__(self, path: str | Path, tensorboard_dir: str | Path | None = None):
+        self.path = Path(path)
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self._tb = None
+        if tensorboard_dir is not None:
+            if not tensorboard_available():
+                raise LmlabError("--tensorboard needs the tensorboard package: pip install 'lmlab[tensorboard]'")
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(tensorboard_dir))
+
+    def write(self, row: dict[str, Any]) -> None:
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        self._file.write(json.dumps(clean) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for key, value in row.items():
+                if key not in ("step", "epoch") and isinstance(value, (int, float)):
+                    self._tb.add_scalar(key, value, row["step"])
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+__all__ = ["MetricsLog", "read_metrics", "tensorboard_available", "truncate_metrics"]

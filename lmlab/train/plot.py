@@ -1,0 +1,59 @@
+"""Training and validation curves of a run as a PNG (``lmlab plot RUN`` or ``lmlab train ... --plot``)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from lmlab.errors import LmlabError
+from lmlab.train.metrics import read_metrics
+
+
+def plot_run(run: str | Path, out: str | Path | None = None) -> Path:
+    """Plot ``RUN/metrics.jsonl``: train and validation perplexity against the step, log scale; returns the PNG."""
+    run = Path(run)
+    path = run / "metrics.jsonl"
+    if not path.is_file():
+        raise LmlabError(f"{run} has no metrics.jsonl (only neural runs log training curves)")
+    rows = read_metrics(path)
+    train = [(r["step"], r["train_loss"]) for r in rows if r.get("train_loss") is not None]
+    valid = [(r["step"], r["val_loss"]) for r in rows if r.get("val_loss") is not None]
+    if not train and not valid:
+        raise LmlabError(f"{path} has no training or validation rows to plot yet")
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    if train:
+        ax.plot([s for s, _ in train], [math.exp(min(v, 50)) for _, v in train], label="train", lw=1.2)
+    if valid:
+        ax.plot([s for s, _ in valid], [math.exp(v) for _, v in valid], "o-", label="validation", lw=1.5, ms=3)
+        best_step, best = min(valid, key=lambda sv: sv[1])
+        ax.annotate(f"best {math.exp(best):.2f}", (best_step, math.exp(best)), textcoords="offset points",
+                    xytext=(0, 8), ha="center", fontsize=8)  # fmt: skip
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 20, not 2 x 10^1
+    ax.yaxis.set_major_formatter(plain)
+    low, high = ax.get_ylim()
+    if high / low < 10:  # less than a decade: label the minor ticks too
+        ax.yaxis.set_minor_formatter(plain)
+    ax.set_xlabel("step (updates)")
+    ax.set_ylabel("perplexity")
+    ax.set_title(run.resolve().name)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out = Path(out) if out is not None else run / "curves.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(out)
+    return out
+
+
+__all__ = ["plot_run"]

@@ -1,0 +1,139 @@
+"""Named recipes (``lmlab train --preset NAME``): a family and the config values of a published setup.
+
+Values apply in this order, each overriding the one before: the family's defaults, the preset, a ``--config``
+TOML file, the flags given.
+
+A note on the learning rates of the Zaremba recipes. The papers and their code minimise, per batch, the sum over
+the T time steps of the batch-mean loss, with SGD at lr 1 and the gradient norm clipped at 5 (10 for large).
+lmlab's loss is the per-token mean, T times smaller, so the same updates are lr ``1 * T`` and clip ``5 / T``:
+lr 20 and clip 0.25 for the small model (T = 20), the very numbers of the PyTorch word_language_model example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lmlab.errors import LmlabError
+
+
+@dataclass(frozen=True)
+class Preset:
+    family: str
+    summary: str
+    values: dict[str, Any]
+
+
+def _zaremba(d: int, dropout: float, init: float, epochs: int, decay: float, decay_after: int, T: int, clip: float):
+    return {
+        "d_embed": d,
+        "d_hidden": d,
+        "n_layer": 2,
+        "dropout": dropout,
+        "init": "uniform",
+        "init_range": init,
+        "optimizer": "sgd",
+        "lr": 1.0 * T,  # lr 1 on the loss summed over T steps
+        "clip": clip / T,
+        "schedule": "step",
+        "lr_decay": decay,
+        "decay_after": decay_after,
+        "epochs": epochs,
+        "batch_size": 20,
+        "seq_len": T,
+        "warmup_steps": 0,
+    }
+
+
+PRESETS: dict[str, Preset] = {
+    "zaremba-small": Preset(
+        "lstm",
+        "Zaremba et al. 2014 small LSTM (PTB test 114.5): 2 x 200, no dropout, 13 epochs, lr halved after epoch 4",
+        _zaremba(200, 0.0, 0.1, epochs=13, decay=0.5, decay_after=4, T=20, clip=5.0),
+    ),
+    "zaremba-medium": Preset(
+        "lstm",
+        "Zaremba et al. 2014 medium LSTM (PTB test 82.7): 2 x 650, dropout 0.5, 39 epochs, lr x 0.8 after epoch 6",
+        _zaremba(650, 0.5, 0.05, epochs=39, decay=0.8, decay_after=6, T=35, clip=5.0),
+    ),
+    "zaremba-large": Preset(
+        "lstm",
+        "Zaremba et al. 2014 large LSTM (PTB test 78.4): 2 x 1500, dropout 0.65, 55 epochs, lr / 1.15 after epoch 14",
+        _zaremba(1500, 0.65, 0.04, epochs=55, decay=1 / 1.15, decay_after=14, T=35, clip=10.0),
+    ),
+    "medium-tied-variational": Preset(
+        "lstm",
+        "Zaremba medium with tied embeddings (Press & Wolf; Inan et al.) and locked dropout (Gal & Ghahramani)",
+        {
+            **_zaremba(650, 0.5, 0.05, epochs=39, decay=0.8, decay_after=6, T=35, clip=5.0),
+            "tie_weights": True,
+            "locked_dropout": True,
+        },
+    ),
+    "word-lm-example": Preset(
+        "lstm",
+        "PyTorch examples word_language_model defaults: 2 x 200, dropout 0.2, lr 20, clip 0.25, BPTT 35, batch 20",
+        {
+            "d_embed": 200,
+            "d_hidden": 200,
+            "n_layer": 2,
+            "dropout": 0.2,
+            "optimizer": "sgd",
+            "lr": 20.0,
+            "clip": 0.25,
+            "schedule": "plateau",
+            "plateau_factor": 4.0,
+            "epochs": 40,
+            "batch_size": 20,
+            "seq_len": 35,
+        },
+    ),
+    "names-mlp": Preset(
+        "mlp",
+        "character-level MLP for makemore's names: 8 characters of context, 24-dim embeddings, 256 tanh units",
+        {
+            "context_len": 8,
+            "d_embed": 24,
+            "d_hidden": 256,
+            "batch_size": 128,
+            "seq_len": 1,
+            "optimizer": "adamw",
+            "lr": 3e-3,
+            "weight_decay": 0.01,
+            "schedule": "cosine",
+            "min_lr": 1e-4,
+            "epochs": 30,
+        },
+    ),
+    "names-gru": Preset(
+        "gru",
+        "character-level GRU for makemore's names: 1 x 256, AdamW, cosine schedule",
+        {
+            "d_embed": 64,
+            "d_hidden": 256,
+            "n_layer": 1,
+            "dropout": 0.1,
+            "batch_size": 32,
+            "seq_len": 64,
+            "optimizer": "adamw",
+            "lr": 3e-3,
+            "clip": 1.0,
+            "schedule": "cosine",
+            "min_lr": 1e-4,
+            "epochs": 20,
+        },
+    ),
+}
+
+
+def get_preset(name: str, family: str) -> dict[str, Any]:
+    """The values of preset ``name`` for ``family``, or an LmlabError listing the presets of that family."""
+    if name not in PRESETS:
+        raise LmlabError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    if preset.family != family:
+        raise LmlabError(f"preset {name!r} is for --model {preset.family}, not {family}")
+    return dict(preset.values)
+
+
+__all__ = ["PRESETS", "Preset", "get_preset"]

@@ -1,0 +1,110 @@
+"""Learning-rate schedules: pure functions of the step (and of the validation history, for reduce-on-plateau).
+
+``step`` counts updates from 0; ``epoch`` counts passes from 1. The rate used for update ``step`` is
+:meth:`LRSchedule.lr` of it, the product of the named schedule, the linear warm-up and the plateau factor.
+
+References: Zaremba, Sutskever & Vinyals 2014 (step decay after a few epochs at full rate); the reduce-on-plateau
+rule of the PyTorch word_language_model example (divide by 4 when validation does not improve); Loshchilov &
+Hutter 2017, "SGDR: Stochastic Gradient Descent with Warm Restarts" (cosine decay); Goyal et al. 2017, "Accurate,
+Large Minibatch SGD" (linear warm-up).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+def step_decay_lr(epoch: int, lr: float, decay: float, decay_after: int) -> float:
+    """``lr * decay ** max(0, epoch - decay_after)``: full rate for ``decay_after`` epochs, then decayed each epoch.
+
+    Zaremba et al.'s small LSTM: 13 epochs, lr 1, halved each epoch after the 4th.
+
+    >>> [step_decay_lr(e, 1.0, 0.5, 4) for e in range(1, 8)]
+    [1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]
+    """
+    return lr * decay ** max(0, epoch - decay_after)
+
+
+def warmup_factor(step: int, warmup_steps: int) -> float:
+    """Linear warm-up: ``(step + 1) / warmup_steps`` for the first ``warmup_steps`` updates, then 1.
+
+    >>> [warmup_factor(s, 4) for s in range(6)]
+    [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    """
+    return (step + 1) / warmup_steps if step < warmup_steps else 1.0
+
+
+def cosine_lr(step: int, lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0) -> float:
+    """Linear warm-up to ``lr``, then half a cosine down to ``min_lr`` at ``total_steps``::
+
+        lr_s = min_lr + (lr - min_lr) * (1 + cos(pi * (s - W) / (S - W))) / 2      for W <= s < S
+
+    >>> [round(cosine_lr(s, 1.0, 2, 10), 3) for s in (0, 1, 2, 6, 9, 10)]
+    [0.5, 1.0, 1.0, 0.5, 0.038, 0.0]
+    """
+    if step < warmup_steps:
+        return lr * warmup_factor(step, warmup_steps)
+    if step >= total_steps:
+        return min_lr
+    ratio = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * ratio))
+
+
+def plateau_scale(val_losses: Sequence[float], factor: float, patience: int = 0) -> float:
+    """The learning-rate multiplier after a history of validation losses: divided by ``factor`` every time the
+    loss fails to improve on the best so far ``patience + 1`` evaluations in a row.
+
+    >>> plateau_scale([5.0, 4.0, 4.1, 3.9, 3.95, 3.96], factor=4)   # 4.1, 3.95 and 3.96 do not improve
+    0.015625
+    >>> plateau_scale([5.0, 4.0, 4.1, 3.9, 3.95, 3.96], factor=4, patience=1)
+    0.25
+    """
+    scale, best, bad = 1.0, math.inf, 0
+    for v in val_losses:
+        if v < best:
+            best, bad = v, 0
+            continue
+        bad += 1
+        if bad > patience:
+            scale /= factor
+            bad = 0
+    return scale
+
+
+@dataclass(frozen=True)
+class LRSchedule:
+    """The rate of every update, given the recipe and the length of an epoch."""
+
+    name: str  # constant, step, plateau or cosine
+    lr: float
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int = 0
+    lr_decay: float = 0.5
+    decay_after: int = 4
+    plateau_factor: float = 4.0
+    plateau_patience: int = 0
+    min_lr: float = 0.0
+
+    def lr_at(self, step: int, val_losses: Sequence[float] = ()) -> float:
+        """The rate for update ``step`` (from 0), after the validation losses seen so far.
+
+        >>> s = LRSchedule("step", 1.0, steps_per_epoch=100, total_steps=1300)
+        >>> s.lr_at(399), s.lr_at(400), s.lr_at(1299)
+        (1.0, 0.5, 0.001953125)
+        >>> LRSchedule("plateau", 20.0, 100, 1000).lr_at(300, val_losses=[5.0, 5.1])
+        5.0
+        """
+        if self.name == "cosine":
+            return cosine_lr(step, self.lr, self.warmup_steps, self.total_steps, self.min_lr)
+        lr = self.lr * warmup_factor(step, self.warmup_steps)
+        if self.name == "step":
+            lr = step_decay_lr(step // self.steps_per_epoch + 1, lr, self.lr_decay, self.decay_after)
+        elif self.name == "plateau":
+            lr *= plateau_scale(val_losses, self.plateau_factor, self.plateau_patience)
+        return lr
+
+
+__all__ = ["LRSchedule", "cosine_lr", "plateau_scale", "step_decay_lr", "warmup_factor"]
