@@ -30,9 +30,18 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _command_modules():
-    from lmlab.cli import data_cmd, eval_cmd, export_cmd, generate_cmd, plot_cmd, train_cmd
+    from lmlab.cli import (
+        attention_cmd,
+        compare_cmd,
+        data_cmd,
+        eval_cmd,
+        export_cmd,
+        generate_cmd,
+        plot_cmd,
+        train_cmd,
+    )
 
-    modules = [train_cmd, eval_cmd, generate_cmd, export_cmd, data_cmd, plot_cmd]
+    modules = [train_cmd, eval_cmd, generate_cmd, export_cmd, compare_cmd, data_cmd, plot_cmd, attention_cmd]
     try:
         from lmlab.cli import tokenizer_cmd
     except ImportError:  # pragma: no cover - the BPE command module may be absent in a partial checkout

@@ -71,6 +71,20 @@ FAMILIES: dict[str, Family] = {
         "lmlab.models.rnn:GRULM",
         "lmlab.train.loop:train_neural",
     ),
+    "cnn": Family(
+        "cnn",
+        "causal dilated convolutions over embeddings (WaveNet-style)",
+        "lmlab.models.cnn:CNNConfig",
+        "lmlab.models.cnn:CNNLM",
+        "lmlab.train.loop:train_neural",
+    ),
+    "transformer": Family(
+        "transformer",
+        "GPT-style decoder-only Transformer (nanoGPT presets)",
+        "lmlab.models.transformer:TransformerConfig",
+        "lmlab.models.transformer:TransformerLM",
+        "lmlab.train.loop:train_neural",
+    ),
 }
 
 

@@ -19,7 +19,7 @@ OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "plateau", "cosine")
 INIT_SCHEMES = ("default", "uniform", "xavier", "kaiming", "orthogonal")  # see lmlab.nn.init
 #: Fields a resumed run may change: they decide how long and where it runs, not what it computes.
-RESUMABLE = ("epochs", "max_steps", "device", "compile", "log_every", "tensorboard", "plot")
+RESUMABLE = ("epochs", "max_steps", "max_seconds", "device", "compile", "log_every", "tensorboard", "plot")
 
 
 @dataclass
@@ -32,6 +32,7 @@ class TrainConfig:
     # how long
     epochs: int = 10  # passes over the training tokens
     max_steps: int | None = None  # stop after this many updates, whatever the epochs say
+    max_seconds: float | None = None  # stop (evaluate and save) once training has run this long
     # batches
     batch_size: int = 32  # B: parallel streams (recurrent) or blocks (feed-forward)
     seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
@@ -97,6 +98,7 @@ def check_train_config(cfg: TrainConfig) -> None:
         positive_int(name)
     for name in ("max_steps", "eval_every", "early_stop"):
         positive_int(name, optional=True)
+    need(cfg.max_seconds is None or (finite(cfg.max_seconds) and cfg.max_seconds > 0), "max_seconds", "> 0")
     need(cfg.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
     need(finite(cfg.lr) and cfg.lr > 0, "lr", "> 0")
     need(finite(cfg.momentum) and 0 <= cfg.momentum < 1, "momentum", "in [0, 1)")

@@ -297,13 +297,17 @@ class Trainer:
                 self.carried = state
                 self.pending.append([self.step, loss])
                 bar.update(1)
-                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+                out_of_time = cfg.max_seconds is not None and self._elapsed() >= cfg.max_seconds
+                if self.step % cfg.log_every == 0 or self.step == self.total_steps or out_of_time:
                     self._log_row(lr, bar)
                 evaluate = (cfg.eval_every and self.step % cfg.eval_every == 0) or (
-                    self.step % self.steps_per_epoch == 0 or self.step == self.total_steps
+                    self.step % self.steps_per_epoch == 0 or self.step == self.total_steps or out_of_time
                 )
                 if evaluate and self._evaluate_and_checkpoint(bar):
                     self.status = "stopped early"
+                    break
+                if out_of_time:
+                    self.status = "stopped at --max-seconds"
                     break
                 for callback in self.callbacks:
                     callback(self.step, self)
