@@ -349,7 +349,10 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
         "<table id='results'><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in HEADER) + "</tr>",
     ]
     h += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table_rows(results)]
-    h += ["</table>"] + [f"<p><img src='{name}' alt='{name}'></p>" for name in images]
+    # data-loaded marks an image the browser decoded (the report's test reads it back)
+    h += ["</table>"] + [
+        f"<p><img src='{name}' alt='{name}' onload='this.dataset.loaded=this.naturalWidth'></p>" for name in images
+    ]
     h += ["<h2>Commands</h2><ul>"]
     h += [f"<li>{html.escape(r['family'])}: <code>{html.escape(r['command'])}</code></li>" for r in results["rows"]]
     h += ["</ul><h2>Samples</h2>"]

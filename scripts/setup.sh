@@ -12,6 +12,12 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 if [ "${1:-}" = "--test" ]; then
   pip install -e ".[test]"
+  # one test opens the compare report in headless Chromium (Debian's package)
+  if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium for the report test" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 ||
+      echo "setup: could not install chromium; the browser test will be skipped" >&2
+  fi
 else
   pip install -e .
 fi
