@@ -47,6 +47,12 @@ class LanguageModel(ABC):
     def vocab_size(self) -> int:
         return self.tokenizer.vocab_size
 
+    @property
+    def context_limit(self) -> int | None:
+        """The most tokens of context the model can attend to (a Transformer's block), or None if unbounded or
+        if reading only a short window is the model's definition (n-gram, MLP, CNN)."""
+        return None
+
     @abstractmethod
     def score_stream(self, ids: np.ndarray) -> np.ndarray:
         """``ln p(ids[i] | ids[:i])`` for every ``i``, as a float64 array of ``len(ids)``."""

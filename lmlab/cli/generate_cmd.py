@@ -42,6 +42,13 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"lmlab: note: {n_unk} prompt token(s) are not in the vocabulary and are read as <unk>", file=sys.stderr
             )
+        limit = model.context_limit
+        if limit is not None and len(prompt) > limit:
+            print(
+                f"lmlab: note: the prompt ({len(prompt)} tokens) is longer than the model's context ({limit} "
+                f"tokens); it reads the last {limit}",
+                file=sys.stderr,
+            )
     rng = np.random.default_rng(args.seed)
     out = sys.stdout
     for _ in range(args.num_samples):

@@ -168,6 +168,10 @@ class TransformerLM(NeuralLM):
     def block_size(self) -> int:
         return self.net.block_size
 
+    @property
+    def context_limit(self) -> int:
+        return self.block_size - 1  # one position holds the </s> start token
+
     @torch.inference_mode()
     def score_stream(self, ids: np.ndarray) -> np.ndarray:
         """Strided windows: each window of ``block_size`` inputs scores the tokens its earlier windows did not."""
