@@ -29,6 +29,10 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: TrainConfig) -> torch.o
     """
     params = list(params)
     name, lr, wd = cfg.optimizer, cfg.lr, cfg.weight_decay
+    if wd > 0:  # decay matrices (weights, embeddings), not biases and norm gains (GPT-2, nanoGPT)
+        matrices = [p for p in params if p.dim() >= 2]
+        vectors = [p for p in params if p.dim() < 2]
+        params = [{"params": matrices}, {"params": vectors, "weight_decay": 0.0}] if vectors else matrices
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=wd)
     if name == "adagrad":
