@@ -142,11 +142,15 @@ class MultiHeadAttention(nn.Module):
         if past_kv is not None:
             k = torch.cat([past_kv[0], k], dim=2)
             v = torch.cat([past_kv[1], v], dim=2)
+        p = self.dropout if self.training else 0.0
+        plain_causal = is_causal and attn_mask is None and key_padding_mask is None and k.size(2) == T_q
+        if fast and not need_weights and plain_causal:  # the kernel's own causal mode: no mask tensor at all
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            return self.out_proj(y.transpose(1, 2).reshape(B, T_q, C)), None, (k, v)
         if is_causal:
             causal = causal_mask(T_q, k.size(2), device=q.device)
             attn_mask = causal if attn_mask is None else (attn_mask | causal)
         mask = _additive_mask(attn_mask, key_padding_mask, q.dtype)
-        p = self.dropout if self.training else 0.0
         if fast and not need_weights:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
             weights = None
