@@ -82,9 +82,24 @@ def family_args(family: str, tokenizer: str) -> list[str]:
     table = {
         "ngram": ["--order", "6" if char else "3", "--smoothing", "modified-kneser-ney"],
         "mlp": ["--context-len", "8" if char else "5", "--d-embed", "32" if char else "64", "--d-hidden", "256"],
-        "rnn": ["--n-layer", "1", "--d-embed", "64" if char else "128", "--d-hidden", "256"],
-        "lstm": ["--n-layer", "1", "--d-embed", "64" if char else "128", "--d-hidden", "256"],
-        "gru": ["--n-layer", "1", "--d-embed", "64" if char else "128", "--d-hidden", "256"],
+        # recurrent: AdamW, robust in a short budget (SGD at lr 20, the word-LM example's, diverges for a tanh RNN)
+        **{
+            name: [
+                "--n-layer",
+                "1",
+                "--d-embed",
+                "64" if char else "128",
+                "--d-hidden",
+                "256",
+                "--optimizer",
+                "adamw",
+                "--lr",
+                "3e-3",
+                "--clip",
+                "1.0",
+            ]
+            for name in ("rnn", "lstm", "gru")
+        },
         "cnn": [],
         "transformer": ["--n-layer", "4", "--n-head", "4", "--d-model", "128", "--block-size", "64", "--seq-len", "64"],
     }
