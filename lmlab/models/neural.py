@@ -123,16 +123,20 @@ class NeuralLM(LanguageModel):
         # keep one chunk's logits near 32 MB of float32, at most 8192 positions
         return int(min(8192, max(64, (1 << 23) // self.vocab_size)))
 
+    def _stream_inputs(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The checked ids and the network's inputs: the stream shifted right behind the </s> start token."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(ids.min())}..{int(ids.max())}")
+        return ids, np.concatenate([[self.tokenizer.eos_id], ids[:-1]])
+
     @torch.inference_mode()
     def score_stream(self, ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids, dtype=np.int64)
+        ids, inputs = self._stream_inputs(ids)
         n = ids.size
         out = np.empty(n, dtype=np.float64)
         if n == 0:
             return out
-        if ids.min() < 0 or ids.max() >= self.vocab_size:
-            raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(ids.min())}..{int(ids.max())}")
-        inputs = np.concatenate([[self.tokenizer.eos_id], ids[:-1]])  # </s> primes the first position
         was_training = self.net.training
         self.net.eval()
         try:

@@ -175,14 +175,11 @@ class TransformerLM(NeuralLM):
     @torch.inference_mode()
     def score_stream(self, ids: np.ndarray) -> np.ndarray:
         """Strided windows: each window of ``block_size`` inputs scores the tokens its earlier windows did not."""
-        ids = np.asarray(ids, dtype=np.int64)
+        ids, inputs = self._stream_inputs(ids)
         n = ids.size
         out = np.empty(n, dtype=np.float64)
         if n == 0:
             return out
-        if ids.min() < 0 or ids.max() >= self.vocab_size:
-            raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(ids.min())}..{int(ids.max())}")
-        inputs = np.concatenate([[self.tokenizer.eos_id], ids[:-1]])  # </s> primes the first position
         L = self.block_size
         stride = max(1, L // 2)
         starts = [0, *range(stride, max(n - L, 0) + stride, stride)]
