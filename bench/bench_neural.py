@@ -224,7 +224,9 @@ def bench_names(store: dict) -> None:
 
 
 # ---- Zaremba et al.
-def bench_zaremba(store: dict, key: str, preset: str, device: str, epochs: int | None) -> None:
+def bench_zaremba(store: dict, key: str, preset: str, device: str, epochs: int | None, resume: bool = False) -> None:
+    """Train the preset on PTB in ``bench/out/run-KEY`` (or, with ``resume``, continue the run there from its
+    last checkpoint, as ``lmlab train --resume`` does); the wall time is the run's own, over all its sessions."""
     corpus = load_corpus("ptb")
     tok = WordTokenizer.train(corpus.train)
     values = get_preset(preset, "lstm") | {"device": device, "log_every": 200}
@@ -235,9 +237,9 @@ def bench_zaremba(store: dict, key: str, preset: str, device: str, epochs: int |
     out = OUT / f"run-{key}"
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter()
-    model = train_neural(cfg, corpus, tok, TrainOptions(seed=0, progress=sys.stderr.isatty()), out)
-    seconds = time.perf_counter() - t0
+    opts = TrainOptions(seed=0, progress=sys.stderr.isatty(), resume=resume)
+    model = train_neural(cfg, corpus, tok, opts, out)
+    seconds = json.loads((out / "config.json").read_text())["stats"]["train_seconds"]
     test = evaluate(model, corpus.test)
     valid = evaluate(model, corpus.valid)
     stats = json.loads((out / "config.json").read_text())["stats"]
@@ -366,9 +368,12 @@ def main() -> None:
     p.add_argument("--only", choices=["speed", "names", "zaremba-small", "gpu"], action="append")
     p.add_argument("--steps", type=int, default=40, help="measured updates per speed run (default 40)")
     p.add_argument("--zaremba-epochs", type=int, default=None, help="shortened Zaremba-small run (default: full)")
+    p.add_argument("--resume", action="store_true", help="zaremba-small: continue the run in bench/out")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
     args = p.parse_args()
     only = args.only or ["speed", "names", "gpu"]
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads)
+    store_threads = args.threads
     store = load_store()
     store["machine"], store["date"] = machine(), today()
     if "speed" in only:
@@ -378,7 +383,8 @@ def main() -> None:
         bench_names(store)
         save_store(store)
     if "zaremba-small" in only:
-        bench_zaremba(store, "zaremba_small", "zaremba-small", "cpu", args.zaremba_epochs)
+        bench_zaremba(store, "zaremba_small", "zaremba-small", "cpu", args.zaremba_epochs, resume=args.resume)
+        store["zaremba_small"]["threads"] = store_threads
         save_store(store)
     if "gpu" in only:
         bench_gpu(store, args.steps)
