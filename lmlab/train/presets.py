@@ -45,6 +45,31 @@ def _zaremba(d: int, dropout: float, init: float, epochs: int, decay: float, dec
     }
 
 
+def _nanogpt(n_layer: int, n_head: int, d_model: int, block: int, batch: int, dropout: float, steps: int):
+    """nanoGPT's character-level recipe: AdamW (0.9, 0.99), 1e-3 with 100 warm-up steps, cosine to 1e-4."""
+    return {
+        "n_layer": n_layer,
+        "n_head": n_head,
+        "d_model": d_model,
+        "block_size": block,
+        "seq_len": block,
+        "batch_size": batch,
+        "dropout": dropout,
+        "bias": False,
+        "max_steps": steps,
+        "epochs": 1000,
+        "optimizer": "adamw",
+        "lr": 1e-3,
+        "min_lr": 1e-4,
+        "schedule": "cosine",
+        "warmup_steps": 100,
+        "beta2": 0.99,
+        "weight_decay": 0.1,
+        "clip": 1.0,
+        "eval_every": 250,
+    }
+
+
 PRESETS: dict[str, Preset] = {
     "zaremba-small": Preset(
         "lstm",
@@ -127,27 +152,7 @@ PRESETS: dict[str, Preset] = {
         "transformer",
         "nanoGPT's CPU run on tinyshakespeare (val loss 1.88): 4 layers, 4 heads, 128 wide, block 64, batch 12, "
         "2000 iterations, AdamW 1e-3 cosine to 1e-4, warm-up 100",
-        {
-            "n_layer": 4,
-            "n_head": 4,
-            "d_model": 128,
-            "block_size": 64,
-            "seq_len": 64,
-            "batch_size": 12,
-            "dropout": 0.0,
-            "bias": False,
-            "max_steps": 2000,
-            "epochs": 1000,
-            "optimizer": "adamw",
-            "lr": 1e-3,
-            "min_lr": 1e-4,
-            "schedule": "cosine",
-            "warmup_steps": 100,
-            "beta2": 0.99,
-            "weight_decay": 0.1,
-            "clip": 1.0,
-            "eval_every": 250,
-        },
+        _nanogpt(n_layer=4, n_head=4, d_model=128, block=64, batch=12, dropout=0.0, steps=2000),
     ),
     "names-transformer": Preset(
         "transformer",
@@ -177,27 +182,7 @@ PRESETS: dict[str, Preset] = {
         "transformer",
         "nanoGPT's shakespeare_char GPU run (val loss 1.4697): 6 layers, 6 heads, 384 wide, block 256, batch 64, "
         "dropout 0.2, 5000 iterations, AdamW 1e-3 cosine to 1e-4, warm-up 100",
-        {
-            "n_layer": 6,
-            "n_head": 6,
-            "d_model": 384,
-            "block_size": 256,
-            "seq_len": 256,
-            "batch_size": 64,
-            "dropout": 0.2,
-            "bias": False,
-            "max_steps": 5000,
-            "epochs": 1000,
-            "optimizer": "adamw",
-            "lr": 1e-3,
-            "min_lr": 1e-4,
-            "schedule": "cosine",
-            "warmup_steps": 100,
-            "beta2": 0.99,
-            "weight_decay": 0.1,
-            "clip": 1.0,
-            "eval_every": 250,
-        },
+        _nanogpt(n_layer=6, n_head=6, d_model=384, block=256, batch=64, dropout=0.2, steps=5000),
     ),
 }
 

@@ -64,34 +64,16 @@ def test_train_eval_generate(tmp_path, corpus, capsys, family, extra):
     assert capsys.readouterr().out == first
 
 
+def train_tiny_gpt(run, corpus, block: int, steps: int, width: int, heads: int, layers: int) -> None:
+    argv = ["train", "--model", "transformer", "--data", str(corpus), "--tokenizer", "char", "--out", str(run),
+            "--max-steps", str(steps), "--n-layer", str(layers), "--n-head", str(heads), "--d-model", str(width),
+            "--block-size", str(block), "--seq-len", str(block), "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+
+
 def test_attention_heatmaps_and_refusal(tmp_path, corpus, capsys):
     run = tmp_path / "gpt"
-    argv = [
-        "train",
-        "--model",
-        "transformer",
-        "--data",
-        str(corpus),
-        "--tokenizer",
-        "char",
-        "--out",
-        str(run),
-        "--max-steps",
-        "2",
-        "--n-layer",
-        "2",
-        "--n-head",
-        "2",
-        "--d-model",
-        "16",
-        "--block-size",
-        "16",
-        "--seq-len",
-        "16",
-        "--device",
-        "cpu",
-    ]
-    assert main(argv) == 0
+    train_tiny_gpt(run, corpus, block=16, steps=2, width=16, heads=2, layers=2)
     png = tmp_path / "attn.png"
     assert main(["attention", str(run), "--text", "to be", "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG" and "2 layers x 2 heads" in capsys.readouterr().out
@@ -104,32 +86,7 @@ def test_attention_heatmaps_and_refusal(tmp_path, corpus, capsys):
 
 def test_prompt_longer_than_the_context_and_unknown_symbols(tmp_path, corpus, capsys):
     run = tmp_path / "gpt"
-    argv = [
-        "train",
-        "--model",
-        "transformer",
-        "--data",
-        str(corpus),
-        "--tokenizer",
-        "char",
-        "--out",
-        str(run),
-        "--max-steps",
-        "1",
-        "--n-layer",
-        "1",
-        "--n-head",
-        "1",
-        "--d-model",
-        "8",
-        "--block-size",
-        "8",
-        "--seq-len",
-        "8",
-        "--device",
-        "cpu",
-    ]
-    assert main(argv) == 0
+    train_tiny_gpt(run, corpus, block=8, steps=1, width=8, heads=1, layers=1)
     capsys.readouterr()
     assert main(["generate", str(run), "--prompt", "to be or not to be Z", "--max-tokens", "3", "--seed", "0"]) == 0
     out, err = capsys.readouterr()
