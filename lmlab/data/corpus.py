@@ -9,6 +9,7 @@ feeds, ``\\x1c`` and other characters that occur inside real corpora and would c
 from __future__ import annotations
 
 import codecs
+import hashlib
 import math
 import os
 from collections.abc import Sequence
@@ -125,7 +126,8 @@ def load_corpus(
       shuffled, so the same file always gives the same split.
 
     A registered name wins over a file or folder of the same name; write ``./names`` to mean the local path.
-    Single-file datasets (``"names"``, ``"tinyshakespeare"``) are cut by ``split`` too.
+    Single-file datasets (``"names"``, ``"tinyshakespeare"``) are cut by ``split`` too; ``"names"`` is shuffled
+    first by :func:`fixed_shuffle` (as makemore draws its test names at random), since its file is sorted.
 
     >>> load_corpus("ptb").train[0]                       # doctest: +SKIP
     ' aer banknote berlitz calloway centrust cluett fromstein gitano guterman hydro-quebec ipo kia ...'
@@ -145,6 +147,17 @@ def load_corpus(
     raise LmlabError(
         f"{str(spec)!r} is neither a registered text dataset ({', '.join(text_names)}) nor an existing file or folder"
     )
+
+
+def fixed_shuffle(lines: Sequence[str]) -> list[str]:
+    """``lines`` in a pseudo-random order that depends only on their number: line i goes to the rank of the
+    BLAKE2b hash of i among all the hashes, the same on every machine and every version of every library.
+
+    >>> fixed_shuffle(["a", "b", "c", "d", "e"])
+    ['b', 'c', 'e', 'a', 'd']
+    """
+    keys = [hashlib.blake2b(i.to_bytes(8, "little"), digest_size=8).digest() for i in range(len(lines))]
+    return [lines[i] for i in sorted(range(len(lines)), key=keys.__getitem__)]
 
 
 def _check_encoding_errors(encoding_errors: str) -> None:
@@ -211,6 +224,9 @@ def _load_dataset(
     if info.split_files is None:
         path = root / info.files[0].path
         lines = read_lines(path, encoding_errors=encoding_errors)
-        return _cut(info.name, lines, ratios, f"{info.name}: {path} (split {_fmt(ratios)} by lines)", path)
+        how = f"split {_fmt(ratios)} by lines"
+        if info.shuffle_lines:
+            lines, how = fixed_shuffle(lines), f"lines in a fixed shuffled order, {how}"
+        return _cut(info.name, lines, ratios, f"{info.name}: {path} ({how})", path)
     train, valid, test = (read_lines(root / p, encoding_errors=encoding_errors) for p in info.split_files)
     return Corpus(info.name, train, valid, test, f"{info.name}: {root / info.folder}")

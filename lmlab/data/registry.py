@@ -45,7 +45,9 @@ class DatasetInfo:
 
     ``split_files`` holds the relative paths of the train, valid and test files. A text corpus with a single
     file and ``split_files=None`` is cut into train/valid/test by lines when loaded
-    (see :func:`lmlab.data.load_corpus`).
+    (see :func:`lmlab.data.load_corpus`); with ``shuffle_lines=True`` its lines are put in a fixed pseudo-random
+    order first (for files of independent lines kept in a meaningful order, such as a list sorted by popularity,
+    whose contiguous tail would be a test set unlike the rest).
     """
 
     name: str
@@ -53,6 +55,7 @@ class DatasetInfo:
     kind: str
     files: tuple[DataFile, ...]
     split_files: tuple[str, str, str] | None = None
+    shuffle_lines: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -219,8 +222,9 @@ _BUILTIN = (
     ),
     DatasetInfo(
         name="names",
-        description="32,033 US baby names, one per line, split by lines (Karpathy, makemore)",
+        description="32,033 US baby names, one per line, in a fixed shuffled order, split by lines (makemore)",
         kind="text",
+        shuffle_lines=True,  # the file runs by popularity and alphabet: its last 5% are the rarest boys' names
         files=(
             DataFile(
                 "names/names.txt",

@@ -67,6 +67,7 @@ def _nanogpt(n_layer: int, n_head: int, d_model: int, block: int, batch: int, dr
         "weight_decay": 0.1,
         "clip": 1.0,
         "eval_every": 250,
+        "compile": True,  # about 6 s to compile, then 15-20% less time per step on a 2-core CPU
     }
 
 

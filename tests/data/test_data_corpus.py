@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from lmlab.data import Corpus, load_corpus, split_lines
+from lmlab.data.corpus import read_lines
 from lmlab.errors import LmlabError
 
 
@@ -154,9 +156,16 @@ def test_wikitext2_keeps_blank_lines(shared_data: Path, monkeypatch: pytest.Monk
 def test_names(shared_data: Path) -> None:
     corpus = load_corpus("names", data_dir=shared_data, download=False)
     lines = corpus.train + corpus.valid + corpus.test
-    assert len(lines) == 32_033
-    assert lines[0] == "emma" and lines[-1] == "zzyzx"  # no trailing newline in the file: last line kept whole
+    in_file = read_lines(shared_data / "names" / "names.txt")
+    assert in_file[0] == "emma" and in_file[-1] == "zzyzx"  # no trailing newline in the file: last line kept whole
+    assert sorted(lines) == sorted(in_file) and len(lines) == 32_033  # every name once, in another order
     assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (28_829, 1_602, 1_602)
+    # the file runs by popularity and alphabet; shuffled, the test names start with every letter (a contiguous
+    # tail would be rare boys' names from c to z) and the split is the same on every machine
+    assert len({name[0] for name in corpus.test}) >= 25
+    digest = hashlib.sha256("\n".join(corpus.test).encode()).hexdigest()
+    assert digest == "0cf8906e7086989d10e1e14f0918dd64617618e1293fd99b45860729671ae51f"
+    assert load_corpus("names", data_dir=shared_data, download=False).test == corpus.test
 
 
 def test_tinyshakespeare(shared_data: Path) -> None:

@@ -8,7 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from lmlab.nn.attention import AdditiveAttention, MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from lmlab.nn.attention import (
+    CPU_BMM_MAX_CONTEXT,
+    AdditiveAttention,
+    MultiHeadAttention,
+    causal_attention,
+    causal_mask,
+    scaled_dot_product_attention,
+)
 from lmlab.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
 from lmlab.nn.transformer import DecoderLayer, EncoderLayer, LayerConfig
 
@@ -32,6 +39,33 @@ def test_explicit_attention_equals_fused_sdpa():
     assert torch.allclose(y, ref, atol=1e-10)
     assert torch.allclose(w.sum(-1), torch.ones(B, H, T, dtype=torch.float64))
     assert (w.triu(1) == 0).all()
+
+
+@pytest.mark.parametrize("t", [1, 9, CPU_BMM_MAX_CONTEXT, CPU_BMM_MAX_CONTEXT + 1])  # batched products, then SDPA
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_causal_attention_equals_sdpa(t, dtype):
+    q, k, v = (torch.randn(2, 3, t, 8, dtype=dtype, requires_grad=True) for _ in range(3))
+    y = causal_attention(q, k, v)
+    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    tol = 1e-10 if dtype == torch.float64 else 1e-5
+    assert y.shape == ref.shape and torch.allclose(y, ref, atol=tol)
+    g = torch.randn_like(y)
+    grads = torch.autograd.grad(y, (q, k, v), g)
+    grads_ref = torch.autograd.grad(ref, (q, k, v), g)
+    assert all(torch.allclose(a, b, atol=tol) for a, b in zip(grads, grads_ref))
+
+
+def test_is_causal_self_attention_equals_torch_with_a_causal_mask():
+    ours = MultiHeadAttention(C, H).double()
+    ref = nn.MultiheadAttention(C, H, batch_first=True).double()
+    copy_mha(ours, ref)
+    x = torch.randn(B, T, C, dtype=torch.float64, requires_grad=True)
+    y, _, _ = ours(x, is_causal=True)
+    y_ref, _ = ref(x, x, x, attn_mask=causal_mask(T))
+    assert torch.allclose(y, y_ref, atol=1e-10)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    (g_ref,) = torch.autograd.grad(y_ref.sum(), x)
+    assert torch.allclose(g, g_ref, atol=1e-10)
 
 
 @pytest.mark.parametrize("fast", [True, False])

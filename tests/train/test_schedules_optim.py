@@ -36,6 +36,28 @@ def test_nesterov_and_weight_decay():
     assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]["weight_decay"] == 0.1
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_adam_takes_the_textbook_steps(name):
+    """The fused kernel lmlab uses takes the same steps as torch's reference (for-loop) implementation."""
+    torch.manual_seed(0)
+    w = nn.Parameter(torch.randn(4, 3))
+    b = nn.Parameter(torch.randn(3))
+    w_ref, b_ref = nn.Parameter(w.detach().clone()), nn.Parameter(b.detach().clone())
+    cfg = TrainConfig(optimizer=name, lr=0.01, beta2=0.99, weight_decay=0.1)
+    opt = build_optimizer([w, b], cfg)
+    assert opt.defaults["fused"]
+    adam = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+    ref = adam([{"params": [w_ref]}, {"params": [b_ref], "weight_decay": 0.0}], lr=0.01, betas=(0.9, 0.99),
+               weight_decay=0.1, foreach=False)  # fmt: skip
+    x = torch.randn(8, 4)
+    for _ in range(5):
+        for o, (ww, bb) in ((opt, (w, b)), (ref, (w_ref, b_ref))):
+            o.zero_grad()
+            torch.tanh(x @ ww + bb).pow(2).sum().backward()
+            o.step()
+    assert torch.allclose(w, w_ref, atol=1e-6) and torch.allclose(b, b_ref, atol=1e-6)
+
+
 def test_zaremba_small_schedule():
     """lr 1 (in the paper's units) for 4 epochs, then halved every epoch, 13 epochs."""
     s = LRSchedule("step", 1.0, steps_per_epoch=10, total_steps=130, lr_decay=0.5, decay_after=4)
