@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmlab.errors import LmlabError
@@ -38,15 +39,22 @@ from lmlab.train.config import TrainConfig
 WEIGHTS_FILE = "model.safetensors"
 
 
-def lm_loss(logits: Tensor, targets: Tensor) -> Tensor:
+def lm_loss(logits: Tensor, targets: Tensor, *, padded: bool = False) -> Tensor:
     """Mean cross-entropy in nats per token, ``-(1/N) sum_i ln p(y_i)``, of logits (B, T, V) and targets (B, T).
 
-    The value of ``F.cross_entropy``, with the faster in-place backward of :mod:`lmlab.nn.loss`.
+    The value of ``F.cross_entropy``, with the faster in-place backward of :mod:`lmlab.nn.loss`. With
+    ``padded=True``, targets of -1 are padding: neither scored nor counted in N.
 
     >>> round(lm_loss(torch.zeros(1, 2, 4), torch.tensor([[0, 3]])).item(), 6)   # uniform over 4: ln 4
     1.386294
+    >>> z = torch.tensor([[[0.0, 0.0], [5.0, -5.0]]])
+    >>> lm_loss(z, torch.tensor([[1, -1]]), padded=True).item() == lm_loss(z[:, :1], torch.tensor([[1]])).item()
+    True
     """
-    return softmax_cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+    logits, targets = logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1)
+    if padded:
+        return F.cross_entropy(logits, targets, ignore_index=-1)
+    return softmax_cross_entropy(logits, targets)
 
 
 def unique_state_dict(net: nn.Module) -> dict[str, Tensor]:
@@ -130,8 +138,58 @@ class NeuralLM(LanguageModel):
             raise LmlabError(f"token ids must be in [0, {self.vocab_size}), got {int(ids.min())}..{int(ids.max())}")
         return ids, np.concatenate([[self.tokenizer.eos_id], ids[:-1]])
 
-    @torch.inference_mode()
+    @property
+    def lines_apart(self) -> bool:
+        """Whether the model reads each line on its own (trained with ``--examples lines``): its context restarts
+        at every ``</s>``, as an n-gram model's does, instead of running on through the lines before."""
+        return getattr(self.config, "examples", "stream") == "lines"
+
     def score_stream(self, ids: np.ndarray) -> np.ndarray:
+        """ln p of every token of the stream: given the tokens before it, or with :attr:`lines_apart` given the
+        tokens of its own line before it."""
+        if self.lines_apart:
+            return self._score_lines_apart(ids)
+        return self._score_continuous(ids)
+
+    @torch.inference_mode()
+    def _score_lines_apart(self, ids: np.ndarray) -> np.ndarray:
+        """Each line (its tokens and </s>) from the start state. Lines of one length go through the network
+        together, so no padding is needed; a line the network cannot take whole is scored as a stream alone."""
+        ids = self._stream_inputs(ids)[0]
+        out = np.empty(ids.size, dtype=np.float64)
+        ends = np.flatnonzero(ids == self.tokenizer.eos_id) + 1
+        if ends.size == 0 or ends[-1] != ids.size:  # a last line without its </s>
+            ends = np.append(ends, ids.size)
+        starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+        lengths = ends - starts
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            for length in np.unique(lengths):
+                rows = starts[lengths == length]
+                if length > self.max_line_positions:
+                    for a in rows:
+                        out[a : a + length] = self._score_continuous(ids[a : a + length])
+                    continue
+                per_batch = max(1, self._chunk_len() // int(length))
+                for b in range(0, rows.size, per_batch):
+                    index = rows[b : b + per_batch, None] + np.arange(length)  # (n, L)
+                    y = torch.from_numpy(ids[index]).to(self.device)
+                    x = torch.cat([torch.full_like(y[:, :1], self.tokenizer.eos_id), y[:, :-1]], dim=1)
+                    logits, _ = self.net(x, self.net.init_state(x.size(0)))  # (n, L, V)
+                    logp = torch.log_softmax(logits.float(), dim=-1).gather(2, y.unsqueeze(2)).squeeze(2)
+                    out[index] = logp.double().cpu().numpy()
+        finally:
+            self.net.train(was_training)
+        return out
+
+    @property
+    def max_line_positions(self) -> int:
+        """Longest line (tokens and </s>) the network scores in one pass from the start state."""
+        return 1 << 62
+
+    @torch.inference_mode()
+    def _score_continuous(self, ids: np.ndarray) -> np.ndarray:
         ids, inputs = self._stream_inputs(ids)
         n = ids.size
         out = np.empty(n, dtype=np.float64)

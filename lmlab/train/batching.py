@@ -24,6 +24,17 @@ scoring) and after every line. Two layouts read it:
   ``context`` tokens just before it (``</s>`` before the start of the stream). With T = 1 and context n - 1 these
   are the n-token windows of Bengio et al.'s MLP; blocks for step s depend only on (seed, s), so a resumed run draws
   the same ones.
+
+* :class:`LineExamples` (``--examples lines``), for corpora of independent lines (names, words, sentences): each
+  example is one line from its start, exactly as the line is seen when scored on its own. The input starts with the
+  ``</s>`` before the line, the context before it is padding, and positions after the line's ``</s>`` are padding
+  whose target is -1 (not scored; the loss averages over the line tokens only). This is makemore's recipe: a model
+  trained on stream blocks spends capacity on the previous lines, which a line scored alone never has. Lines longer
+  than T are cut to their first T tokens. With the lines ``ab`` and ``c``, T = 4::
+
+      stream   </s> a b </s> c </s>
+      x        </s> a    b    </s>        </s> c    </s> </s>
+      y        a    b    </s> -1          c    </s> -1   -1
 """
 
 from __future__ import annotations
@@ -129,4 +140,47 @@ class RandomBlocks:
         return block[:, c:-1], block[:, c + 1 :], block[:, :c]
 
 
-__all__ = ["RandomBlocks", "StreamBatches", "stream_sha256", "write_token_file"]
+class LineExamples:
+    """B random lines, each from its start: ``(x, y, ctx)`` as :class:`RandomBlocks`, with ``y = -1`` after the
+    line's end (see the module's picture).
+
+    >>> le = LineExamples(np.array([9, 1, 2, 9, 3, 9]), eos_id=9, batch_size=2, seq_len=4, context=1, seed=0)
+    >>> len(le.starts), len(le)
+    (2, 1)
+    >>> rows = set()
+    >>> for step in range(8):
+    ...     x, y, ctx = le.batch(step)
+    ...     rows |= {(tuple(a), tuple(b)) for a, b in zip(x.tolist(), y.tolist())}
+    >>> sorted(rows)
+    [((9, 1, 2, 9), (1, 2, 9, -1)), ((9, 3, 9, 9), (3, 9, -1, -1))]
+    >>> ctx.tolist()
+    [[9], [9]]
+    """
+
+    def __init__(self, data: np.ndarray, eos_id: int, batch_size: int, seq_len: int, context: int, seed: int):
+        ends = np.flatnonzero(np.asarray(data) == eos_id)  # the stream starts with </s>, and each line ends with one
+        if ends.size < 2:
+            raise LmlabError("--examples lines needs at least one line in the training split")
+        self.starts = ends[:-1]  # the </s> before each line (its first input)
+        self.lengths = np.diff(ends)  # tokens to predict per line, its </s> included
+        self.data, self.eos_id, self.batch_size, self.seq_len = data, eos_id, batch_size, seq_len
+        self.context, self.seed = context, seed
+
+    def __len__(self) -> int:
+        """Batches per epoch: as many examples as the training split has lines."""
+        return max(1, -(-self.starts.size // self.batch_size))
+
+    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng((self.seed, step))
+        pick = rng.integers(0, self.starts.size, size=self.batch_size)  # (B,)
+        T = self.seq_len
+        index = np.minimum(self.starts[pick, None] + np.arange(T + 1), self.data.size - 1)  # (B, T + 1)
+        block = np.asarray(self.data[index], dtype=np.int64)
+        x, y = block[:, :-1].copy(), block[:, 1:].copy()
+        after = np.arange(T)[None, :] >= self.lengths[pick, None]  # (B, T): past the line's </s>
+        x[after], y[after] = self.eos_id, -1
+        ctx = np.full((self.batch_size, self.context), self.eos_id, dtype=np.int64)
+        return x, y, ctx
+
+
+__all__ = ["LineExamples", "RandomBlocks", "StreamBatches", "stream_sha256", "write_token_file"]

@@ -17,6 +17,7 @@ from lmlab.errors import LmlabError
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "plateau", "cosine")
+EXAMPLES = ("stream", "lines")  # see lmlab.train.batching
 INIT_SCHEMES = ("default", "uniform", "xavier", "kaiming", "orthogonal")  # see lmlab.nn.init
 #: Fields a resumed run may change: they decide how long and where it runs, not what it computes.
 RESUMABLE = ("epochs", "max_steps", "max_seconds", "device", "compile", "log_every", "tensorboard", "plot")
@@ -36,6 +37,7 @@ class TrainConfig:
     # batches
     batch_size: int = 32  # B: parallel streams (recurrent) or blocks (feed-forward)
     seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
+    examples: str = "stream"  # stream: blocks of the token stream; lines: one line per example, from its start
     # optimizer
     optimizer: str = "adamw"  # one of OPTIMIZERS
     lr: float = 1e-3  # peak learning rate
@@ -99,6 +101,7 @@ def check_train_config(cfg: TrainConfig) -> None:
     for name in ("max_steps", "eval_every", "early_stop"):
         positive_int(name, optional=True)
     need(cfg.max_seconds is None or (finite(cfg.max_seconds) and cfg.max_seconds > 0), "max_seconds", "> 0")
+    need(cfg.examples in EXAMPLES, "examples", f"one of {', '.join(EXAMPLES)}")
     need(cfg.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
     need(finite(cfg.lr) and cfg.lr > 0, "lr", "> 0")
     need(finite(cfg.momentum) and 0 <= cfg.momentum < 1, "momentum", "in [0, 1)")
@@ -137,6 +140,7 @@ def check_positive(value: Any, name: str) -> None:
 
 
 __all__ = [
+    "EXAMPLES",
     "INIT_SCHEMES",
     "OPTIMIZERS",
     "RESUMABLE",

@@ -1,11 +1,11 @@
-"""The training engine every neural family trains on: ``lmlab train --model {mlp,rnn,lstm,gru} ...``.
+"""The training engine every neural family trains on: ``lmlab train --model {mlp,rnn,lstm,gru,cnn,transformer}``.
 
 One loop, written against the network contract of :mod:`lmlab.models.neural` (``logits, state = net(x, state)``),
 so it never asks which family it trains. Each update::
 
     lr_s      = schedule(s, validation history)
     logits, h = net(x_s, h)                     x_s, y_s (B, T); h carried (streams) or built from context (blocks)
-    loss      = -(1/BT) sum ln softmax(logits)[y_s]
+    loss      = -(1/BT) sum ln softmax(logits)[y_s]      (--examples lines: over the line tokens, not the padding)
     g         = clip(grad loss, global norm)
     theta     = optimizer step(theta, g, lr_s);  h = detach(h)
 
@@ -46,7 +46,7 @@ from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.run import RunInfo, run_config
 from lmlab.tokenizers import Tokenizer
 from lmlab.train import checkpoint as ckpt
-from lmlab.train.batching import RandomBlocks, StreamBatches, stream_sha256, write_token_file
+from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.train.config import RESUMABLE, TrainConfig
 from lmlab.train.device import CompiledOrEager, autocast, resolve_device
 from lmlab.train.metrics import MetricsLog, tensorboard_available, truncate_metrics
@@ -138,8 +138,13 @@ class Trainer:
 
         # the model is built here (on the CPU) so that its context needs are known; run() initialises it
         self.lm = self.lm_class(tokenizer, cfg)
-        if self.lm_class.batching == "streams":
-            self.batches: StreamBatches | RandomBlocks = StreamBatches(self.train_tokens, cfg.batch_size, cfg.seq_len)
+        self.batches: StreamBatches | RandomBlocks | LineExamples
+        if cfg.examples == "lines":
+            self.batches = LineExamples(
+                self.train_tokens, tokenizer.eos_id, cfg.batch_size, cfg.seq_len, self.lm.context_size, self.seed
+            )
+        elif self.lm_class.batching == "streams":
+            self.batches = StreamBatches(self.train_tokens, cfg.batch_size, cfg.seq_len)
         else:
             if self.lm.context_size >= self.train_tokens.size:
                 raise LmlabError(
@@ -293,7 +298,7 @@ class Trainer:
                 lr = self.schedule.lr_at(step, [v for _, v in self.val_history])
                 loss, state = self._update(x, y, state, lr)
                 self.step += 1
-                self.tokens_seen += B * T
+                self.tokens_seen += B * T if cfg.examples == "stream" else int((y >= 0).sum())
                 self.carried = state
                 self.pending.append([self.step, loss])
                 bar.update(1)
@@ -341,7 +346,7 @@ class Trainer:
         set_lr(self.optimizer, lr)
         with autocast(self.device, self.cfg.amp):
             logits, state = self.forward(xt, state)  # (B, T, V)
-            loss = lm_loss(logits, yt)
+            loss = lm_loss(logits, yt, padded=self.cfg.examples == "lines")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.grad_norm_t = clip_global_norm(self.params, self.cfg.clip)

@@ -7,7 +7,7 @@ import pytest
 
 from lmlab.errors import LmlabError
 from lmlab.tokenizers import WordTokenizer
-from lmlab.train.batching import RandomBlocks, StreamBatches, stream_sha256, write_token_file
+from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 
 
 def test_streams_follow_the_batchify_picture():
@@ -68,3 +68,26 @@ def test_token_file_is_a_memmap_of_the_encoded_stream(tmp_path):
     assert stream_sha256(data) == stream_sha256(expected)
     sb = StreamBatches(data, batch_size=2, seq_len=3)
     assert isinstance(sb.rows.base, np.memmap) or isinstance(sb.rows, np.memmap)
+
+
+def test_line_examples_start_each_line_at_its_start_and_pad_after_its_end():
+    tok = WordTokenizer.train(["a b c", "d", "e f"])
+    eos = tok.eos_id
+    stream = np.concatenate([[eos], tok.encode_lines(["a b c", "d", "e f", "a b c d e f"]).ids])
+    le = LineExamples(stream, eos, batch_size=64, seq_len=5, context=2, seed=3)
+    assert len(le.starts) == 4 and len(le) == 1
+    x, y, ctx = le.batch(step=0)
+    assert (x[:, 0] == eos).all() and (ctx == eos).all()  # each example starts from </s>, nothing before it
+    seen = set()
+    for row_x, row_y in zip(x, y):
+        n = int((row_y >= 0).sum())
+        words = tok.decode(row_y[: n - 1]) if n > 1 else ""
+        seen.add(words)
+        assert (row_y[:n] >= 0).all() and (row_y[n:] == -1).all()  # padding only after the line
+        assert (row_x[1:n] == row_y[: n - 1]).all()  # y is x shifted by one inside the line
+        if n < 5:
+            assert row_y[n - 1] == eos  # the line's </s> is predicted
+    assert seen == {"a b c", "d", "e f", "a b c d"}  # the long line is cut to its first 5 tokens
+    assert np.array_equal(le.batch(step=7)[0], LineExamples(stream, eos, 64, 5, 2, seed=3).batch(step=7)[0])
+    with pytest.raises(LmlabError, match="at least one line"):
+        LineExamples(np.array([eos]), eos, 4, 5, 0, 0)

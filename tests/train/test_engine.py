@@ -48,6 +48,22 @@ def test_train_eval_generate(family, cli, corpus_dir, tmp_path):
     assert len(samples) == 2 and all(s.startswith("the") for s in samples)
 
 
+@pytest.mark.parametrize("family", ["mlp", "gru"])
+def test_examples_lines_trains_and_scores_lines_apart(family, cli, corpus_dir, tmp_path):
+    run = tmp_path / "run"
+    extra = [*FAMILIES[family], "--examples", "lines", "--seq-len", "10"]
+    rc, out, err = cli("train", "--model", family, "--data", corpus_dir, "--out", run, *COMMON, *extra)
+    assert rc == 0, err
+    lm, _ = load_model(run)
+    assert lm.config.examples == "lines" and lm.lines_apart  # recorded in the run, read back
+    rc, out, err = cli("eval", run, "--json")
+    assert rc == 0, err
+    assert json.loads(out)["perplexity"] < 20
+    rc, out, err = cli("train", "--model", family, "--data", corpus_dir, "--out", tmp_path / "bad", "--examples", "x")
+    assert rc == 2 and err.strip() == "lmlab: error: --examples must be one of stream, lines, got 'x'"
+    assert not (tmp_path / "bad").exists()
+
+
 def test_metrics_jsonl_rows(cli, corpus_dir, tmp_path):
     run = tmp_path / "run"
     rc, _, err = cli("train", "--model", "gru", "--data", corpus_dir, "--out", run, *COMMON, *TINY_RNN)
