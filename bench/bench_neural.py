@@ -359,11 +359,11 @@ def render(store: dict) -> str:
         "includes the engine's batching, schedule and logging; the reference update runs inside the callback. "
         "Names: lmlab puts names.txt in a fixed shuffled order before the 90/5/5 split (1,602 test names), as "
         "makemore draws its test names at random (the file runs by popularity and alphabet, so its last 5% would "
-        "be rare boys' names in alphabetical order). The MLP and GRU presets train on the stream of names, and "
-        "lmlab's protocol scores each test name after the names before it (random ones, so of little help); 'each "
-        "name on its own' scores every name from the start token alone, makemore's measure, which a stream-trained "
-        "model sees less often in training. `--examples lines` trains on names one at a time (the Transformer "
-        "preset does)."
+        "be rare boys' names in alphabetical order). The MLP preset trains on one name at a time (`--examples "
+        "lines`, as makemore), so lmlab's protocol scores each name on its own as well; the GRU preset trains on "
+        "the stream of names, and lmlab's protocol scores each of its test names after the names before it (random "
+        "ones, so of little help); 'each name on its own' scores every name from the start token alone, makemore's "
+        "measure."
     )
     return "\n".join(lines)
 

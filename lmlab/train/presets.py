@@ -116,13 +116,15 @@ PRESETS: dict[str, Preset] = {
     ),
     "names-mlp": Preset(
         "mlp",
-        "character-level MLP for makemore's names: 8 characters of context, 24-dim embeddings, 256 tanh units",
+        "character-level MLP for makemore's names: 8 characters of context, 24-dim embeddings, 256 tanh units; "
+        "one name per example (its windows padded with </s> before the start), as makemore trains",
         {
             "context_len": 8,
             "d_embed": 24,
             "d_hidden": 256,
-            "batch_size": 128,
-            "seq_len": 1,
+            "examples": "lines",
+            "batch_size": 32,
+            "seq_len": 16,  # the longest name (15 characters) and its </s>
             "optimizer": "adamw",
             "lr": 3e-3,
             "weight_decay": 0.01,
