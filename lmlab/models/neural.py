@@ -167,7 +167,7 @@ class NeuralLM(LanguageModel):
         try:
             for length in np.unique(lengths):
                 rows = starts[lengths == length]
-                if length > self.max_line_positions:
+                if self.context_limit is not None and length - 1 > self.context_limit:  # inputs: </s>, L - 1 tokens
                     for a in rows:
                         out[a : a + length] = self._score_continuous(ids[a : a + length])
                     continue
@@ -182,11 +182,6 @@ class NeuralLM(LanguageModel):
         finally:
             self.net.train(was_training)
         return out
-
-    @property
-    def max_line_positions(self) -> int:
-        """Longest line (tokens and </s>) the network scores in one pass from the start state."""
-        return 1 << 62
 
     @torch.inference_mode()
     def _score_continuous(self, ids: np.ndarray) -> np.ndarray:

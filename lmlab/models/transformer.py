@@ -172,10 +172,6 @@ class TransformerLM(NeuralLM):
     def context_limit(self) -> int:
         return self.block_size - 1  # one position holds the </s> start token
 
-    @property
-    def max_line_positions(self) -> int:
-        return self.block_size
-
     @torch.inference_mode()
     def _score_continuous(self, ids: np.ndarray) -> np.ndarray:
         """Strided windows: each window of ``block_size`` inputs scores the tokens its earlier windows did not."""

@@ -271,7 +271,7 @@ class Trainer:
 
     def _train(self) -> NeuralLM:
         cfg, net = self.cfg, self.lm.net
-        B, T = cfg.batch_size, cfg.seq_len
+        B = cfg.batch_size
         self.t_start = time.perf_counter()
         self.mark = (time.perf_counter(), self.tokens_seen)  # for tokens/s
         tb_dir = self.out / "tensorboard" if cfg.tensorboard else None
@@ -298,7 +298,7 @@ class Trainer:
                 lr = self.schedule.lr_at(step, [v for _, v in self.val_history])
                 loss, state = self._update(x, y, state, lr)
                 self.step += 1
-                self.tokens_seen += B * T if cfg.examples == "stream" else int((y >= 0).sum())
+                self.tokens_seen += int((y >= 0).sum())  # B * T, less the padding of --examples lines
                 self.carried = state
                 self.pending.append([self.step, loss])
                 bar.update(1)
