@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from lmlab.errors import LmlabError
 
-OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+OPTIMIZERS = ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "plateau", "cosine")
 EXAMPLES = ("stream", "lines")  # see lmlab.train.batching
 INIT_SCHEMES = ("default", "uniform", "xavier", "kaiming", "orthogonal")  # see lmlab.nn.init
@@ -24,20 +24,19 @@ RESUMABLE = ("epochs", "max_steps", "max_seconds", "device", "compile", "log_eve
 
 
 @dataclass
-class TrainConfig:
-    """How a neural model is trained. The defaults are a safe start (AdamW, constant rate); presets hold the
-    published recipes."""
+class EngineConfig:
+    """How any network is trained, whatever the task: length, batch size, optimizer, schedule, initialisation,
+    validation and device. The defaults are a safe start (AdamW, constant rate); presets hold published recipes.
+    Each task extends it (language models with :class:`TrainConfig`, classifiers with theirs)."""
 
     family: ClassVar[str] = ""  # set by each family's subclass
 
     # how long
-    epochs: int = 10  # passes over the training tokens
+    epochs: int = 10  # passes over the training data
     max_steps: int | None = None  # stop after this many updates, whatever the epochs say
     max_seconds: float | None = None  # stop (evaluate and save) once training has run this long
     # batches
-    batch_size: int = 32  # B: parallel streams (recurrent) or blocks (feed-forward)
-    seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
-    examples: str = "stream"  # stream: blocks of the token stream; lines: one line per example, from its start
+    batch_size: int = 32  # B: examples (or parallel streams, or blocks) per update
     # optimizer
     optimizer: str = "adamw"  # one of OPTIMIZERS
     lr: float = 1e-3  # peak learning rate
@@ -45,6 +44,7 @@ class TrainConfig:
     nesterov: bool = False  # sgd with momentum > 0
     beta1: float = 0.9  # adam and adamw
     beta2: float = 0.999  # adam and adamw
+    rho: float = 0.95  # adadelta: decay of its running averages (Kim 2014's value)
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     clip: float | None = 1.0  # clip the gradient's global L2 norm to this; None: no clipping
     # learning-rate schedule
@@ -70,10 +70,21 @@ class TrainConfig:
     plot: bool = False  # write RUN/curves.png at the end
 
     def __post_init__(self):
-        check_train_config(self)
+        check_engine_config(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class TrainConfig(EngineConfig):
+    """How a neural language model is trained: the engine's recipe and how the token stream becomes batches."""
+
+    seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
+    examples: str = "stream"  # stream: blocks of the token stream; lines: one line per example, from its start
+
+    def __post_init__(self):
+        check_train_config(self)
 
 
 def _flag(name: str) -> str:
@@ -81,6 +92,17 @@ def _flag(name: str) -> str:
 
 
 def check_train_config(cfg: TrainConfig) -> None:
+    """A language model's recipe in range, or an LmlabError naming the flag and what is allowed."""
+    check_engine_config(cfg)
+    for name in ("seq_len",):
+        v = getattr(cfg, name)
+        if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            raise LmlabError(f"{_flag(name)} must be an integer >= 1, got {v!r}")
+    if cfg.examples not in EXAMPLES:
+        raise LmlabError(f"--examples must be one of {', '.join(EXAMPLES)}, got {cfg.examples!r}")
+
+
+def check_engine_config(cfg: EngineConfig) -> None:
     """Every recipe value in range, or an LmlabError naming the flag and what is allowed."""
 
     def need(ok: bool, name: str, allowed: str) -> None:
@@ -96,18 +118,17 @@ def check_train_config(cfg: TrainConfig) -> None:
     def finite(v: Any) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
-    for name in ("epochs", "batch_size", "seq_len", "log_every"):
+    for name in ("epochs", "batch_size", "log_every"):
         positive_int(name)
     for name in ("max_steps", "eval_every", "early_stop"):
         positive_int(name, optional=True)
     need(cfg.max_seconds is None or (finite(cfg.max_seconds) and cfg.max_seconds > 0), "max_seconds", "> 0")
-    need(cfg.examples in EXAMPLES, "examples", f"one of {', '.join(EXAMPLES)}")
     need(cfg.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
     need(finite(cfg.lr) and cfg.lr > 0, "lr", "> 0")
     need(finite(cfg.momentum) and 0 <= cfg.momentum < 1, "momentum", "in [0, 1)")
     if cfg.nesterov:
         need(cfg.optimizer == "sgd" and cfg.momentum > 0, "nesterov", "used only with --optimizer sgd --momentum > 0")
-    for name in ("beta1", "beta2"):
+    for name in ("beta1", "beta2", "rho"):
         need(finite(getattr(cfg, name)) and 0 <= getattr(cfg, name) < 1, name, "in [0, 1)")
     need(finite(cfg.weight_decay) and cfg.weight_decay >= 0, "weight_decay", ">= 0")
     need(cfg.clip is None or (finite(cfg.clip) and cfg.clip > 0), "clip", "> 0 (or none for no clipping)")
@@ -141,6 +162,7 @@ def check_positive(value: Any, name: str) -> None:
 
 __all__ = [
     "EXAMPLES",
+    "EngineConfig",
     "INIT_SCHEMES",
     "OPTIMIZERS",
     "RESUMABLE",
@@ -148,5 +170,6 @@ __all__ = [
     "TrainConfig",
     "check_positive",
     "check_probability",
+    "check_engine_config",
     "check_train_config",
 ]

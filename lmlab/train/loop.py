@@ -1,26 +1,24 @@
-"""The training engine every neural family trains on: ``lmlab train --model {mlp,rnn,lstm,gru,cnn,transformer}``.
+"""The training engine every task and every neural family trains on.
 
-One loop, written against the network contract of :mod:`lmlab.models.neural` (``logits, state = net(x, state)``),
-so it never asks which family it trains. Each update::
+One loop, written against :class:`lmlab.train.task.TrainingTask`, so it never asks which task or model it trains.
+Each update::
 
-    lr_s      = schedule(s, validation history)
-    logits, h = net(x_s, h)                     x_s, y_s (B, T); h carried (streams) or built from context (blocks)
-    loss      = -(1/BT) sum ln softmax(logits)[y_s]      (--examples lines: over the line tokens, not the padding)
-    g         = clip(grad loss, global norm)
-    theta     = optimizer step(theta, g, lr_s);  h = detach(h)
+    lr_s         = schedule(s, validation history)
+    loss, n, h   = task.train_step(net, s, h)      loss averaged over the n units of batch s (tokens, examples);
+                                                  h a state carried to the next batch (truncated BPTT) or None
+    g            = clip(grad loss, global norm)
+    theta        = optimizer step(theta, g, lr_s);  task.after_update()
 
-Validation perplexity is measured under the evaluation protocol (the model's own ``score_stream``) at the end of
-every epoch (or every ``eval_every`` steps); the best weights so far are the run's ``model.safetensors``, and a
-checkpoint (``checkpoints/last``) is written after each evaluation, so ``lmlab eval RUN`` works while a run goes on
-and ``lmlab train --resume RUN`` continues it exactly. Ctrl-C finishes the current step, saves and exits; a
-non-finite loss stops the run naming the step, keeping the last good checkpoint.
+The task's validation metrics are measured at the end of every epoch (or every ``eval_every`` steps); the best
+weights so far by the task's main metric are the run's ``model.safetensors``, and a checkpoint
+(``checkpoints/last``) is written after each evaluation, so ``lmlab eval RUN`` works while a run goes on and
+``lmlab train --resume RUN`` continues it exactly. Ctrl-C finishes the current step, saves and exits; a non-finite
+loss stops the run naming the step, keeping the last good checkpoint.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import math
 import shutil
@@ -32,26 +30,24 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from lmlab.data import Corpus
 from lmlab.errors import LmlabError
 from lmlab.io import write_json
-from lmlab.models import get_family
-from lmlab.models.neural import WEIGHTS_FILE, NeuralLM, lm_loss, load_state_into, unique_state_dict
-from lmlab.nn.init import init_parameters
+from lmlab.models.neural import WEIGHTS_FILE, NeuralLM, load_state_into, unique_state_dict
+from lmlab.models.task import LanguageModelTask, tokenizer_sha256
 from lmlab.nn.tensor_io import load_tensors, save_tensors
-from lmlab.run import RunInfo, run_config
+from lmlab.run import RunInfo
 from lmlab.tokenizers import Tokenizer
 from lmlab.train import checkpoint as ckpt
-from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.train.config import RESUMABLE, TrainConfig
 from lmlab.train.device import CompiledOrEager, autocast, resolve_device
 from lmlab.train.metrics import MetricsLog, tensorboard_available, truncate_metrics
 from lmlab.train.optim import build_optimizer, clip_global_norm, set_lr
 from lmlab.train.schedules import LRSchedule
+from lmlab.train.task import TrainingTask
 from lmlab.train_options import TrainOptions
 
 log = logging.getLogger(__name__)
@@ -74,12 +70,13 @@ def train_neural(
     Every check of the input (the configuration, the corpus against the batch shape, the device, on ``--resume``
     the checkpoint, tokenizer and data) happens before anything is written.
     """
-    with tempfile.TemporaryDirectory(prefix="lmlab-tokens-") as tmp:
-        return Trainer(cfg, corpus, tokenizer, opts, Path(out), Path(tmp), callbacks).run()
+    return train_task(LanguageModelTask(cfg, corpus, tokenizer), opts, out, callbacks=callbacks)
 
 
-def tokenizer_sha256(tokenizer: Tokenizer) -> str:
-    return hashlib.sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
+def train_task(task: TrainingTask, opts: TrainOptions, out: Path, *, callbacks: Sequence[Callback] = ()) -> Any:
+    """Train ``task`` and leave a complete run directory at ``out``; returns the task's result (its model)."""
+    with tempfile.TemporaryDirectory(prefix="lmlab-scratch-") as tmp:
+        return Trainer(task, opts, Path(out), Path(tmp), callbacks).run()
 
 
 @contextlib.contextmanager
@@ -109,18 +106,15 @@ class Trainer:
 
     def __init__(
         self,
-        cfg: TrainConfig,
-        corpus: Corpus,
-        tokenizer: Tokenizer,
+        task: TrainingTask,
         opts: TrainOptions,
         out: Path,
         scratch: Path,
         callbacks: Sequence[Callback] = (),
     ):
-        self.cfg, self.tokenizer, self.opts, self.out = cfg, tokenizer, opts, out
+        self.task, self.cfg, self.opts, self.out = task, task.cfg, opts, out
+        cfg = self.cfg
         self.callbacks = list(callbacks)
-        self.family = get_family(cfg.family)
-        self.lm_class: type[NeuralLM] = self.family.model_class()
         self.device = resolve_device(cfg.device)
         if cfg.tensorboard and not tensorboard_available():
             raise LmlabError("--tensorboard needs the tensorboard package: pip install 'lmlab[tensorboard]'")
@@ -129,38 +123,12 @@ class Trainer:
         if not opts.resume:
             self._check_fresh_out()
 
-        if not corpus.train:
-            raise LmlabError("the training split is empty")
-        self.train_tokens = write_token_file(scratch / "train.bin", corpus.train, tokenizer)
-        self.valid_ids = tokenizer.encode_lines(corpus.valid).ids if corpus.valid else None
-        if self.valid_ids is None and (cfg.schedule == "plateau" or cfg.early_stop):
+        task.prepare(scratch, self.seed)
+        if not task.has_validation and (cfg.schedule == "plateau" or cfg.early_stop):
             raise LmlabError("--schedule plateau and --early-stop need a validation split, and this corpus has none")
-
-        # the model is built here (on the CPU) so that its context needs are known; run() initialises it
-        self.lm = self.lm_class(tokenizer, cfg)
-        self.batches: StreamBatches | RandomBlocks | LineExamples
-        if cfg.examples == "lines":
-            self.batches = LineExamples(
-                self.train_tokens, tokenizer.eos_id, cfg.batch_size, cfg.seq_len, self.lm.context_size, self.seed
-            )
-        elif self.lm_class.batching == "streams":
-            self.batches = StreamBatches(self.train_tokens, cfg.batch_size, cfg.seq_len)
-        else:
-            if self.lm.context_size >= self.train_tokens.size:
-                raise LmlabError(
-                    f"the context ({self.lm.context_size + 1} tokens) is longer than the training split "
-                    f"({self.train_tokens.size:,} tokens); lower --context-len or use more text"
-                )
-            self.batches = RandomBlocks(
-                self.train_tokens, cfg.batch_size, cfg.seq_len, self.lm.context_size, self.seed, tokenizer.eos_id
-            )
-        self.train_sha = stream_sha256(self.train_tokens)
-        if self.resume_info is not None and self.resume_info.get("train_sha256") != self.train_sha:
-            raise LmlabError(
-                f"--resume {out}: the training data is not the data of the checkpoint "
-                f"(it was {self.resume_info.get('data', {}).get('spec')!r}); resume with the same --data"
-            )
-        self.steps_per_epoch = len(self.batches)
+        if self.resume_info is not None:
+            task.check_resume(self.resume_info, out)
+        self.steps_per_epoch = task.steps_per_epoch
         self.total_steps = cfg.epochs * self.steps_per_epoch
         if cfg.max_steps is not None:
             self.total_steps = min(self.total_steps, cfg.max_steps)
@@ -178,13 +146,22 @@ class Trainer:
         )
         # progress, saved in every checkpoint
         self.step = 0
-        self.tokens_seen = 0
+        self.units_seen = 0  # tokens or examples trained on
         self.elapsed_before = 0.0
-        self.val_history: list[tuple[int, float]] = []
-        self.best: tuple[int, float] | None = None  # (step, validation loss)
+        self.val_history: list[tuple[int, float]] = []  # (step, the task's main validation metric)
+        self.best: tuple[int, float] | None = None  # (step, main metric)
         self.last_checkpoint_step: int | None = None
         self.pending: list[list[Any]] = []  # [step, loss (a tensor, then a float)] since the last metrics row
         self.status = "training"
+
+    @property
+    def lm(self) -> NeuralLM:
+        """The language model being trained (language-model tasks)."""
+        return self.task.lm  # type: ignore[attr-defined]
+
+    def _badness(self, value: float) -> float:
+        """The main metric as a quantity to minimise (schedules and early stopping compare these)."""
+        return -value if self.task.higher_is_better else value
 
     # ---- checks (no writes)
     def _check_fresh_out(self) -> None:
@@ -198,9 +175,9 @@ class Trainer:
 
     def _check_resume(self) -> dict[str, Any]:
         info = ckpt.read_checkpoint_info(self.out)
-        if info.get("family") != self.family.name:
+        if info.get("task", "lm") != self.task.name or info.get("family") != self.task.family:
             raise LmlabError(
-                f"--resume {self.out}: the checkpoint is a {info.get('family')} model, not {self.family.name}"
+                f"--resume {self.out}: the checkpoint is a {info.get('family')} model, not {self.task.family}"
             )
         saved, given = info.get("config", {}), self.cfg.to_dict()
         for key, value in given.items():
@@ -210,12 +187,6 @@ class Trainer:
                     f"{flag} cannot change when resuming (checkpoint: {saved[key]!r}, given: {value!r}); "
                     "start a new run with --out instead"
                 )
-        if info.get("tokenizer_sha256") != tokenizer_sha256(self.tokenizer):
-            raise LmlabError(
-                f"--resume {self.out}: the tokenizer does not match the checkpoint's (vocabulary of "
-                f"{self.tokenizer.vocab_size} tokens, the checkpoint's {info.get('vocab_size', '?')}); "
-                "resume with the run's own tokenizer (omit --tokenizer)"
-            )
         return info
 
     # ---- the run
@@ -236,29 +207,28 @@ class Trainer:
     def _setup(self) -> None:
         cfg = self.cfg
         torch.manual_seed(self.seed)
-        self.lm = lm = self.lm_class(self.tokenizer, cfg)  # built again after seeding, so runs are reproducible
-        init_parameters(lm.net, cfg.init, cfg.init_range)
-        lm.to(self.device)
-        lm.net.train()
-        self.params = list(lm.net.parameters())
+        self.net = net = self.task.build_network()
+        net.to(self.device)
+        net.train()
+        self.params = [p for p in net.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(self.params, cfg)
-        self.forward = CompiledOrEager(lm.net) if cfg.compile else lm.net
+        self.forward = CompiledOrEager(net) if cfg.compile else net
         self.carried: tuple[torch.Tensor, ...] | None = None
         self.best_tensors: dict[str, torch.Tensor] | None = None
         if self.opts.resume:
             self._restore()
         else:
-            self.tokenizer.save(self.out / "tokenizer.json")
+            self.task.write_static_files(self.out)
 
     def _restore(self) -> None:
         info, model_t, opt_t, state_t = ckpt.load_checkpoint(self.out)
         where = str(ckpt.checkpoint_dir(self.out))
-        load_state_into(self.lm.net, model_t, where)
+        load_state_into(self.net, model_t, where)
         ckpt.optimizer_from_tensors(self.optimizer, opt_t, info["optimizer"], where)
         ckpt.restore_rng(state_t)
         self.carried = ckpt.carried_state(state_t, self.device)
         self.step = int(info["step"])
-        self.tokens_seen = int(info["tokens_seen"])
+        self.units_seen = int(info.get("units_seen", info.get("tokens_seen", 0)))
         self.elapsed_before = float(info["elapsed_s"])
         self.val_history = [(int(s), float(v)) for s, v in info["val_history"]]
         self.best = tuple(info["best"]) if info.get("best") else None  # type: ignore[assignment]
@@ -269,16 +239,15 @@ class Trainer:
         truncate_metrics(self.out / "metrics.jsonl", self.step)
         log.info("resuming %s at step %d of %d", self.out, self.step, self.total_steps)
 
-    def _train(self) -> NeuralLM:
-        cfg, net = self.cfg, self.lm.net
-        B = cfg.batch_size
+    def _train(self) -> Any:
+        cfg, net = self.cfg, self.net
         self.t_start = time.perf_counter()
-        self.mark = (time.perf_counter(), self.tokens_seen)  # for tokens/s
+        self.mark = (time.perf_counter(), self.units_seen)  # for units/s
         tb_dir = self.out / "tensorboard" if cfg.tensorboard else None
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
-            desc=f"{self.family.name}",
+            desc=f"{self.task.family}",
             unit="step",
             dynamic_ncols=True,
             disable=True if not self.opts.progress else None,
@@ -287,18 +256,10 @@ class Trainer:
         with MetricsLog(self.out / "metrics.jsonl", tb_dir) as self.metrics, _interrupt_after_step() as interrupt:
             while self.step < self.total_steps:
                 step = self.step
-                if isinstance(self.batches, StreamBatches):
-                    i = step % self.steps_per_epoch
-                    if i == 0 or state is None:
-                        state = net.init_state(B)  # each epoch starts from the zero state
-                    x, y = self.batches[i]
-                else:
-                    x, y, context = self.batches.batch(step)
-                    state = net.state_from_context(torch.from_numpy(context).to(self.device))
-                lr = self.schedule.lr_at(step, [v for _, v in self.val_history])
-                loss, state = self._update(x, y, state, lr)
+                lr = self.schedule.lr_at(step, [self._badness(v) for _, v in self.val_history])
+                loss, count, state = self._update(step, state, lr)
                 self.step += 1
-                self.tokens_seen += int((y >= 0).sum())  # B * T, less the padding of --examples lines
+                self.units_seen += int(count)
                 self.carried = state
                 self.pending.append([self.step, loss])
                 bar.update(1)
@@ -332,28 +293,25 @@ class Trainer:
         if self.best_tensors is not None:
             load_state_into(net, self.best_tensors, str(self.out / WEIGHTS_FILE))
         self._write_run()
+        net.eval()
+        self.task.finish(self.out)
         if cfg.plot:
             from lmlab.train.plot import plot_run
 
             plot_run(self.out)
-        net.eval()
-        return self.lm
+        return self.task.result()
 
-    def _update(self, x: np.ndarray, y: np.ndarray, state, lr: float):
-        """One optimizer step on the batch (x, y); returns the loss (a tensor, not synchronised) and the state."""
-        xt = torch.from_numpy(x).to(self.device, non_blocking=True)
-        yt = torch.from_numpy(y).to(self.device, non_blocking=True)
+    def _update(self, step: int, state, lr: float):
+        """One optimizer step on batch ``step``: the loss (a tensor, not synchronised), its unit count, the state."""
         set_lr(self.optimizer, lr)
         with autocast(self.device, self.cfg.amp):
-            logits, state = self.forward(xt, state)  # (B, T, V)
-            loss = lm_loss(logits, yt, padded=self.cfg.examples == "lines")
+            loss, count, state = self.task.train_step(self.forward, step, state)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.grad_norm_t = clip_global_norm(self.params, self.cfg.clip)
         self.optimizer.step()
-        dtype = self.params[0].dtype
-        state = tuple(s.detach().to(dtype) if s.is_floating_point() else s.detach() for s in state)
-        return loss.detach(), state
+        self.task.after_update()
+        return loss.detach(), count, state
 
     # ---- metrics, validation, checkpoints
     def _check_finite(self) -> None:
@@ -383,23 +341,24 @@ class Trainer:
             return
         losses = [v for _, v in self.pending]
         mean = sum(losses) / len(losses)
-        now, (t0, tok0) = time.perf_counter(), self.mark
-        tokens_per_s = (self.tokens_seen - tok0) / max(now - t0, 1e-9)
-        self.mark = (now, self.tokens_seen)
+        now, (t0, n0) = time.perf_counter(), self.mark
+        per_s = (self.units_seen - n0) / max(now - t0, 1e-9)
+        self.mark = (now, self.units_seen)
         self.pending = []
         grad_norm = float(self.grad_norm_t)
+        unit = self.task.unit
         row = {
             "step": self.step,
             "epoch": round(self.step / self.steps_per_epoch, 4),
             "train_loss": mean,
-            "train_perplexity": math.exp(min(mean, 700.0)),
+            **self.task.train_metrics(mean),
             "lr": lr,
             "grad_norm": grad_norm,
-            "tokens_per_s": round(tokens_per_s, 1),
+            f"{unit}_per_s": round(per_s, 1),
             "elapsed_s": round(self._elapsed(), 3),
         }
         self.metrics.write(row)
-        bar.set_postfix(loss=f"{mean:.3f}", ppl=f"{row['train_perplexity']:.1f}", tok_s=f"{tokens_per_s:,.0f}")
+        bar.set_postfix(loss=f"{mean:.3f}", **{f"{unit[:3]}_s": f"{per_s:,.0f}"})
 
     def _elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.t_start
@@ -409,57 +368,64 @@ class Trainer:
         self._check_finite()
         t0 = time.perf_counter()
         stop = False
-        if self.valid_ids is not None:
-            val_loss = float(-self.lm.score_stream(self.valid_ids).mean())
-            if not math.isfinite(val_loss):
-                self._stop_non_finite(self.step, val_loss)
-            self.val_history.append((self.step, val_loss))
+        if self.task.has_validation:
+            was_training = self.net.training
+            self.net.eval()
+            try:
+                metrics = self.task.validate()
+            finally:
+                self.net.train(was_training)
+            main = metrics[self.task.main_metric]
+            if not math.isfinite(metrics.get("loss", main)):
+                self._stop_non_finite(self.step, metrics.get("loss", main))
+            self.val_history.append((self.step, main))
             self.metrics.write(
                 {
                     "step": self.step,
                     "epoch": round(self.step / self.steps_per_epoch, 4),
-                    "val_loss": val_loss,
-                    "val_perplexity": math.exp(val_loss),
+                    **{f"val_{k}": v for k, v in metrics.items()},
                     "elapsed_s": round(self._elapsed(), 3),
                 }
             )
-            bar.set_postfix_str(f"val ppl {math.exp(val_loss):.2f}")
-            log.info("step %d: validation perplexity %.2f", self.step, math.exp(val_loss))
-            if self.best is None or val_loss < self.best[1]:
-                self.best = (self.step, val_loss)
-                self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.lm.net).items()}
+            shown = {k: v for k, v in metrics.items() if k != "loss"} or metrics
+            summary = ", ".join(f"{k} {v:.4g}" for k, v in shown.items())
+            bar.set_postfix_str(f"val {summary}")
+            log.info("step %d: validation %s", self.step, summary)
+            if self.best is None or self._badness(main) < self._badness(self.best[1]):
+                self.best = (self.step, main)
+                self.best_metrics = metrics
+                self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.net).items()}
             elif self.cfg.early_stop is not None:
                 since = sum(1 for s, _ in self.val_history if s > self.best[0])
                 stop = since >= self.cfg.early_stop
         else:
-            self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.lm.net).items()}
+            self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.net).items()}
         self._checkpoint()
         self._write_run()
         t_eval = time.perf_counter() - t0
-        self.mark = (self.mark[0] + t_eval, self.mark[1])  # tokens/s counts training time only
+        self.mark = (self.mark[0] + t_eval, self.mark[1])  # units/s counts training time only
         return stop
 
     def _checkpoint(self) -> None:
         info = {
-            "family": self.family.name,
+            "task": self.task.name,
+            "family": self.task.family,
             "config": self.cfg.to_dict(),
             "data": self.opts.data_info,
             "command": self.opts.command,
             "seed": self.seed,
             "step": self.step,
-            "tokens_seen": self.tokens_seen,
+            "units_seen": self.units_seen,
             "elapsed_s": self._elapsed(),
             "val_history": self.val_history,
             "best": list(self.best) if self.best else None,
             "pending": self.pending,  # losses not yet in a metrics row (floats: checked before every checkpoint)
-            "train_sha256": self.train_sha,
-            "tokenizer_sha256": tokenizer_sha256(self.tokenizer),
-            "vocab_size": self.tokenizer.vocab_size,
+            **self.task.fingerprint(),
         }
-        carried = self.carried if isinstance(self.batches, StreamBatches) else None
+        carried = self.carried if self.task.carries_state else None
         ckpt.save_checkpoint(
             self.out,
-            model_tensors=unique_state_dict(self.lm.net),
+            model_tensors=unique_state_dict(self.net),
             optimizer=self.optimizer,
             carried_state=carried,
             info=info,
@@ -468,26 +434,28 @@ class Trainer:
 
     def _write_run(self) -> None:
         """The run's model (the best weights so far) and config.json, loadable by ``lmlab eval`` at any time."""
-        tensors = self.best_tensors if self.best_tensors is not None else unique_state_dict(self.lm.net)
-        save_tensors(self.out / WEIGHTS_FILE, tensors, {"family": self.family.name})
+        tensors = self.best_tensors if self.best_tensors is not None else unique_state_dict(self.net)
+        save_tensors(self.out / WEIGHTS_FILE, tensors, {"family": self.task.family})
         elapsed = self._elapsed()
+        unit = self.task.unit
         stats: dict[str, Any] = {
             "status": self.status,
             "steps": self.step,
             "total_steps": self.total_steps,
             "epochs": round(self.step / self.steps_per_epoch, 4),
-            "train_tokens": int(self.train_tokens.size),
-            "tokens_seen": self.tokens_seen,
+            f"train_{unit}": self.task.train_size,
+            f"{unit}_seen": self.units_seen,
             "train_seconds": round(elapsed, 3),
-            "tokens_per_s": round(self.tokens_seen / max(elapsed, 1e-9), 1),
-            "parameters": self.lm.num_parameters(),
+            f"{unit}_per_s": round(self.units_seen / max(elapsed, 1e-9), 1),
+            "parameters": sum(p.numel() for p in self.net.parameters()),
             "device": str(self.device),
             "preset": self.opts.preset,
         }
         if self.best is not None:
-            stats.update(best_step=self.best[0], best_val_loss=self.best[1], best_val_perplexity=math.exp(self.best[1]))
+            stats.update(best_step=self.best[0], **{f"best_val_{self.task.main_metric}": self.best[1]})
+            stats.update({f"best_val_{k}": v for k, v in getattr(self, "best_metrics", {}).items()})
         info = RunInfo(data=self.opts.data_info, command=self.opts.command, stats=stats)
-        write_json(self.out / "config.json", run_config(self.lm, info))
+        write_json(self.out / "config.json", self.task.run_config(info))
 
 
-__all__ = ["Trainer", "tokenizer_sha256", "train_neural"]
+__all__ = ["Trainer", "tokenizer_sha256", "train_neural", "train_task"]

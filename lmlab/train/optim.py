@@ -37,6 +37,8 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: TrainConfig) -> torch.o
         return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=wd)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if name == "adadelta":  # Zeiler 2012; Kim (2014) trains his CNN with rho 0.95, eps 1e-6, lr 1
+        return torch.optim.Adadelta(params, lr=lr, rho=cfg.rho, eps=1e-6, weight_decay=wd)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=cfg.momentum, weight_decay=wd)
     if name in ("adam", "adamw"):

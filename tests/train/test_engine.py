@@ -169,7 +169,7 @@ def test_early_stopping_keeps_the_best_weights(cli, corpus_dir, tmp_path, monkey
     def spoil(step, trainer):  # after the first evaluation, make the model worse
         if step == 4:
             with torch.no_grad():
-                for p in trainer.lm.net.parameters():
+                for p in trainer.net.parameters():
                     p.add_(torch.randn_like(p))
 
     monkeypatch.setattr(loop, "train_neural", functools.partial(loop.train_neural, callbacks=[spoil]))

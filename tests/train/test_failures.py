@@ -21,7 +21,7 @@ def _poison_at(monkeypatch, at_step):
     def poison(step, trainer):
         if step == at_step:
             with torch.no_grad():
-                trainer.lm.net.decoder.bias.fill_(float("nan"))
+                trainer.net.decoder.bias.fill_(float("nan"))
 
     monkeypatch.setattr(loop, "train_neural", functools.partial(loop.train_neural, callbacks=[poison]))
 

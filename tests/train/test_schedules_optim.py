@@ -19,7 +19,7 @@ from lmlab.train.schedules import LRSchedule, cosine_lr, plateau_scale, step_dec
 def test_each_optimizer_constructs_and_descends(name):
     torch.manual_seed(0)
     w = nn.Parameter(torch.tensor([3.0, -2.0]))
-    lr = {"sgd": 0.1, "adagrad": 0.5, "rmsprop": 0.05, "adam": 0.1, "adamw": 0.1}[name]
+    lr = {"sgd": 0.1, "adagrad": 0.5, "adadelta": 100.0, "rmsprop": 0.05, "adam": 0.1, "adamw": 0.1}[name]
     opt = build_optimizer([w], TrainConfig(optimizer=name, lr=lr, momentum=0.5 if name == "sgd" else 0.0))
     start = (w**2).sum().item()
     for _ in range(20):
