@@ -1,4 +1,5 @@
-"""``lmlab attention``: draw every layer's and head's attention weights on a text as heatmaps."""
+"""``lmlab attention``: draw a model's attention weights on a text: every layer and head of a Transformer language
+model as heatmaps; a classifier's weights as the words shaded (PNG or HTML)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import argparse
 from pathlib import Path
 
 from lmlab.errors import LmlabError
-from lmlab.run import load_model
+from lmlab.run import is_arpa_file, load_model, read_run_config
+from lmlab.tasks import task_of_run
 
 
 def register(sub) -> None:
-    p = sub.add_parser("attention", help="draw a Transformer's attention weights as heatmaps (PNG)")
+    p = sub.add_parser("attention", help="draw a model's attention weights on a text (PNG, or HTML for classifiers)")
     p.add_argument("run", metavar="RUN", help="run directory of an attention model")
-    p.add_argument("--text", required=True, help="the line to read (the model sees </s> before it)")
-    p.add_argument("--out", required=True, metavar="FILE.png")
+    p.add_argument("--text", required=True, help="the text to read (a language model sees </s> before it)")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="a .png file (classifiers: .png or .html)")
     p.set_defaults(func=run)
 
 
@@ -45,6 +47,13 @@ def plot_attention(weights, labels: list[str], out: Path, title: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    path = Path(args.run)
+    if path.is_dir() and not is_arpa_file(path):
+        return task_of_run(read_run_config(path)).cli_module().attention(args)
+    return attention_lm(args)
+
+
+def attention_lm(args: argparse.Namespace) -> int:
     model, _ = load_model(args.run)
     attention = getattr(model, "attention_weights", None)
     if attention is None:

@@ -30,12 +30,13 @@ def _base_type(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
-    """Add one flag per field of dataclass ``cls``; flags not given stay absent from the namespace."""
+def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str, exclude: tuple[str, ...] = ()) -> None:
+    """Add one flag per field of dataclass ``cls`` (but those in ``exclude``, which come from the data); flags not
+    given stay absent from the namespace."""
     group = parser.add_argument_group(title)
     hints = _field_types(cls)
     for f in dataclasses.fields(cls):
-        if f.name.startswith("_"):
+        if f.name.startswith("_") or f.name in exclude:
             continue
         flag = "--" + f.name.replace("_", "-")
         tp, optional = _base_type(hints[f.name])
@@ -90,11 +91,18 @@ def coerce(tp: Any, value: Any, name: str) -> Any:
             if not isinstance(value, str):
                 raise ValueError
             return value
-        if typing.get_origin(tp) in (tuple, list):
-            return tp(value) if not isinstance(value, str) else value
+        origin = typing.get_origin(tp)
+        if origin in (tuple, list):  # "3,4,5" on the command line, [3, 4, 5] in a file
+            items = [v for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
+            element = (typing.get_args(tp) or (str,))[0]
+            return origin(coerce(element, v.strip() if isinstance(v, str) else v, name) for v in items)
     except (TypeError, ValueError):
         name_t = getattr(tp, "__name__", str(tp))
-        raise LmlabError(f"{name} must be of type {name_t}, got {value!r}") from None
+        if typing.get_origin(tp) in (tuple, list):
+            name_t = f"comma-separated {getattr((typing.get_args(tp) or (str,))[0], '__name__', 'value')}s"
+        raise LmlabError(
+            f"{name} must be {name_t if name_t.startswith('comma') else 'of type ' + name_t}, got {value!r}"
+        ) from None
     return value
 
 
@@ -120,8 +128,10 @@ def build_config(
     file_values: dict[str, Any] | None = None,
     preset: dict[str, Any] | None = None,
     source: str = "config",
+    fixed: dict[str, Any] | None = None,
 ) -> Any:
-    """An instance of ``cls`` from defaults, ``preset``, ``file_values`` and the flags in ``args``."""
+    """An instance of ``cls`` from defaults, ``preset``, ``file_values`` and the flags in ``args``; ``fixed`` values
+    (sizes that come from the data) are set last."""
     hints = _field_types(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
@@ -135,6 +145,7 @@ def build_config(
     for name in names:
         if hasattr(args, f"cfg_{name}"):
             values[name] = getattr(args, f"cfg_{name}")
+    values.update(fixed or {})
     try:
         return cls(**values)
     except TypeError as e:

@@ -1,4 +1,5 @@
-"""``lmlab eval``: perplexity of a trained model on a split, under the shared protocol."""
+"""``lmlab eval``: a trained model's metrics on a split (language models: perplexity under the shared protocol;
+other tasks: their own metrics, through :mod:`lmlab.tasks`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import json
 from lmlab.data import load_corpus, read_lines
 from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
-from lmlab.run import load_model
+from lmlab.run import is_arpa_file, load_model, read_run_config
+from lmlab.tasks import task_of_run
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "eval",
-        help="perplexity of a model on a split or a file",
-        description="Token-weighted perplexity, </s> of every line included, <s> never.",
+        help="a model's metrics on a split or a file (perplexity, accuracy, ...)",
+        description="Language models: token-weighted perplexity, </s> of every line included, <s> never. "
+        "Classifiers: accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix.",
     )
     p.add_argument("run", metavar="RUN", help="run directory or ARPA file")
     p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="(default: test)")
@@ -23,6 +26,7 @@ def register(sub) -> None:
     p.add_argument("--text", metavar="FILE", help="evaluate on every line of this text file")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--confusion", metavar="FILE.png", help="classifiers: also draw the confusion matrix")
     p.set_defaults(func=run)
 
 
@@ -39,6 +43,15 @@ def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    path = Path(args.run)
+    if path.is_dir() and not is_arpa_file(path):
+        return task_of_run(read_run_config(path)).cli_module().evaluate(args)
+    return evaluate_lm(args)
+
+
+def evaluate_lm(args: argparse.Namespace) -> int:
     model, run_cfg = load_model(args.run)
     lines, where = eval_lines(args, run_cfg)
     r = evaluate(model, lines)

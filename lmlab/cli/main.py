@@ -32,6 +32,7 @@ def _setup_logging(verbose: bool) -> None:
 def _command_modules():
     from lmlab.cli import (
         attention_cmd,
+        classify_cmd,
         compare_cmd,
         data_cmd,
         eval_cmd,
@@ -41,7 +42,17 @@ def _command_modules():
         train_cmd,
     )
 
-    modules = [train_cmd, eval_cmd, generate_cmd, export_cmd, compare_cmd, data_cmd, plot_cmd, attention_cmd]
+    modules = [
+        train_cmd,
+        eval_cmd,
+        generate_cmd,
+        export_cmd,
+        compare_cmd,
+        data_cmd,
+        plot_cmd,
+        attention_cmd,
+        classify_cmd,
+    ]
     try:
         from lmlab.cli import tokenizer_cmd
     except ImportError:  # pragma: no cover - the BPE command module may be absent in a partial checkout

@@ -1,4 +1,8 @@
-"""``lmlab train``: train one model family on a corpus and write a run directory."""
+"""``lmlab train``: train one model family of a task on a dataset and write a run directory.
+
+The flags common to every task are defined here; the task's own (its data, its families' hyperparameters) come
+from the task's command-line module (see :mod:`lmlab.tasks`). This module also holds the language-model side.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +15,34 @@ from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
 from lmlab.models import FAMILIES, get_family
+from lmlab.tasks import DEFAULT_TASK, TASKS, get_task
 from lmlab.train_options import TrainOptions
 
 
-def _family_from_argv(argv: list[str]) -> str | None:
+def _flag_from_argv(argv: list[str], flag: str) -> str | None:
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--model")
+    pre.add_argument(flag)
     known, _ = pre.parse_known_args(argv[1:] if argv and argv[0] == "train" else [])
-    return known.model
+    return getattr(known, flag.lstrip("-").replace("-", "_"))
+
+
+def _family_from_argv(argv: list[str]) -> str | None:
+    return _flag_from_argv(argv, "--model")
 
 
 def _given(argv: list[str], flag: str) -> bool:
     return any(a == flag or a.startswith(flag + "=") for a in argv)
 
 
-def _resumed_family(argv: list[str]) -> str | None:
-    """The family of the run named by ``--resume RUN``, so that its flags (``--max-steps``, ...) exist."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--resume")
-    known, _ = pre.parse_known_args(argv[1:] if argv and argv[0] == "train" else [])
-    if not known.resume:
+def _resumed(argv: list[str], key: str) -> str | None:
+    """The family or task of the run named by ``--resume RUN``, so that its flags (``--max-steps``, ...) exist."""
+    resume = _flag_from_argv(argv, "--resume")
+    if not resume:
         return None
     from lmlab.train.checkpoint import read_checkpoint_info
 
-    return read_checkpoint_info(known.resume).get("family")  # an unreadable checkpoint is reported here
+    info = read_checkpoint_info(resume)  # an unreadable checkpoint is reported here
+    return info.get(key, DEFAULT_TASK if key == "task" else None)
 
 
 def register(sub, argv: list[str]) -> None:
@@ -44,7 +52,14 @@ def register(sub, argv: list[str]) -> None:
         description="Train a model family on a corpus. Add --model NAME --help to see that family's hyperparameters.",
     )
     resuming = _given(argv, "--resume")
-    p.add_argument("--model", required=not resuming, metavar="FAMILY", help=f"one of: {', '.join(FAMILIES)}")
+    task = get_task(_flag_from_argv(argv, "--task") or _resumed(argv, "task") or DEFAULT_TASK)
+    p.add_argument(
+        "--task",
+        default=DEFAULT_TASK,
+        choices=list(TASKS),
+        help=f"what to learn (default: {DEFAULT_TASK}): " + "; ".join(f"{t.name}: {t.summary}" for t in TASKS.values()),
+    )
+    p.add_argument("--model", required=not resuming, metavar="FAMILY", help=f"one of: {', '.join(task.family_table())}")
     p.add_argument("--out", required=not resuming, metavar="RUN", help="run directory to write")
     p.add_argument("--config", metavar="FILE.toml", help="hyperparameters from a TOML file (flags override it)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -61,14 +76,19 @@ def register(sub, argv: list[str]) -> None:
         help="neural families: continue the run RUN from its last checkpoint, exactly as if never stopped "
         "(--max-steps, --epochs and --device may be changed)",
     )
+    p.set_defaults(tokenizer_given=_given(argv, "--tokenizer"))
+    cli = task.cli_module()
+    cli.add_train_flags(p, _family_from_argv(argv) or _resumed(argv, "family"), resuming)
+    p.set_defaults(func=cli.train)
+
+
+def add_lm_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
+    """The language-model task's flags: its corpus, its tokenizer, the family's hyperparameters."""
     add_data_flags(p, required=not resuming)
     add_tokenizer_flags(p)
-    p.set_defaults(tokenizer_given=_given(argv, "--tokenizer"))
-    name = _family_from_argv(argv) or _resumed_family(argv)
     if name in FAMILIES:
         family = FAMILIES[name]
         add_config_flags(p, family.config_class(), f"{name} hyperparameters")
-    p.set_defaults(func=run)
 
 
 def _resume_inputs(args: argparse.Namespace):

@@ -1,0 +1,74 @@
+"""``lmlab classify``: the label of a text (or of every line of a file) by a trained classifier."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lmlab.errors import LmlabError
+
+BATCH = 512  # lines classified together from --input; results are printed as each batch finishes
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "classify",
+        help="label a text, or every line of a file, with a trained classifier",
+        description="Prints the label and its probability; --json prints every class's probability; --input FILE "
+        "classifies one text per line and prints label<TAB>probability per line.",
+    )
+    p.add_argument("run", metavar="RUN", help="run directory of a classifier (lmlab train --task classify)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the text to classify")
+    src.add_argument("--input", metavar="FILE", help="a file of texts, one per line ('-' for standard input)")
+    p.add_argument("--json", action="store_true", help="one JSON object per text with every class's probability")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+    p.set_defaults(func=run)
+
+
+def _lines(args: argparse.Namespace):
+    if args.input == "-":
+        yield from (line.rstrip("\n") for line in sys.stdin)
+        return
+    path = Path(args.input)
+    if not path.is_file():
+        raise LmlabError(f"--input {args.input}: no such file")
+    with open(path, encoding="utf-8", errors=args.encoding_errors, newline="") as f:
+        try:
+            for line in f:
+                yield line.rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            raise LmlabError(f"{path}: not UTF-8 ({e.reason} at byte {e.start}); try --encoding-errors replace") from None
+
+
+def _print(classifier, texts: list[str], as_json: bool) -> None:
+    probs = classifier.predict_proba(texts)
+    for text, p in zip(texts, probs):
+        best = int(p.argmax())
+        if as_json:
+            out = {"text": text, "label": classifier.labels[best], "probability": float(p[best])}
+            out["probabilities"] = {label: float(q) for label, q in zip(classifier.labels, p)}
+            print(json.dumps(out, ensure_ascii=False))
+        else:
+            print(f"{classifier.labels[best]}\t{p[best]:.4f}")
+    sys.stdout.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from lmlab.classify.task import load_classifier
+
+    classifier, _ = load_classifier(args.run)
+    if args.text is not None:
+        _print(classifier, [args.text], args.json)
+        return 0
+    batch: list[str] = []
+    for line in _lines(args):
+        batch.append(line)
+        if len(batch) == BATCH:
+            _print(classifier, batch, args.json)
+            batch = []
+    if batch:
+        _print(classifier, batch, args.json)
+    return 0

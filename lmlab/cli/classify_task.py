@@ -1,0 +1,236 @@
+"""The classification task's command-line parts: ``lmlab train --task classify``, ``eval``, ``attention``.
+
+``lmlab train --task classify --model MODEL --data DATA --out RUN`` reads a labelled dataset (see
+:mod:`lmlab.classify.data`), builds a word tokenizer on the training texts, and trains the family; ``--folds K``
+trains K cross-validation folds into ``RUN/fold-1`` ... and writes their mean and standard deviation to
+``RUN/cv.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer
+from lmlab.cli.config_args import add_config_flags, build_config, read_toml
+from lmlab.errors import LmlabError
+
+log = logging.getLogger(__name__)
+
+
+def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
+    from lmlab.classify.models import CLASSIFIERS
+
+    add_data_flags(p, required=not resuming)
+    g = p.add_argument_group("classification data")
+    g.add_argument("--text-column", help="CSV (or TSV with a header): the column of the texts (default: text)")
+    g.add_argument("--label-column", help="CSV (or TSV with a header): the column of the labels (default: label)")
+    g.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation over all examples (RUN/fold-1 ... RUN/fold-K, mean and std in RUN/cv.json)",
+    )
+    g.add_argument(
+        "--embeddings",
+        metavar="FILE",
+        help="pretrained word vectors (word2vec text or binary format) for --embedding-mode static, non-static "
+        "or multichannel",
+    )
+    add_tokenizer_flags(p)
+    if name in CLASSIFIERS:
+        entry = CLASSIFIERS[name]
+        add_config_flags(p, entry.train_config_class(), f"{name} hyperparameters", exclude=entry.data_fields)
+
+
+def _load_data(spec: str, args: argparse.Namespace, saved: dict[str, Any] | None = None):
+    from lmlab.classify.data import load_classification_data
+
+    saved = saved or {}
+    return load_classification_data(
+        spec,
+        text_column=getattr(args, "text_column", None) or saved.get("text_column"),
+        label_column=getattr(args, "label_column", None) or saved.get("label_column"),
+        encoding_errors=saved.get("encoding_errors", getattr(args, "encoding_errors", "strict")),
+        seed=int(saved.get("split_seed", getattr(args, "seed", 0))),
+    )
+
+
+def _data_info(args: argparse.Namespace, data) -> dict[str, Any]:
+    return {
+        "spec": str(args.data),
+        "source": data.source,
+        "encoding_errors": args.encoding_errors,
+        "text_column": args.text_column,
+        "label_column": args.label_column,
+        "split_seed": args.seed,
+        "sizes": {"train": len(data.train), "valid": len(data.valid), "test": len(data.test)},
+        "notes": list(data.notes),
+    }
+
+
+def train(args: argparse.Namespace) -> int:
+    from lmlab.classify.data import unseen_labels
+    from lmlab.classify.models import get_classifier
+    from lmlab.tokenizers import load_tokenizer
+    from lmlab.train_options import TrainOptions
+
+    if args.resume:
+        from lmlab.train.checkpoint import read_checkpoint_info
+
+        run_dir = Path(args.resume)
+        if args.out and Path(args.out).resolve() != run_dir.resolve():
+            raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
+        if args.config or args.preset:
+            raise LmlabError("--config and --preset cannot be used with --resume: the configuration is in the run")
+        info = read_checkpoint_info(run_dir)
+        entry = get_classifier(info.get("family", ""))
+        saved_data = info.get("data", {})
+        data = _load_data(saved_data.get("spec", ""), args, saved_data)
+        tokenizer = load_tokenizer(run_dir / "tokenizer.json")
+        cfg = build_config(
+            entry.train_config_class(), args, preset=info.get("config", {}), source=f"checkpoint of {run_dir}"
+        )
+        opts = TrainOptions(seed=args.seed, command=args.command_line, data_info=saved_data, resume=True)
+        return _train_one(entry, cfg, data, tokenizer, opts, run_dir, embeddings=None)
+
+    entry = get_classifier(args.model)
+    if args.folds is not None and args.folds < 2:
+        raise LmlabError(f"--folds must be at least 2, got {args.folds}")
+    if args.embeddings and not Path(args.embeddings).is_file():
+        raise LmlabError(f"--embeddings {args.embeddings}: no such file")
+    data = _load_data(args.data, args)
+    out = Path(args.out)
+    if args.folds is None:
+        for label, n in unseen_labels(data).items():
+            log.warning("label %r occurs %d times in valid/test but never in training: always counted wrong", label, n)
+        cfg, tokenizer, embeddings = _build(entry, args, data)
+        opts = TrainOptions(seed=args.seed, command=args.command_line, data_info=_data_info(args, data))
+        return _train_one(entry, cfg, data, tokenizer, opts, out, embeddings=embeddings)
+    return _cross_validate(entry, args, data, out)
+
+
+def _build(entry, args: argparse.Namespace, data):
+    """The tokenizer (on the training texts), the configuration and the pretrained embedding rows."""
+    tokenizer = build_tokenizer(args, data.train.texts)
+    preset = dict(entry.recipe)
+    if args.preset:
+        raise LmlabError("--preset is for language models; classifiers start from their family's published recipe")
+    file_values = read_toml(args.config) if args.config else None
+    fixed = entry.data_values(tokenizer.vocab_size, len(data.labels))
+    cfg = build_config(
+        entry.train_config_class(),
+        args,
+        file_values=file_values,
+        preset=preset,
+        source=f"--config {args.config}",
+        fixed=fixed,
+    )
+    embeddings = None
+    if args.embeddings:
+        from lmlab.classify.task import embedding_rows
+
+        embeddings = embedding_rows(args.embeddings, tokenizer, getattr(cfg, "d_embed", None))
+    return cfg, tokenizer, embeddings
+
+
+def _train_one(entry, cfg, data, tokenizer, opts, out: Path, *, embeddings) -> int:
+    t0 = time.perf_counter()
+    result = entry.trainer_fn()(cfg, data, tokenizer, opts, out, embeddings=embeddings)
+    seconds = time.perf_counter() - t0
+    summary = result.summary() if hasattr(result, "summary") else {}
+    valid = f"; valid accuracy {summary['valid_accuracy']:.2%}" if "valid_accuracy" in summary else ""
+    print(
+        f"trained {entry.name} ({result.num_parameters():,} parameters, {len(data.labels)} classes, "
+        f"{len(data.train):,} training examples) in {seconds:.2f} s{valid} -> {out}"
+    )
+    return 0
+
+
+def _cross_validate(entry, args: argparse.Namespace, data, out: Path) -> int:
+    from lmlab.classify.data import fold_datasets
+    from lmlab.io import write_json
+    from lmlab.train_options import TrainOptions
+
+    if args.folds > len(data.train) + len(data.valid) + len(data.test):
+        raise LmlabError(f"--folds {args.folds} is more than the {len(data.train):,} examples")
+    folds = fold_datasets(data, args.folds, seed=args.seed)
+    results = []
+    for i, fold in enumerate(folds, start=1):
+        cfg, tokenizer, embeddings = _build(entry, args, fold)
+        info = {**_data_info(args, fold), "fold": i, "folds": args.folds}
+        opts = TrainOptions(seed=args.seed, command=args.command_line, data_info=info)
+        fold_dir = out / f"fold-{i}"
+        _train_one(entry, cfg, fold, tokenizer, opts, fold_dir, embeddings=embeddings)
+        from lmlab.classify.task import evaluate_classifier_run
+
+        r = evaluate_classifier_run(fold_dir, fold.test)
+        print(f"fold {i}/{args.folds}: test accuracy {r['accuracy']:.2%}, macro-F1 {r['macro_f1']:.4f}")
+        results.append({"fold": i, "accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "examples": r["examples"]})
+    summary = {"folds": args.folds, "model": entry.name, "data": str(args.data), "per_fold": results}
+    for key in ("accuracy", "macro_f1"):
+        values = [r[key] for r in results]
+        summary[key] = {"mean": statistics.fmean(values), "std": statistics.stdev(values)}
+    write_json(out / "cv.json", summary)
+    acc = summary["accuracy"]
+    print(f"{args.folds}-fold cross-validation: accuracy {acc['mean']:.2%} +- {acc['std']:.2%} -> {out / 'cv.json'}")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from lmlab.classify.task import evaluate_classifier_run, load_classifier
+
+    classifier, run_cfg = load_classifier(args.run)
+    if args.text:
+        from lmlab.classify.data import read_labeled_file
+
+        split = read_labeled_file(args.text, encoding_errors=args.encoding_errors)
+        where = args.text
+    else:
+        saved = run_cfg.get("data", {})
+        spec = args.data or saved.get("spec")
+        if not spec:
+            raise LmlabError("this run records no dataset; pass --data DATA or --text FILE")
+        data = _load_data(spec, args, saved if not args.data else None)
+        split, where = data.split(args.split), f"{spec}:{args.split}"
+    r = evaluate_classifier_run(args.run, split, classifier=classifier, confusion=args.confusion)
+    if args.json:
+        print(json.dumps({"data": where, "family": run_cfg.get("family"), **r}))
+    else:
+        print(
+            f"{where}: accuracy {r['accuracy']:.2%}, macro-F1 {r['macro_f1']:.4f}, {r['examples']:,} examples"
+            + (f", {r['unseen_label_examples']:,} with labels unseen in training" if r["unseen_label_examples"] else "")
+        )
+        for label, m in r["per_class"].items():
+            print(
+                f"  {label}: precision {m['precision']:.3f}, recall {m['recall']:.3f}, F1 {m['f1']:.3f} "
+                f"({m['support']:,} examples)"
+            )
+    return 0
+
+
+def attention(args: argparse.Namespace) -> int:
+    from lmlab.classify.task import load_classifier
+    from lmlab.classify.visualize import draw_word_attention
+
+    classifier, _ = load_classifier(args.run)
+    if not hasattr(classifier, "attention"):
+        raise LmlabError(f"{args.run}: this classifier has no attention weights to draw")
+    words, weights, probs = classifier.attention(args.text)
+    if weights is None:
+        raise LmlabError(f"{args.run}: this classifier has no attention weights; train --model attention")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".html", ".htm"):
+        raise LmlabError(f"--out must end in .png or .html, got {args.out!r}")
+    label = classifier.labels[int(probs.argmax())]
+    draw_word_attention(words, weights, out, title=f"{label} ({probs.max():.1%})")
+    print(f"wrote {out} ({len(words)} words, {weights.shape[0]} hop(s)); predicted {label} ({probs.max():.1%})")
+    return 0
+
+
+__all__ = ["add_train_flags", "attention", "evaluate", "train"]

@@ -1,0 +1,56 @@
+"""The tasks lmlab trains, and where each one's families and command-line verbs live.
+
+``TASKS`` names every task ``lmlab train --task`` accepts. Each entry points (lazily, so that reading the table
+imports no PyTorch) at the task's table of model families and at the module that gives the command line its
+task-specific parts (``add_train_flags``, ``train``, ``evaluate``, ``attention``). ``lmlab train``, ``eval`` and
+``attention`` reach a task only through this table and the ``"task"`` field of a run's ``config.json`` (runs made
+before tasks existed have none: they are language models).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+DEFAULT_TASK = "lm"
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    summary: str
+    families: str  # "module:ATTR", a dict of family name -> family (with config_class())
+    cli: str  # the module with add_train_flags(parser, family), train(args), evaluate(args, run_cfg), ...
+
+    def family_table(self) -> dict[str, Any]:
+        module, _, attr = self.families.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def cli_module(self) -> ModuleType:
+        return importlib.import_module(self.cli)
+
+
+TASKS: dict[str, Task] = {
+    "lm": Task("lm", "language modelling (perplexity)", "lmlab.models:FAMILIES", "lmlab.cli.lm_task"),
+    "classify": Task(
+        "classify", "text classification (accuracy)", "lmlab.classify.models:CLASSIFIERS", "lmlab.cli.classify_task"
+    ),
+}
+
+
+def get_task(name: str) -> Task:
+    from lmlab.errors import LmlabError
+
+    if name not in TASKS:
+        raise LmlabError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def task_of_run(run_cfg: dict[str, Any]) -> Task:
+    """The task of a run from its ``config.json`` (language modelling when it names none)."""
+    return get_task(run_cfg.get("task", DEFAULT_TASK))
+
+
+__all__ = ["DEFAULT_TASK", "TASKS", "Task", "get_task", "task_of_run"]
