@@ -40,7 +40,7 @@ def _lines(args: argparse.Namespace):
             for line in f:
                 yield line.rstrip("\r\n")
         except UnicodeDecodeError as e:
-            raise LmlabError(f"{path}: not UTF-8 ({e.reason} at byte {e.start}); try --encoding-errors replace") from None
+            raise LmlabError(f"{path}: not UTF-8 ({e.reason}); try --encoding-errors replace") from None
 
 
 def _print(classifier, texts: list[str], as_json: bool) -> None:
