@@ -1,0 +1,76 @@
+"""The text classifier families and where to find each one.
+
+``CLASSIFIERS`` names every network ``lmlab train --task classify --model`` accepts. Each entry points (lazily,
+so that reading the table imports no PyTorch) at the family's config dataclass and its network class; the
+networks honour the contract of :mod:`lmlab.classify.models.base` (``forward(x, mask) -> ClassifierOutput``,
+``constrain_()``), so the task and the engine reach a family only through this table.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Classifier:
+    name: str
+    summary: str
+    config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
+    network: str  # "module:Class", built from the config alone
+
+    def _load(self, ref: str) -> Any:
+        module, _, attr = ref.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def config_class(self) -> type:
+        return self._load(self.config)
+
+    def network_class(self) -> type:
+        return self._load(self.network)
+
+
+CLASSIFIERS: dict[str, Classifier] = {
+    "bow": Classifier(
+        "bow",
+        "averaged word (and hashed n-gram) embeddings and a linear layer (fastText, Joulin et al. 2016)",
+        "lmlab.classify.models.fasttext:BagOfWordsConfig",
+        "lmlab.classify.models.fasttext:BagOfWords",
+    ),
+    "textcnn": Classifier(
+        "textcnn",
+        "n-gram filters, max-over-time pooling, dropout, max-norm (Kim 2014)",
+        "lmlab.classify.models.kim_cnn:TextCNNConfig",
+        "lmlab.classify.models.kim_cnn:TextCNN",
+    ),
+    "rnn": Classifier(
+        "rnn",
+        "many-to-one RNN / LSTM / GRU, uni- or bidirectional, last state or mean / max pooling",
+        "lmlab.classify.models.rnn:RNNClassifierConfig",
+        "lmlab.classify.models.rnn:RNNClassifier",
+    ),
+    "attention": Classifier(
+        "attention",
+        "bidirectional LSTM / GRU with word attention (Yang et al. 2016), several hops (Lin et al. 2017)",
+        "lmlab.classify.models.yang_attention:AttentionClassifierConfig",
+        "lmlab.classify.models.yang_attention:AttentionClassifier",
+    ),
+    "transformer": Classifier(
+        "transformer",
+        "Transformer encoder layers with mean or first-token pooling",
+        "lmlab.classify.models.transformer:TransformerClassifierConfig",
+        "lmlab.classify.models.transformer:TransformerClassifier",
+    ),
+}
+
+
+def get_classifier(name: str) -> Classifier:
+    from lmlab.errors import LmlabError
+
+    if name not in CLASSIFIERS:
+        raise LmlabError(f"unknown classifier {name!r}; choose one of: {', '.join(CLASSIFIERS)}")
+    return CLASSIFIERS[name]
+
+
+__all__ = ["CLASSIFIERS", "Classifier", "get_classifier"]
