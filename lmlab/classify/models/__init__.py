@@ -18,7 +18,16 @@ class Classifier:
     name: str
     summary: str
     config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
-    network: str  # "module:Class", built from the config alone
+    network: str  # "module:Class", built from the config alone ("" for a count-based model)
+    #: "module:function": train(config, data, tokenizer, options, out, embeddings=...) -> trained classifier
+    trainer: str = "lmlab.classify.task:train_classifier"
+    #: "module:function": load(run_dir, run_config) -> trained classifier (predict_proba, labels)
+    loader: str = "lmlab.classify.task:load_neural_classifier"
+    #: "module:function" making the flags' dataclass from the family's config (with the training recipe for
+    #: networks trained on the engine)
+    train_config: str = "lmlab.classify.task:training_config_class"
+    #: config fields set from the data (not flags)
+    data_fields: tuple[str, ...] = ("vocab_size", "num_classes", "padding_idx")
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
@@ -29,6 +38,27 @@ class Classifier:
 
     def network_class(self) -> type:
         return self._load(self.network)
+
+    def trainer_fn(self):
+        return self._load(self.trainer)
+
+    def loader_fn(self):
+        return self._load(self.loader)
+
+    def train_config_class(self) -> type:
+        return self._load(self.train_config)(self.config_class())
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """The family's default training recipe (flags and --config override it)."""
+        from lmlab.classify.task import RECIPES
+
+        return dict(RECIPES.get(self.name, {}))
+
+    def data_values(self, vocab_size: int, num_classes: int) -> dict[str, Any]:
+        """The config values that come from the data: the network's ids are the tokenizer's + 1 (0 is padding)."""
+        values = {"vocab_size": vocab_size + 1, "num_classes": num_classes, "padding_idx": 0}
+        return {k: v for k, v in values.items() if k in self.data_fields}
 
 
 CLASSIFIERS: dict[str, Classifier] = {
