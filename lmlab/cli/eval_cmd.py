@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from lmlab.data import load_corpus, read_lines
+from lmlab.data import data_changes, load_corpus, read_lines
 from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
 from lmlab.run import is_arpa_file, load_model, read_run_config
@@ -39,6 +40,8 @@ def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]
         raise LmlabError("this model records no corpus; pass --data DATA or --text FILE")
     errors = args.encoding_errors if args.data else run_cfg.get("data", {}).get("encoding_errors", "strict")
     corpus = load_corpus(spec, encoding_errors=errors)
+    if not args.data and (changed := data_changes(run_cfg.get("data", {}), corpus)):
+        print(f"lmlab: warning: {spec}: its contents changed since training ({'/'.join(changed)})", file=sys.stderr)
     return corpus.split(args.split), f"{spec}:{args.split}"
 
 

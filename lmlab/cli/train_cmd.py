@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer, read_corpus
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
+from lmlab.data import data_changes, data_fingerprint
 from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
 from lmlab.models import FAMILIES, get_family
@@ -115,10 +116,12 @@ def _resume_inputs(args: argparse.Namespace):
         raise LmlabError(f"{run_dir}: the checkpoint records no corpus; pass --data DATA")
     errors = args.encoding_errors if args.data else saved_data.get("encoding_errors", "strict")
     corpus = load_corpus(spec, encoding_errors=errors)
+    if changed := data_changes(saved_data, corpus):
+        raise LmlabError(f"--resume {run_dir}: {spec}: its contents changed since training ({'/'.join(changed)})")
     tokenizer = (
         build_tokenizer(args, corpus.train) if args.tokenizer_given else load_tokenizer(run_dir / "tokenizer.json")
     )
-    data_info = {"spec": str(spec), "source": corpus.source, "encoding_errors": errors}
+    data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": errors}
     return family, cfg, corpus, tokenizer, data_info, run_dir
 
 
@@ -138,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         )
         corpus = read_corpus(args)
         tokenizer = build_tokenizer(args, corpus.train)
-        data_info = {"spec": str(args.data), "source": corpus.source, "encoding_errors": args.encoding_errors}
+        data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": args.encoding_errors}
         out = Path(args.out)
     opts = TrainOptions(
         seed=args.seed,

@@ -12,6 +12,7 @@ from typing import Any
 
 from lmlab.data.corpus import Corpus, load_corpus, read_lines, split_lines
 from lmlab.data.download import fetch
+from lmlab.data.fingerprint import data_changes, data_fingerprint
 from lmlab.data.registry import (
     DATASETS,
     KINDS,
@@ -59,7 +60,9 @@ __all__ = [
     "Corpus",
     "DataFile",
     "DatasetInfo",
+    "data_changes",
     "data_dir",
+    "data_fingerprint",
     "describe_datasets",
     "fetch",
     "get_dataset",

@@ -27,13 +27,18 @@ FOLDER_FILES = ("train.txt", "valid.txt", "test.txt")
 
 @dataclass(frozen=True, repr=False)
 class Corpus:
-    """Three lists of lines (without their newlines) and where they came from."""
+    """Three lists of lines (without their newlines) and where they came from.
+
+    ``spec`` loads the same corpus again from any working directory: the registered name, or the absolute path
+    of the file or folder (empty for a corpus built by hand).
+    """
 
     name: str
     train: list[str]
     valid: list[str]
     test: list[str]
     source: str
+    spec: str = ""
 
     def split(self, name: str) -> list[str]:
         """The lines of split ``name``: ``"train"``, ``"valid"`` or ``"test"``."""
@@ -87,9 +92,21 @@ def read_lines(path: str | os.PathLike, *, encoding_errors: str = "strict") -> l
             f"pass --encoding-errors replace (encoding_errors='replace') to replace bad bytes"
         ) from None
     lines = split_lines(text)
-    if not any(lines):
-        raise LmlabError(f"{path} is empty (no non-empty line); a corpus needs at least one line of text")
+    if not has_text(lines):
+        raise LmlabError(
+            f"{path} is empty (no line with text, only empty or whitespace lines); a corpus needs a line of text"
+        )
     return lines
+
+
+def has_text(lines: Sequence[str]) -> bool:
+    """True if some line holds more than whitespace: blank lines alone would train a model to predict ``</s>``
+    and nothing else, and report a perplexity near 1.
+
+    >>> has_text(["", "  \\t", "\\u00a0"]), has_text(["", " a "])
+    (False, True)
+    """
+    return any(line and not line.isspace() for line in lines)
 
 
 def split_points(n: int, ratios: Sequence[float]) -> tuple[int, int]:
@@ -142,7 +159,7 @@ def load_corpus(
         return _load_folder(path, encoding_errors)
     if path.is_file():
         lines = read_lines(path, encoding_errors=encoding_errors)
-        return _cut(path.stem, lines, ratios, f"{path} (split {_fmt(ratios)} by lines)", path)
+        return _cut(path.stem, lines, ratios, f"{path} (split {_fmt(ratios)} by lines)", path, str(path.resolve()))
     text_names = sorted(n for n, d in DATASETS.items() if d.kind == "text")
     raise LmlabError(
         f"{str(spec)!r} is neither a registered text dataset ({', '.join(text_names)}) nor an existing file or folder"
@@ -179,7 +196,7 @@ def _fmt(ratios: Sequence[float]) -> str:
     return "/".join(f"{r:g}" for r in ratios)
 
 
-def _cut(name: str, lines: list[str], ratios: Sequence[float], source: str, path: Path) -> Corpus:
+def _cut(name: str, lines: list[str], ratios: Sequence[float], source: str, path: Path, spec: str) -> Corpus:
     a, b = split_points(len(lines), ratios)
     train, valid, test = lines[:a], lines[a:b], lines[b:]
     if not (train and valid and test):
@@ -187,7 +204,13 @@ def _cut(name: str, lines: list[str], ratios: Sequence[float], source: str, path
             f"{path} has {len(lines):,} lines: too few to split {_fmt(ratios)} with a line in each of "
             f"train/valid/test (got {len(train)}/{len(valid)}/{len(test)}); add lines or change the split"
         )
-    return Corpus(name, train, valid, test, source)
+    for split, first, part in (("train", 0, train), ("valid", a, valid), ("test", b, test)):
+        if not has_text(part):
+            raise LmlabError(
+                f"{path}: the {split} split (lines {first + 1:,}-{first + len(part):,} of {len(lines):,}) has no "
+                f"text, only empty or whitespace lines; add text there or change the split"
+            )
+    return Corpus(name, train, valid, test, source, spec)
 
 
 def _load_folder(folder: Path, encoding_errors: str) -> Corpus:
@@ -198,7 +221,7 @@ def _load_folder(folder: Path, encoding_errors: str) -> Corpus:
             f"(or pass a single text file to split it)"
         )
     train, valid, test = (read_lines(folder / f, encoding_errors=encoding_errors) for f in FOLDER_FILES)
-    return Corpus(folder.resolve().name, train, valid, test, f"folder {folder}")
+    return Corpus(folder.resolve().name, train, valid, test, f"folder {folder}", str(folder.resolve()))
 
 
 def _load_dataset(
@@ -227,6 +250,6 @@ def _load_dataset(
         how = f"split {_fmt(ratios)} by lines"
         if info.shuffle_lines:
             lines, how = fixed_shuffle(lines), f"lines in a fixed shuffled order, {how}"
-        return _cut(info.name, lines, ratios, f"{info.name}: {path} ({how})", path)
+        return _cut(info.name, lines, ratios, f"{info.name}: {path} ({how})", path, info.name)
     train, valid, test = (read_lines(root / p, encoding_errors=encoding_errors) for p in info.split_files)
-    return Corpus(info.name, train, valid, test, f"{info.name}: {root / info.folder}")
+    return Corpus(info.name, train, valid, test, f"{info.name}: {root / info.folder}", info.name)

@@ -62,13 +62,16 @@ def fetch(
     *,
     progress: bool = True,
     verify: bool = False,
+    force: bool = False,
     timeout: float = 60.0,
 ) -> Path:
     """Make sure every file of ``dataset`` is in ``data_dir``, downloading what is missing; return its folder.
 
     A file already there is trusted if its size is right (cheap, so loading a corpus costs no hashing);
-    ``verify=True`` also checks its sha256. A present file that fails either check is an error, never silently
-    replaced, since it may be the user's own copy. ``progress`` shows a tqdm bar when stderr is a terminal.
+    ``verify=True`` also checks its sha256 (``lmlab data fetch`` does). A present file that fails either check is
+    an error, never silently replaced, since it may be the user's own copy; ``force=True`` (``--force``) verifies
+    every present file and downloads again the ones that fail, each replaced only once its new copy checks out.
+    ``progress`` shows a tqdm bar when stderr is a terminal.
 
     >>> fetch("ptb")                      # doctest: +SKIP
     PosixPath('/home/me/.cache/lmlab/data/ptb')
@@ -78,9 +81,16 @@ def fetch(
     for file in info.files:
         dest = root / file.path
         if dest.exists():
-            _check_present(file, dest, verify=verify)
-        else:
-            _download(file, dest, progress=progress, timeout=timeout)
+            problem = check_file(file, dest, verify=verify or force)
+            if problem is None:
+                continue
+            if not force:
+                raise LmlabError(
+                    f"{dest} is corrupted: {problem}; run `lmlab data fetch {info.name} --force` to download it "
+                    f"again (or delete it)"
+                )
+            log.warning("%s is corrupted (%s); downloading it again", dest, problem)
+        _download(file, dest, progress=progress, timeout=timeout)
     return root / info.folder
 
 
@@ -88,19 +98,48 @@ def _how_to_fix(dest: Path) -> str:
     return f"download the file yourself and put it at {dest}, or set LMLAB_DATA_DIR to a folder that has it"
 
 
-def _check_present(file: DataFile, dest: Path, *, verify: bool) -> None:
-    size = dest.stat().st_size
-    if size != file.size:
-        raise LmlabError(
-            f"{dest} has {size:,} bytes, expected {file.size:,} (incomplete, or a different version); "
-            f"delete it to download it again"
-        )
-    if verify:
-        digest = sha256_file(dest)
-        if digest != file.sha256:
-            raise LmlabError(
-                f"{dest}: sha256 {digest} does not match the expected {file.sha256}; delete it to download it again"
-            )
+def check_file(file: DataFile, dest: Path, *, verify: bool = True) -> str | None:
+    """What is wrong with the present file ``dest`` as a copy of ``file``, or None if nothing: its size, then
+    (``verify``) its sha256.
+
+    >>> check_file(DataFile("x.txt", "", "0" * 64, 3), Path("/dev/null"))
+    'it is not a regular file'
+    """
+    try:
+        if not dest.is_file():
+            return "it is not a regular file"
+        size = dest.stat().st_size
+        if size != file.size:
+            return f"it has {size:,} bytes, expected {file.size:,} (incomplete, or a different version)"
+        if verify:
+            digest = sha256_file(dest)
+            if digest != file.sha256:
+                return f"sha256 {digest} does not match the expected {file.sha256}"
+    except OSError as e:
+        return f"it cannot be read ({e.strerror or e})"
+    return None
+
+
+def verify_files(
+    dataset: str | DatasetInfo, data_dir: str | os.PathLike | None = None
+) -> list[tuple[Path, str, str | None]]:
+    """``(path, status, why)`` for every file of ``dataset``, each present file checked against the registry's
+    size and sha256: status ``"ok"``, ``"missing"`` or ``"mismatch"`` (then ``why`` says what differs).
+
+    >>> verify_files("ptb", "/nowhere")[0]
+    (PosixPath('/nowhere/ptb/ptb.train.txt'), 'missing', None)
+    """
+    info = get_dataset(dataset) if isinstance(dataset, str) else dataset
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    rows: list[tuple[Path, str, str | None]] = []
+    for file in info.files:
+        dest = root / file.path
+        if not (dest.exists() or dest.is_symlink()):
+            rows.append((dest, "missing", None))
+            continue
+        problem = check_file(file, dest)
+        rows.append((dest, "ok" if problem is None else "mismatch", problem))
+    return rows
 
 
 def _download(file: DataFile, dest: Path, *, progress: bool, timeout: float) -> None:

@@ -81,6 +81,28 @@ _SECTION = re.compile(r"^\\(\d+)-grams:\s*$")
 _COUNT = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)\s*$")
 
 
+def _check_values(lines: list[str], k: int, probs: np.ndarray, bows: np.ndarray, path: Path, first_line: int) -> None:
+    """Refuse values no estimator can produce, naming the line: a log10 probability above 0 (p > 1), nan or +inf;
+    a back-off weight that is nan or infinite upwards. -inf and -99 (log10 0, as for ``<s>``) stay legal, and so
+    does a positive back-off (a context whose seen words took less than the lower order gives them).
+
+    KenLM refuses positive log probabilities too; read silently, they would give a perplexity below the truth.
+    """
+    bad_p = np.flatnonzero(~(probs <= 0.0))  # nan compares false, so it is caught with the positive values
+    bad_b = np.flatnonzero(~(bows < np.inf))
+    if bad_p.size and (not bad_b.size or bad_p[0] <= bad_b[0]):
+        j = int(bad_p[0])
+        value = lines[j].split()[0]
+        why = "is positive (p > 1)" if probs[j] > 0 and np.isfinite(probs[j]) else "is not a finite number"
+        raise LmlabError(
+            f"{path}:{first_line + j}: log10 probability {value} {why}; a {k}-gram's log10 probability must be <= 0"
+        )
+    if bad_b.size:
+        j = int(bad_b[0])
+        value = lines[j].split()[k + 1]
+        raise LmlabError(f"{path}:{first_line + j}: back-off weight {value} of a {k}-gram is not a finite number")
+
+
 def _parse_section(lines: list[str], k: int, top: bool, path: Path, first_line: int):
     """Words (k columns of strings), log10 probabilities and back-offs of one ``\\k-grams:`` section."""
     fields = k + 1 if top else k + 2
@@ -89,9 +111,11 @@ def _parse_section(lines: list[str], k: int, top: bool, path: Path, first_line: 
         try:
             probs = np.array(flat[0::fields], dtype=np.float64)
             bows = np.zeros(len(lines)) if top else np.array(flat[k + 1 :: fields], dtype=np.float64)
-            return [flat[1 + j :: fields] for j in range(k)], probs, bows, first_line
         except ValueError:
             pass  # the slow path below names the line
+        else:
+            _check_values(lines, k, probs, bows, path, first_line)
+            return [flat[1 + j :: fields] for j in range(k)], probs, bows, first_line
     columns: list[list[str]] = [[] for _ in range(k)]
     probs_l, bows_l = [], []
     for j, line in enumerate(lines):
@@ -108,7 +132,9 @@ def _parse_section(lines: list[str], k: int, top: bool, path: Path, first_line: 
             raise LmlabError(f"{path}:{first_line + j}: not a number in {line[:60]!r}") from None
         for c in range(k):
             columns[c].append(parts[1 + c])
-    return columns, np.array(probs_l), np.array(bows_l), first_line
+    probs, bows = np.array(probs_l), np.array(bows_l)
+    _check_values(lines, k, probs, bows, path, first_line)
+    return columns, probs, bows, first_line
 
 
 def read_arpa(path: str | Path, *, lowercase: bool = False):

@@ -11,6 +11,7 @@ in natural logs, as the contract asks.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -24,6 +25,8 @@ from lmlab.lm import LanguageModel
 from lmlab.ngram import smoothing as sm
 from lmlab.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
 from lmlab.tokenizers import Tokenizer
+
+log = logging.getLogger(__name__)
 
 LN10 = math.log(10.0)
 #: The smoothing name of a model read from an ARPA file: estimated elsewhere, so not re-estimable here.
@@ -67,6 +70,19 @@ def estimate(counts, cfg: NgramConfig) -> sm.BackoffTables:
     raise AssertionError(s)
 
 
+def effective_order(keys: Sequence[np.ndarray]) -> int:
+    """The highest order up to which every table holds n-grams: orders above the longest training line (with
+    ``<s>`` and ``</s>``) stay empty, and the model then scores as a model of this order, as KenLM does.
+
+    >>> effective_order([np.arange(4), np.array([5, 9]), np.array([22]), np.zeros(0, np.int64)])
+    3
+    """
+    for k, table in enumerate(keys[1:], start=2):
+        if table.size == 0:  # an n-gram's prefix is stored one order down, so every order above is empty too
+            return k - 1
+    return len(keys)
+
+
 class NgramLM(LanguageModel):
     """A backoff n-gram model over a tokenizer's vocabulary.
 
@@ -94,6 +110,15 @@ class NgramLM(LanguageModel):
         self.keys, self.logp, self.bow = keys, logp, bow
         self.config = config
         self.order = len(keys)
+        self.effective_order = effective_order(keys)
+        if self.effective_order < self.order:
+            log.warning(
+                "the order-%d n-gram model has no n-grams of order %d or more (no line is that long, counting <s> "
+                "and </s>): it scores as an order-%d model",
+                self.order,
+                self.effective_order + 1,
+                self.effective_order,
+            )
         self.missing_context_bow = missing_context_bow
         self.discounts = discounts
         logp[0][tokenizer.bos_id] = -np.inf  # <s> is a context, never predicted
@@ -121,6 +146,8 @@ class NgramLM(LanguageModel):
     def _find(self, k: int, ctx: np.ndarray, words: np.ndarray) -> np.ndarray:
         """Index of n-gram (ctx, word) in the order-k table, or -1; ``ctx`` = -1 means no context."""
         table = self.keys[k - 1]
+        if table.size == 0:
+            return np.full(np.shape(words), -1, dtype=np.int64)
         q = np.where(ctx >= 0, ctx, 0) * self.vocab_size + words
         pos = np.searchsorted(table, q)
         pos_c = np.minimum(pos, table.size - 1)
@@ -140,7 +167,9 @@ class NgramLM(LanguageModel):
         pos = np.arange(1, tok.size)
         ctx = tok[:-1].copy()  # the unigram ending just before each position
         longest_ctx = np.zeros(tok.size, dtype=np.int64)  # longest context found, for stupid backoff below
-        for k in range(2, self.order + 1):
+        # orders above the effective order are empty: they would only add the backoffs of the top order's
+        # n-grams, which a model of that order does not have (KenLM ignores them too)
+        for k in range(2, self.effective_order + 1):
             longest_ctx[pos] = k - 1
             table = self.keys[k - 1]
             q = ctx * self.vocab_size + tok[pos]
@@ -157,7 +186,7 @@ class NgramLM(LanguageModel):
             nxt = hit + 1 < tok.size
             pos, ctx = hit[nxt] + 1, at[found][nxt]
         if self.missing_context_bow:  # stupid backoff: the factor also applies for contexts never seen
-            available = np.minimum(padded.hist, self.order - 1)
+            available = np.minimum(padded.hist, self.effective_order - 1)
             bows += (available - longest_ctx) * self.missing_context_bow
         return (lp + bows)[~padded.is_bos]
 
@@ -166,7 +195,8 @@ class NgramLM(LanguageModel):
 
     def next_token_log10(self, context: Sequence[int]) -> np.ndarray:
         """log10 p(w | context) for every w, context starting at a line start."""
-        hist = [self.tokenizer.bos_id, *context][-(self.order - 1) :] if self.order > 1 else []
+        n = self.effective_order
+        hist = [self.tokenizer.bos_id, *context][-(n - 1) :] if n > 1 else []
         V = self.vocab_size
         dist = self.logp[0].copy()
         # walk contexts from shortest to longest: dist_j(w) = p(ctx_j w) if stored, else bow(ctx_j) + dist_{j-1}(w)
@@ -256,4 +286,4 @@ class NgramLM(LanguageModel):
         )
 
 
-__all__ = ["MAX_ORDER", "NgramConfig", "NgramLM", "estimate"]
+__all__ = ["MAX_ORDER", "NgramConfig", "NgramLM", "effective_order", "estimate"]

@@ -180,18 +180,20 @@ def kneser_ney(counts: NgramCounts, *, modified: bool = True, interpolate_unigra
         t = counts_of_counts(a)
         if modified:
             d = modified_kn_discounts(t)
-            if d is None:
+            if d is None and t.any():  # an empty order (above the longest line) needs no warning
                 log.warning(
                     "order %d: Kneser-Ney discounts cannot be computed from counts of counts %s; "
                     "falling back to D1=0.5 D2=1 D3+=1.5 (like lmplz --discount_fallback)",
                     k,
                     t[1:].tolist(),
                 )
+            if d is None:
                 d = FALLBACK_DISCOUNTS
         else:
             d1 = kn_discount(t)
             if d1 is None or not 0 < d1 <= 1:
-                log.warning("order %d: Kneser-Ney discount cannot be computed; falling back to D=0.75", k)
+                if t.any():
+                    log.warning("order %d: Kneser-Ney discount cannot be computed; falling back to D=0.75", k)
                 d1 = 0.75
             d = (d1, d1, d1)
         discounts.append(tuple(d))
@@ -303,10 +305,11 @@ def good_turing_discounts(t: np.ndarray, max_count: int = 5) -> np.ndarray:
             d[c] = ((c + 1) * t[c + 1] / t[c] / c - R) / (1 - R)
         if np.all((d[1:] > 0) & (d[1:] <= 1)):
             return d
-    log.warning(
-        "Good-Turing discounts cannot be computed from counts of counts %s; discounting every count by 0.5",
-        t[1:6].tolist(),
-    )
+    if t[1:].any():  # an empty order (above the longest line) discounts nothing: no warning
+        log.warning(
+            "Good-Turing discounts cannot be computed from counts of counts %s; discounting every count by 0.5",
+            t[1:6].tolist(),
+        )
     return np.array([1.0] + [(c - 0.5) / c for c in range(1, 1 << 16)])
 
 

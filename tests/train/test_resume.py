@@ -150,7 +150,7 @@ def test_resume_with_another_tokenizer_or_data(cli, finished_run, corpus_dir, tm
         text = (corpus_dir / f"{name}.txt").read_text()
         (other / f"{name}.txt").write_text(text.replace("cat", "dog"))
     rc, _, err = cli("train", "--resume", finished_run, "--data", other)
-    assert rc == 2 and "the training data is not the data of the checkpoint" in err
+    assert rc == 2 and "its contents changed since training (train/valid/test)" in err
     rc, _, err = cli("train", "--resume", tmp_path / "nowhere")
     assert rc == 2 and "no such run directory" in err
     assert _snapshot(finished_run) == before
