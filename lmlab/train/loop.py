@@ -19,6 +19,7 @@ loss stops the run naming the step, keeping the last good checkpoint.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import shutil
@@ -181,7 +182,7 @@ class Trainer:
             )
         saved, given = info.get("config", {}), self.cfg.to_dict()
         for key, value in given.items():
-            if key not in RESUMABLE and key in saved and saved[key] != value:
+            if key not in RESUMABLE and key in saved and saved[key] != json.loads(json.dumps(value)):  # tuples: lists
                 flag = "--" + key.replace("_", "-")
                 raise LmlabError(
                     f"{flag} cannot change when resuming (checkpoint: {saved[key]!r}, given: {value!r}); "
