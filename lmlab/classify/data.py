@@ -283,13 +283,12 @@ def read_label_tab_text(path: str | os.PathLike, *, encoding_errors: str = "stri
     """
     path = Path(path)
     lines = _lines(_read_text(path, "utf-8", encoding_errors))
-    if lines and [c.strip().lower() for c in lines[0].split("\t")] in (["label", "text"], ["text", "label"]):
-        header = [c.strip().lower() for c in lines[0].split("\t")]
+    if lines and sorted(c.strip().lower() for c in lines[0].split("\t")) == ["label", "text"]:
         return read_table(
             path,
             delimiter="\t",
-            text_column=header[header.index("text")],
-            label_column=header[header.index("label")],
+            text_column="text",
+            label_column="label",
             encoding_errors=encoding_errors,
             header_case_insensitive=True,
         )

@@ -36,9 +36,12 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"data directory: {data_dir()} (set LMLAB_DATA_DIR to change it)")
     rows = describe_datasets()
     width = max(len(r["name"]) for r in rows)
+    kind_width = max(len(r["kind"]) for r in rows)
     for r in rows:
         mark = "present" if r["present"] else "missing"
-        print(f"{r['name']:<{width}}  {r['kind']:<8} {r['size'] / 1e6:7.1f} MB  {mark:<8} {r['description']}")
+        print(
+            f"{r['name']:<{width}}  {r['kind']:<{kind_width}} {r['size'] / 1e6:7.1f} MB  {mark:<8} {r['description']}"
+        )
     return 0
 
 
