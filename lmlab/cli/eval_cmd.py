@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from lmlab.cli.common import check_input_file
 from lmlab.data import load_corpus, read_lines
 from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
-from lmlab.run import load_model
+from lmlab.run import load_model, unfinished_note
 
 
 def register(sub) -> None:
@@ -29,6 +31,7 @@ def register(sub) -> None:
 def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]:
     """The lines to evaluate and a description of where they came from."""
     if args.text:
+        check_input_file(args.text, "--text")
         return read_lines(args.text, encoding_errors=args.encoding_errors), args.text
     spec = args.data or run_cfg.get("data", {}).get("spec")
     if not spec:
@@ -40,6 +43,9 @@ def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]
 
 def run(args: argparse.Namespace) -> int:
     model, run_cfg = load_model(args.run)
+    note = unfinished_note(args.run, run_cfg)
+    if note:
+        print(f"lmlab: warning: {note}", file=sys.stderr)
     lines, where = eval_lines(args, run_cfg)
     r = evaluate(model, lines)
     if args.json:

@@ -19,8 +19,6 @@ non-finite loss stops the run naming the step, keeping the last good checkpoint.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import math
 import shutil
@@ -44,7 +42,7 @@ from lmlab.models.neural import WEIGHTS_FILE, NeuralLM, lm_loss, load_state_into
 from lmlab.nn.init import init_parameters
 from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.run import RunInfo, run_config
-from lmlab.tokenizers import Tokenizer
+from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train import checkpoint as ckpt
 from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.train.config import RESUMABLE, TrainConfig
@@ -76,10 +74,6 @@ def train_neural(
     """
     with tempfile.TemporaryDirectory(prefix="lmlab-tokens-") as tmp:
         return Trainer(cfg, corpus, tokenizer, opts, Path(out), Path(tmp), callbacks).run()
-
-
-def tokenizer_sha256(tokenizer: Tokenizer) -> str:
-    return hashlib.sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
 @contextlib.contextmanager
