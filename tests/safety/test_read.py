@@ -339,13 +339,21 @@ def test_out_in_a_read_only_folder(corpus, tmp_path):
     one_line_error(rc, err, "Permission denied")
 
 
-def test_disk_full_is_one_line(corpus, tmp_path, monkeypatch):
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+@pytest.mark.parametrize(
+    "code, filename, message",
+    [
+        (errno.ENOSPC, None, "No space left on device"),
+        (errno.ENOSPC, "run/tokenizer.json", "run/tokenizer.json: No space left on device"),
+        (errno.EROFS, "run", "run: Read-only file system"),
+    ],
+)
+def test_disk_full_or_read_only_is_one_line(corpus, tmp_path, monkeypatch, code, filename, message):
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code), filename)
 
-    monkeypatch.setattr("lmlab.tokenizers.base.write_json", full)
+    monkeypatch.setattr("lmlab.tokenizers.base.write_json", fail)  # the first file a training writes
     rc, _, err = lmlab("train", "--model", "ngram", "--data", corpus, "--out", tmp_path / "run")
-    one_line_error(rc, err, "No space left on device")
+    one_line_error(rc, err, message)
 
 
 def test_export_onto_a_directory_and_compare_onto_a_file(ngram_run, corpus, tmp_path):
