@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-
 from results import machine, today, update_section  # noqa: E402
 
 STORE = ROOT / "bench" / "out" / "classify.json"
@@ -229,11 +228,16 @@ def write_results(store: dict) -> None:
                 f"| {data} | {model} | {r['accuracy']:.2%} | {r['macro_f1']:.4f} | {verdict} | {r['wall_s']:.0f} | "
                 f"{r.get('epochs')} | {r['load_before']} | {r['date']} |"
             )
-        best = max((r["accuracy"], k) for k, r in sst.items() if k.startswith("sst2-phrases/")) if any(
-            k.startswith("sst2-phrases/") for k in sst
-        ) else None
+        best = (
+            max((r["accuracy"], k) for k, r in sst.items() if k.startswith("sst2-phrases/"))
+            if any(k.startswith("sst2-phrases/") for k in sst)
+            else None
+        )
         if best:
-            lines += ["", f"Best on sst2-phrases: {best[1]} {best[0]:.2%} (target 85%: {'met' if best[0] >= 0.85 else 'MISSED'})."]
+            lines += [
+                "",
+                f"Best on sst2-phrases: {best[1]} {best[0]:.2%} (target 85%: {'met' if best[0] >= 0.85 else 'MISSED'}).",
+            ]
         lines.append("")
     mr = store.get("mr", {})
     if mr:

@@ -9,19 +9,19 @@ missing. The report (``report.md``, ``report.html``, PNG plots) is rewritten fro
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import platform
 import shlex
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open, write_json
+from lmlab.runfiles import check_fields, dataclass_schema, expect, list_of, read_json
 
 FAMILY_ORDER = ("ngram", "mlp", "rnn", "lstm", "gru", "cnn", "transformer")
 #: the smallest time share a neural family can be given: a few steps and one evaluation
@@ -59,6 +59,9 @@ class Row:
     peak_memory_mb: float | None = None
     curve: list[list[float]] = field(default_factory=list)  # [elapsed seconds, validation perplexity]
     samples: list[str] = field(default_factory=list)
+
+
+ROW_FIELDS = {f.name for f in fields(Row)}
 
 
 def parse_models(text: str, available: dict) -> list[str]:
@@ -121,16 +124,34 @@ def train_command(cmp: Comparison, family: str, run_dir: Path, seconds: float | 
     return argv
 
 
+#: The fields of ``results.json`` a later comparison reads back; each row is checked against :class:`Row`.
+RESULTS_SCHEMA = {
+    "comparison": expect(dict, required=True),
+    "comparison.data": expect(str, required=True),
+    "comparison.models": list_of(lambda m: isinstance(m, str), "a list of strings", required=True),
+    "rows": list_of(lambda r: isinstance(r, dict), "a list of objects"),
+}
+
+
+def check_results(d: dict[str, Any], where: str) -> None:
+    """One LmlabError line naming the file and the field of ``results.json`` that has the wrong type."""
+    check_fields(d, RESULTS_SCHEMA, where)
+    row_schema = dataclass_schema(Row)
+    for i, row in enumerate(d.get("rows", [])):
+        check_fields({f"rows[{i}]": row}, {f"rows[{i}].{k}": v for k, v in row_schema.items()}, where)
+
+
 def _load_results(out: Path) -> dict[str, Any] | None:
     path = out / "results.json"
     if not path.exists():
         return None
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise LmlabError(f"{path}: corrupted results ({e}); remove it or pass --force") from None
+        d = read_json(path, what="comparison results")
+    except LmlabError as e:
+        raise LmlabError(f"{e}; remove it or pass --force") from None
     if not isinstance(d, dict) or d.get("format") != RESULTS_FORMAT:
         raise LmlabError(f"{path} is not an lmlab comparison; choose another --out or pass --force")
+    check_results(d, str(path))
     return d
 
 
@@ -194,7 +215,7 @@ def run_comparison(cmp: Comparison, out: Path, *, force: bool = False, progress=
     if existing is not None and not force:
         for d in existing.get("rows", []):
             if d.get("status") == "done" and Path(d.get("run_dir", "")).exists():
-                rows[d["family"]] = Row(**d)
+                rows[d["family"]] = Row(**{k: v for k, v in d.items() if k in ROW_FIELDS})
     results = {"format": RESULTS_FORMAT, "version": 1, "comparison": asdict(cmp), "rows": []}
 
     def save() -> None:

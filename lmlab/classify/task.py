@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from lmlab import __version__
 from lmlab.classify.metrics import ClassificationReport, classification_report, plot_confusion_matrix
 from lmlab.errors import LmlabError
 from lmlab.nn.init import init_parameters
-from lmlab.tokenizers import Tokenizer
+from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 
@@ -94,10 +93,6 @@ def training_config_class(model_config: type) -> type:
 
 #: Config fields that come from the data, not from flags.
 DATA_FIELDS = ("vocab_size", "num_classes", "padding_idx")
-
-
-def tokenizer_sha256(tokenizer: Tokenizer) -> str:
-    return hashlib.sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
 def encode_texts(tokenizer: Tokenizer, texts: Sequence[str], max_len: int) -> tuple[list[np.ndarray], int]:

@@ -9,6 +9,25 @@ from lmlab.data import Corpus, load_corpus
 from lmlab.errors import LmlabError
 from lmlab.tokenizers import TOKENIZERS, Tokenizer, load_tokenizer
 
+#: Seeds are 63-bit: what both NumPy and PyTorch accept.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int | None, flag: str = "--seed") -> None:
+    """A seed both NumPy and PyTorch accept, or an LmlabError naming the flag and the allowed range."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise LmlabError(f"{flag} must be an integer from 0 to 2**63 - 1, got {seed}")
+
+
+def check_input_file(path: str | Path, flag: str) -> Path:
+    """``path`` if it names something to read (a file, or a pipe such as /dev/stdin), not a directory."""
+    path = Path(path)
+    if not path.exists():
+        raise LmlabError(f"{flag} {path}: no such file")
+    if path.is_dir():
+        raise LmlabError(f"{flag} {path} is a directory; give a text file")
+    return path
+
 
 def add_data_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:
     g = parser.add_argument_group("data")

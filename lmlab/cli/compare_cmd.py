@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lmlab.cli.common import check_seed
 from lmlab.compare import FAMILY_ORDER, Comparison, markdown_table, parse_models, run_comparison
 
 
@@ -41,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from lmlab.models import FAMILIES
 
     models = parse_models(args.models, FAMILIES)
+    check_seed(args.seed)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise LmlabError(f"--out {args.out} is a file; compare writes a folder (report, results, runs)")
     if args.steps is not None and args.steps < 1:
         raise LmlabError(f"--steps must be >= 1, got {args.steps}")
     if args.budget_minutes is not None and not args.budget_minutes > 0:

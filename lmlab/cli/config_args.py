@@ -11,10 +11,12 @@ import argparse
 import dataclasses
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lmlab.errors import LmlabError
+from lmlab.runfiles import MAX_JSON_BYTES, flag_to_field, read_bytes
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -61,17 +63,46 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str, exc
             )
 
 
+_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+@dataclass(frozen=True)
+class _Unparsed:
+    """A flag value that is not of its field's type, kept for :func:`build_config` to report in one line (with the
+    range the configuration's own check states, when the value is a number: ``--order 3.5``)."""
+
+    flag: str
+    text: str
+    expected: str
+    number: float | None
+
+
 def _parser_for(tp: Any, optional: bool, flag: str):
     def parse(text: str):
         if optional and text.lower() in ("none", "null", ""):
             return None
-        return coerce(tp, text, flag)
+        try:
+            return coerce(tp, text, flag)
+        except LmlabError:
+            try:
+                number = float(text)
+            except ValueError:
+                number = None
+            return _Unparsed(flag, text, _EXPECTED.get(tp, getattr(tp, "__name__", str(tp))), number)
 
     return parse
 
 
 def coerce(tp: Any, value: Any, name: str) -> Any:
-    """``value`` as type ``tp``, or an error naming ``name`` and the expected type."""
+    """``value`` as type ``tp``, or an error naming ``name`` and the expected type.
+
+    >>> coerce(int, "1e3", "--max-steps"), coerce(float, "3", "--lr"), coerce(bool, "yes", "--bias")
+    (1000, 3.0, True)
+    >>> coerce(int, "3.5", "--order")
+    Traceback (most recent call last):
+    ...
+    lmlab.errors.LmlabError: --order must be an integer, got '3.5'
+    """
     try:
         if tp is bool:
             if isinstance(value, bool):
@@ -82,6 +113,14 @@ def coerce(tp: Any, value: Any, name: str) -> Any:
         if tp is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
+            if isinstance(value, str):
+                try:
+                    return int(value)
+                except ValueError:
+                    number = float(value)  # 1e3 is an integer written as a float
+                    if not number.is_integer():
+                        raise
+                    return int(number)
             return int(value)
         if tp is float:
             if isinstance(value, bool):
@@ -96,27 +135,26 @@ def coerce(tp: Any, value: Any, name: str) -> Any:
             items = [v for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
             element = (typing.get_args(tp) or (str,))[0]
             return origin(coerce(element, v.strip() if isinstance(v, str) else v, name) for v in items)
-    except (TypeError, ValueError):
-        name_t = getattr(tp, "__name__", str(tp))
+    except (TypeError, ValueError, OverflowError):
+        expected = _EXPECTED.get(tp, getattr(tp, "__name__", str(tp)))
         if typing.get_origin(tp) in (tuple, list):
-            name_t = f"comma-separated {getattr((typing.get_args(tp) or (str,))[0], '__name__', 'value')}s"
-        raise LmlabError(
-            f"{name} must be {name_t if name_t.startswith('comma') else 'of type ' + name_t}, got {value!r}"
-        ) from None
+            element = (typing.get_args(tp) or (str,))[0]
+            expected = f"comma-separated values, each {_EXPECTED.get(element, getattr(element, '__name__', 'value'))}"
+        raise LmlabError(f"{name} must be {expected}, got {value!r}") from None
     return value
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
+    """The values of a TOML file (a regular file of at most 16 MiB), or a one-line LmlabError."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
-    path = Path(path)
+    data = read_bytes(path, limit=MAX_JSON_BYTES, missing=f"config file not found: {path}")
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise LmlabError(f"config file not found: {path}") from None
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise LmlabError(f"{path}: not valid TOML (not UTF-8 at byte {e.start})") from None
     except tomllib.TOMLDecodeError as e:
         raise LmlabError(f"{path}: not valid TOML ({e})") from None
 
@@ -130,23 +168,48 @@ def build_config(
     source: str = "config",
     fixed: dict[str, Any] | None = None,
 ) -> Any:
-    """An instance of ``cls`` from defaults, ``preset``, ``file_values`` and the flags in ``args``; ``fixed`` values
-    (sizes that come from the data) are set last."""
+    """An instance of ``cls`` from defaults, ``preset``, ``file_values`` (read from the file ``source``) and the
+    flags in ``args``; ``fixed`` values (sizes that come from the data) are set last.
+
+    A bad value is reported where it came from: a flag by its name, a file's value by the file and its key.
+    """
     hints = _field_types(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
+    from_file: set[str] = set()
     for origin, given in (("preset", preset or {}), (source, file_values or {})):
         for key, value in given.items():
             key_n = key.replace("-", "_")
+            where = "preset" if origin == "preset" else f"{source}:"
             if key_n not in names:
-                raise LmlabError(f"unknown {origin} key {key!r}; known keys: {', '.join(sorted(names))}")
+                what = "unknown preset" if origin == "preset" else f"{source}: unknown --config"
+                raise LmlabError(f"{what} key {key!r}; known keys: {', '.join(sorted(names))}")
             tp, optional = _base_type(hints[key_n])
-            values[key_n] = None if (optional and value is None) else coerce(tp, value, key)
+            values[key_n] = None if (optional and value is None) else coerce(tp, value, f"{where} field '{key}'")
+            if origin != "preset":
+                from_file.add(key_n)
+    unparsed: dict[str, _Unparsed] = {}
     for name in names:
         if hasattr(args, f"cfg_{name}"):
-            values[name] = getattr(args, f"cfg_{name}")
+            value = getattr(args, f"cfg_{name}")
+            if isinstance(value, _Unparsed):
+                unparsed[name] = value
+            else:
+                values[name] = value
+                from_file.discard(name)
+
+    def construct(values: dict[str, Any]) -> Any:
+        try:
+            return cls(**values)
+        except LmlabError as e:
+            message = flag_to_field(str(e), from_file, "")
+            raise LmlabError(message if message == str(e) else f"{source}: {message}") from None
+        except TypeError as e:
+            raise LmlabError(f"bad configuration: {e}") from None
+
+    for name, bad in unparsed.items():
+        if bad.number is not None:
+            construct({**values, name: bad.number})  # the configuration's own check says what is allowed
+        raise LmlabError(f"{bad.flag} must be {bad.expected}, got {bad.text!r}")
     values.update(fixed or {})
-    try:
-        return cls(**values)
-    except TypeError as e:
-        raise LmlabError(f"bad configuration: {e}") from None
+    return construct(values)

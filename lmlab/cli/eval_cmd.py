@@ -7,10 +7,11 @@ import argparse
 import json
 import sys
 
+from lmlab.cli.common import check_input_file
 from lmlab.data import data_changes, load_corpus, read_lines
 from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
-from lmlab.run import is_arpa_file, load_model, read_run_config
+from lmlab.run import is_arpa_file, load_model, read_run_config, unfinished_note
 from lmlab.tasks import task_of_run
 
 
@@ -34,6 +35,7 @@ def register(sub) -> None:
 def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]:
     """The lines to evaluate and a description of where they came from."""
     if args.text:
+        check_input_file(args.text, "--text")
         return read_lines(args.text, encoding_errors=args.encoding_errors), args.text
     spec = args.data or run_cfg.get("data", {}).get("spec")
     if not spec:
@@ -56,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
 def evaluate_lm(args: argparse.Namespace) -> int:
     model, run_cfg = load_model(args.run)
+    note = unfinished_note(args.run, run_cfg)
+    if note:
+        print(f"lmlab: warning: {note}", file=sys.stderr)
     lines, where = eval_lines(args, run_cfg)
     r = evaluate(model, lines)
     if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from lmlab.errors import LmlabError
 from lmlab.run import load_model
@@ -19,6 +20,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if Path(args.out).is_dir():
+        raise LmlabError(f"--out {args.out} is a directory; give the name of the file to write")
     model, _ = load_model(args.run)
     writer = getattr(model, "write_arpa", None)
     if writer is None:

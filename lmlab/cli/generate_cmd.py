@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from lmlab.cli.common import check_seed
 from lmlab.generate import SamplingConfig, sample_tokens
 from lmlab.run import load_model
 
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.num_samples < 1:
         raise LmlabError(f"--num-samples must be >= 1, got {args.num_samples}")
+    check_seed(args.seed)
     cfg = SamplingConfig(
         max_tokens=args.max_tokens, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy
     )

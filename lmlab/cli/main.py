@@ -7,7 +7,9 @@ standard error with exit status 2, and no traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import shlex
 import sys
 
@@ -60,6 +62,24 @@ def _command_modules():
     return [*modules, tokenizer_cmd]
 
 
+def describe_os_error(e: OSError) -> str:
+    """One line for an OSError: the file (or files) and the reason, without the errno number.
+
+    >>> describe_os_error(IsADirectoryError(21, "Is a directory", "corpus"))
+    'corpus: Is a directory'
+    """
+    reason = e.strerror or str(e)
+    if isinstance(e, FileExistsError) and e.filename is not None and not os.path.isdir(e.filename):
+        reason += " (and is not a directory)"  # e.g. --out below a file: mkdir meets the file
+    if e.filename is not None and e.filename2 is not None:
+        return f"{e.filename} -> {e.filename2}: {reason}"
+    if e.filename is not None:
+        return f"{e.filename}: {reason}"
+    if e.errno == errno.ENOSPC:
+        return f"{reason} (while writing; free some space and run the command again)"
+    return reason
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lmlab",
@@ -89,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `lmlab generate ... | head`
         return 0
+    except OSError as e:  # a file given or written: missing, a directory, read-only, no space left
+        print(f"lmlab: error: {describe_os_error(e)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,10 +7,11 @@ from the task's command-line module (see :mod:`lmlab.tasks`). This module also h
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer, read_corpus
+from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer, check_seed, read_corpus
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.data import data_changes, data_fingerprint
 from lmlab.errors import LmlabError
@@ -105,8 +106,8 @@ def _resume_inputs(args: argparse.Namespace):
         raise LmlabError(
             "--config and --preset cannot be used with --resume: the run's configuration is in its checkpoint"
         )
-    info = read_checkpoint_info(run_dir)
-    family = get_family(info.get("family", ""))
+    info = read_checkpoint_info(run_dir)  # checked: field types, the family and its configuration
+    family = get_family(info["family"])
     if args.model and args.model != family.name:
         raise LmlabError(f"--resume {run_dir} is a {family.name} run, not --model {args.model}")
     cfg = build_config(family.config_class(), args, preset=info.get("config", {}), source=f"checkpoint of {run_dir}")
@@ -130,15 +131,14 @@ def run(args: argparse.Namespace) -> int:
         family, cfg, corpus, tokenizer, data_info, out = _resume_inputs(args)
     else:
         family = get_family(args.model)
+        check_seed(args.seed)
         file_values = read_toml(args.config) if args.config else None
         preset = None
         if args.preset:
             from lmlab.train.presets import get_preset
 
             preset = get_preset(args.preset, family.name)
-        cfg = build_config(
-            family.config_class(), args, file_values=file_values, preset=preset, source=f"--config {args.config}"
-        )
+        cfg = build_config(family.config_class(), args, file_values=file_values, preset=preset, source=str(args.config))
         corpus = read_corpus(args)
         tokenizer = build_tokenizer(args, corpus.train)
         data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": args.encoding_errors}
@@ -150,14 +150,31 @@ def run(args: argparse.Namespace) -> int:
         resume=bool(args.resume),
         preset=args.preset,
     )
+    steps_before = _checkpoint_step(out) if args.resume else None
     t0 = time.perf_counter()
     model = family.trainer_fn()(cfg, corpus, tokenizer, opts, out)
     seconds = time.perf_counter() - t0
-    print(
-        f"trained {family.name} ({model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size:,}) "
-        f"in {seconds:.2f} s -> {out}"
-    )
+    if steps_before is not None and _checkpoint_step(out) == steps_before:
+        print(
+            f"nothing to train: {out} has already run its {steps_before:,} steps; "
+            "give a larger --max-steps or --epochs to train it further"
+        )
+    else:
+        print(
+            f"trained {family.name} ({model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size:,}) "
+            f"in {seconds:.2f} s -> {out}"
+        )
     if model.normalized and corpus.valid:
-        r = evaluate(model, corpus.valid)
-        print(f"valid perplexity {r.perplexity:.2f} ({r.tokens:,} tokens, {r.oov:,} OOV)")
+        try:
+            r = evaluate(model, corpus.valid)
+        except LmlabError as e:  # the model is trained and saved; only this report cannot be made
+            print(f"lmlab: warning: no validation perplexity: {e}", file=sys.stderr)
+        else:
+            print(f"valid perplexity {r.perplexity:.2f} ({r.tokens:,} tokens, {r.oov:,} OOV)")
     return 0
+
+
+def _checkpoint_step(run: Path) -> int:
+    from lmlab.train.checkpoint import read_checkpoint_info
+
+    return read_checkpoint_info(run)["step"]

@@ -26,17 +26,10 @@ from lmlab.models import get_family
 from lmlab.models.neural import NeuralLM, lm_loss
 from lmlab.nn.init import init_parameters
 from lmlab.run import RunInfo, run_config
-from lmlab.tokenizers import Tokenizer
+from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.train.config import TrainConfig
 from lmlab.train.task import TrainingTask
-
-
-def tokenizer_sha256(tokenizer: Tokenizer) -> str:
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
 class LanguageModelTask(TrainingTask):

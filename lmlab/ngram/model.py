@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from lmlab.errors import LmlabError
 from lmlab.lm import LanguageModel
 from lmlab.ngram import smoothing as sm
 from lmlab.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
+from lmlab.runfiles import annotation_field, check_fields, config_from_json, expect, read_bytes
 from lmlab.tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -259,21 +260,27 @@ class NgramLM(LanguageModel):
     @classmethod
     def load_weights(cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer) -> NgramLM:
         from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load
 
+        where = str(Path(run_dir) / "config.json")
+        cfg = config_from_json(NgramConfig, config, where, "model.")
+        check_fields({"model": config}, _SAVED_SCHEMA, where)
         path = Path(run_dir) / "model.safetensors"
         try:
-            t = load_file(str(path))
-        except (SafetensorError, OSError) as e:
+            t = load(read_bytes(path, missing=f"{path} not found"))
+        except (SafetensorError, ValueError) as e:
             raise LmlabError(f"{path}: cannot read the n-gram tables ({e})") from None
-        known = {f.name for f in fields(NgramConfig)}
-        cfg = NgramConfig(**{k: v for k, v in config.items() if k in known})
         try:
             keys = [t[f"keys.{k}"] for k in range(1, cfg.order + 1)]
             logp = [t[f"logp.{k}"] for k in range(1, cfg.order + 1)]
             bow = [t[f"bow.{k}"] for k in range(1, cfg.order + 1)]
         except KeyError as e:
             raise LmlabError(f"{path}: missing table {e} for an order-{cfg.order} model") from None
+        for k, (kk, lp, bw) in enumerate(zip(keys, logp, bow), start=1):
+            ok = kk.ndim == lp.ndim == bw.ndim == 1 and kk.shape == lp.shape == bw.shape
+            ok = ok and kk.dtype.kind in "iu" and lp.dtype.kind == "f" and bw.dtype.kind == "f"
+            if not ok:
+                raise LmlabError(f"{path}: the order-{k} tables are not matching 1-D key, logp and bow arrays")
         discounts = config.get("discounts")
         return cls(
             tokenizer,
@@ -284,6 +291,13 @@ class NgramLM(LanguageModel):
             missing_context_bow=float(config.get("missing_context_bow", 0.0)),
             discounts=[tuple(d) for d in discounts] if discounts else None,
         )
+
+
+#: The saved fields of an n-gram model's configuration that are not NgramConfig fields.
+_SAVED_SCHEMA = {
+    "model.missing_context_bow": expect(float),
+    "model.discounts": annotation_field(list[list[float]] | None),
+}
 
 
 __all__ = ["MAX_ORDER", "NgramConfig", "NgramLM", "effective_order", "estimate"]

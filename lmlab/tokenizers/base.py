@@ -10,6 +10,8 @@ with ``</s>`` after every line, the form every language model scores (see :mod:`
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,13 +21,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from lmlab.errors import LmlabError
-from lmlab.io import read_versioned_json, write_json
+from lmlab.io import write_json
+from lmlab.runfiles import read_versioned_json
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, BOS, EOS)
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 
 FORMAT_VERSION = 1
+#: Largest tokenizer file read: a word vocabulary of a few million entries, far above any real one.
+MAX_TOKENIZER_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -143,5 +148,28 @@ class VocabTokenizer(Tokenizer):
 
 
 def read_tokenizer_json(path: str | Path) -> dict[str, Any]:
-    """Read and check a tokenizer file's envelope; the caller dispatches on ``d["kind"]``."""
-    return read_versioned_json(path, "lmlab-tokenizer", FORMAT_VERSION, "tokenizer file")
+    """Read and check a tokenizer file's envelope; the caller dispatches on ``d["kind"]``.
+
+    Only a regular file of at most :data:`MAX_TOKENIZER_BYTES` is read (see :func:`lmlab.runfiles.read_json`).
+    """
+    return read_versioned_json(
+        path,
+        "lmlab-tokenizer",
+        FORMAT_VERSION,
+        "tokenizer file",
+        limit=MAX_TOKENIZER_BYTES,
+        missing=f"tokenizer file not found: {path}",
+    )
+
+
+def tokenizer_sha256(tokenizer: Tokenizer) -> str:
+    """sha256 of the tokenizer's content (its vocabulary, merges and options; not the file's formatting).
+
+    A run records it so that weights are never used with a tokenizer that maps ids to other tokens.
+
+    >>> from lmlab.tokenizers import CharTokenizer
+    >>> a, b = CharTokenizer([*SPECIALS, "a", "b"]), CharTokenizer([*SPECIALS, "b", "a"])   # ids swapped
+    >>> tokenizer_sha256(a) == tokenizer_sha256(CharTokenizer.train(["ba"])), tokenizer_sha256(a) == tokenizer_sha256(b)
+    (True, False)
+    """
+    return hashlib.sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()

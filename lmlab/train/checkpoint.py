@@ -27,6 +27,7 @@ from torch import Tensor
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_dir
 from lmlab.nn.tensor_io import load_tensors, save_tensors
+from lmlab.runfiles import Field, check_fields, config_from_json, expect, is_type, list_of, read_versioned_json
 
 CHECKPOINT_FORMAT = "lmlab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -51,17 +52,51 @@ def read_checkpoint_info(run: str | Path) -> dict[str, Any]:
         if not Path(run).exists():
             raise LmlabError(f"--resume {run}: no such run directory")
         raise LmlabError(f"--resume {run}: no checkpoint to resume from (expected {checkpoint_dir(run)})")
+    info = read_versioned_json(
+        path / "state.json",
+        CHECKPOINT_FORMAT,
+        CHECKPOINT_VERSION,
+        "checkpoint state",
+        missing=f"{path}: corrupted checkpoint (state.json is missing)",
+    )
+    where = str(path / "state.json")
+    check_fields(info, STATE_SCHEMA, where)
+    from lmlab.models import get_family
+
     try:
-        info = json.loads((path / "state.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LmlabError(f"{path}: corrupted checkpoint (state.json is missing)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise LmlabError(f"{path}/state.json: corrupted or truncated checkpoint ({e})") from None
-    if not isinstance(info, dict) or info.get("format") != CHECKPOINT_FORMAT:
-        raise LmlabError(f"{path}/state.json: not an lmlab checkpoint")
-    if info.get("version") != CHECKPOINT_VERSION:
-        raise LmlabError(f"{path}: checkpoint version {info.get('version')!r} is not supported")
+        family = get_family(info["family"])
+    except LmlabError as e:
+        raise LmlabError(f"{where}: field 'family': {e}") from None
+    config_from_json(family.config_class(), info["config"], where, "config.")
     return info
+
+
+def _number_pair(x: Any) -> bool:
+    return isinstance(x, list) and len(x) == 2 and is_type(x[0], int) and is_type(x[1], float)
+
+
+#: The fields of ``state.json`` that resuming reads.
+STATE_SCHEMA = {
+    "family": expect(str, required=True),
+    "config": expect(dict, required=True),
+    "data": expect(dict),
+    "data.spec": expect(str, None),
+    "data.encoding_errors": expect(str),
+    "command": expect(str),
+    "seed": expect(int, required=True),
+    "step": expect(int, required=True),
+    "tokens_seen": expect(int, required=True),
+    "elapsed_s": expect(float, required=True),
+    "val_history": list_of(_number_pair, "a list of [step, loss] pairs", required=True),
+    "best": Field("a [step, loss] pair or null", lambda v: v is None or _number_pair(v)),
+    "pending": list_of(_number_pair, "a list of [step, loss] pairs"),
+    "train_sha256": expect(str),
+    "tokenizer_sha256": expect(str),
+    "vocab_size": expect(int),
+    "optimizer": expect(dict, required=True),
+    "optimizer.param_groups": list_of(lambda g: isinstance(g, dict), "a list of objects", required=True),
+    "optimizer.state": expect(dict, required=True),
+}
 
 
 # ---- optimizer state as tensors + JSON

@@ -154,15 +154,28 @@ def check_probability(value: Any, name: str) -> None:
         raise LmlabError(f"{_flag(name)} must be in [0, 1), got {value!r}")
 
 
-def check_positive(value: Any, name: str) -> None:
-    """An integer >= 1, or an LmlabError naming the flag."""
+#: Upper bounds on architecture sizes: far above any model trained with lmlab, low enough that a damaged or
+#: hostile configuration cannot ask for terabytes or for a million layers.
+MAX_SIZE = 2**20
+MAX_LAYERS = 1024
+
+
+def check_positive(value: Any, name: str, maximum: int | None = None) -> None:
+    """An integer from 1 to ``maximum`` (:data:`MAX_LAYERS` for ``n_layer``, else :data:`MAX_SIZE`), or an
+    LmlabError naming the flag."""
+    if maximum is None:
+        maximum = MAX_LAYERS if name == "n_layer" else MAX_SIZE
     if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
         raise LmlabError(f"{_flag(name)} must be an integer >= 1, got {value!r}")
+    if value > maximum:
+        raise LmlabError(f"{_flag(name)} must be at most {maximum:,}, got {value:,}")
 
 
 __all__ = [
     "EXAMPLES",
     "EngineConfig",
+    "MAX_LAYERS",
+    "MAX_SIZE",
     "INIT_SCHEMES",
     "OPTIMIZERS",
     "RESUMABLE",

@@ -38,10 +38,10 @@ from lmlab.data import Corpus
 from lmlab.errors import LmlabError
 from lmlab.io import write_json
 from lmlab.models.neural import WEIGHTS_FILE, NeuralLM, load_state_into, unique_state_dict
-from lmlab.models.task import LanguageModelTask, tokenizer_sha256
+from lmlab.models.task import LanguageModelTask
 from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.run import RunInfo
-from lmlab.tokenizers import Tokenizer
+from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train import checkpoint as ckpt
 from lmlab.train.config import RESUMABLE, TrainConfig
 from lmlab.train.device import CompiledOrEager, autocast, resolve_device
