@@ -236,7 +236,7 @@ def write_results(store: dict) -> None:
         if best:
             lines += [
                 "",
-                f"Best on sst2-phrases: {best[1]} {best[0]:.2%} (target 85%: {'met' if best[0] >= 0.85 else 'MISSED'}).",
+                f"Best on sst2-phrases: {best[1]} {best[0]:.2%} (target 85%: {'met' if best[0] >= 0.85 else 'MISSED'})",
             ]
         lines.append("")
     mr = store.get("mr", {})

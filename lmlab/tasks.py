@@ -49,8 +49,19 @@ def get_task(name: str) -> Task:
 
 
 def task_of_run(run_cfg: dict[str, Any]) -> Task:
-    """The task of a run from its ``config.json`` (language modelling when it names none)."""
+    """The task of a run from its ``config.json`` or checkpoint (language modelling when it names none)."""
     return get_task(run_cfg.get("task", DEFAULT_TASK))
 
 
-__all__ = ["DEFAULT_TASK", "TASKS", "Task", "get_task", "task_of_run"]
+def get_family_of(run_cfg: dict[str, Any]) -> Any:
+    """The family entry of a run's ``family`` in its task's table, or an LmlabError naming the known ones."""
+    from lmlab.errors import LmlabError
+
+    table = task_of_run(run_cfg).family_table()
+    name = run_cfg.get("family", "")
+    if name not in table:
+        raise LmlabError(f"unknown model family {name!r}; choose one of: {', '.join(table)}")
+    return table[name]
+
+
+__all__ = ["DEFAULT_TASK", "TASKS", "Task", "get_family_of", "get_task", "task_of_run"]

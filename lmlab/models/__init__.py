@@ -28,6 +28,11 @@ class Family:
     def config_class(self) -> type:
         return self._load(self.config)
 
+    def train_config_class(self) -> type:
+        """The dataclass of every flag of ``lmlab train`` for this family (a neural family's config extends the
+        training recipe)."""
+        return self.config_class()
+
     def model_class(self) -> type:
         return self._load(self.model)
 

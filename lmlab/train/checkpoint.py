@@ -61,13 +61,13 @@ def read_checkpoint_info(run: str | Path) -> dict[str, Any]:
     )
     where = str(path / "state.json")
     check_fields(info, STATE_SCHEMA, where)
-    from lmlab.models import get_family
+    from lmlab.tasks import get_family_of
 
     try:
-        family = get_family(info["family"])
+        family = get_family_of(info)
     except LmlabError as e:
         raise LmlabError(f"{where}: field 'family': {e}") from None
-    config_from_json(family.config_class(), info["config"], where, "config.")
+    config_from_json(family.train_config_class(), info["config"], where, "config.")
     return info
 
 
@@ -85,7 +85,9 @@ STATE_SCHEMA = {
     "command": expect(str),
     "seed": expect(int, required=True),
     "step": expect(int, required=True),
-    "tokens_seen": expect(int, required=True),
+    "task": expect(str),
+    "units_seen": expect(int),
+    "tokens_seen": expect(int),  # the name of units_seen in checkpoints written before tasks
     "elapsed_s": expect(float, required=True),
     "val_history": list_of(_number_pair, "a list of [step, loss] pairs", required=True),
     "best": Field("a [step, loss] pair or null", lambda v: v is None or _number_pair(v)),

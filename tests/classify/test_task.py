@@ -200,7 +200,7 @@ def test_pretrained_embeddings(cli, data_dir, tmp_path):
         ("one_class", "class"),
         ("folds_1", "--folds"),
         ("folds_many", "--folds"),
-        ("bad_vectors", "line 2"),
+        ("bad_vectors", "v.txt:2"),
         ("wrong_dim", "dimension"),
         ("label_column", "column"),
     ],
