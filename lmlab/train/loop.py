@@ -12,23 +12,25 @@ so it never asks which family it trains. Each update::
 Validation perplexity is measured under the evaluation protocol (the model's own ``score_stream``) at the end of
 every epoch (or every ``eval_every`` steps); the best weights so far are the run's ``model.safetensors``, and a
 checkpoint (``checkpoints/last``) is written after each evaluation, so ``lmlab eval RUN`` works while a run goes on
-and ``lmlab train --resume RUN`` continues it exactly. Ctrl-C finishes the current step, saves and exits; a
-non-finite loss stops the run naming the step, keeping the last good checkpoint.
+and ``lmlab train --resume RUN`` continues it exactly. Ctrl-C or SIGTERM finishes the current step, saves and exits;
+a non-finite loss stops the run naming the step, keeping the last good checkpoint.
+
+A fresh run trains in a marked sibling folder (:class:`lmlab.rundir.RunBuild`) until its first checkpoint makes it
+complete (config, tokenizer, weights, checkpoint), is then swapped into ``--out`` and goes on there. So a run it
+replaces stays whole and loadable until then: a crash, a kill or a divergence before that first checkpoint leaves
+the old run as it was, and so does Ctrl-C or SIGTERM (with no old run, Ctrl-C saves the new one as usual).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import math
-import shutil
-import signal
+import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,14 @@ from tqdm.auto import tqdm
 
 from lmlab.data import Corpus
 from lmlab.errors import LmlabError
+from lmlab.interrupt import exception_for, stop_after_step
 from lmlab.io import write_json
 from lmlab.models import get_family
 from lmlab.models.neural import WEIGHTS_FILE, NeuralLM, lm_loss, load_state_into, unique_state_dict
 from lmlab.nn.init import init_parameters
 from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.run import RunInfo, run_config
+from lmlab.rundir import RunBuild, check_out_dir, check_run_entries, claim_out, run_lock
 from lmlab.tokenizers import Tokenizer
 from lmlab.train import checkpoint as ckpt
 from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
@@ -59,6 +63,9 @@ log = logging.getLogger(__name__)
 #: Called after every update with the step number and the trainer (tests use it to interrupt a run).
 Callback = Callable[[int, "Trainer"], None]
 
+#: the largest loss whose perplexity exp(loss) is a finite float: a loss above it has diverged
+MAX_FINITE_LOSS = math.log(sys.float_info.max)  # 709.78
+
 
 def train_neural(
     cfg: TrainConfig,
@@ -71,37 +78,18 @@ def train_neural(
 ) -> NeuralLM:
     """Train the family of ``cfg`` on ``corpus`` and leave a complete run directory at ``out``.
 
-    Every check of the input (the configuration, the corpus against the batch shape, the device, on ``--resume``
+    The run's lock is taken first (a second process writing ``out`` is refused, naming this one); then every check
+    of the input (``--out``, the configuration, the corpus against the batch shape, the device, on ``--resume``
     the checkpoint, tokenizer and data) happens before anything is written.
     """
-    with tempfile.TemporaryDirectory(prefix="lmlab-tokens-") as tmp:
-        return Trainer(cfg, corpus, tokenizer, opts, Path(out), Path(tmp), callbacks).run()
+    out = Path(out)
+    claim = run_lock(out, opts.command or None) if opts.resume else claim_out(out, opts.command or None)
+    with claim, tempfile.TemporaryDirectory(prefix="lmlab-tokens-") as tmp:
+        return Trainer(cfg, corpus, tokenizer, opts, out, Path(tmp), callbacks).run()
 
 
 def tokenizer_sha256(tokenizer: Tokenizer) -> str:
     return hashlib.sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
-
-
-@contextlib.contextmanager
-def _interrupt_after_step() -> Iterator[dict[str, bool]]:
-    """While active, a first Ctrl-C only sets ``flag["stop"]`` (the loop saves and exits after the current
-    step); a second one interrupts at once."""
-    flag = {"stop": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum, frame):
-        if flag["stop"]:
-            raise KeyboardInterrupt
-        flag["stop"] = True
-        log.warning("interrupted: saving a checkpoint after this step (press Ctrl-C again to quit at once)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class Trainer:
@@ -118,6 +106,8 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
     ):
         self.cfg, self.tokenizer, self.opts, self.out = cfg, tokenizer, opts, out
+        self.dir = out  # where the run's files go now: a partial sibling folder until the first checkpoint
+        self.build: RunBuild | None = None
         self.callbacks = list(callbacks)
         self.family = get_family(cfg.family)
         self.lm_class: type[NeuralLM] = self.family.model_class()
@@ -127,7 +117,7 @@ class Trainer:
         self.resume_info = self._check_resume() if opts.resume else None
         self.seed = int(self.resume_info["seed"]) if self.resume_info is not None else opts.seed
         if not opts.resume:
-            self._check_fresh_out()
+            check_out_dir(out)
 
         if not corpus.train:
             raise LmlabError("the training split is empty")
@@ -187,16 +177,8 @@ class Trainer:
         self.status = "training"
 
     # ---- checks (no writes)
-    def _check_fresh_out(self) -> None:
-        out = self.out
-        if out.exists():
-            if not out.is_dir():
-                raise LmlabError(f"{out} exists and is a file; choose another --out")
-            is_run = (out / "config.json").is_file() or (out / "checkpoints").is_dir()
-            if not is_run and any(out.iterdir()):
-                raise LmlabError(f"{out} exists and is not an lmlab run directory; choose another --out")
-
     def _check_resume(self) -> dict[str, Any]:
+        check_run_entries(self.out)  # nothing lmlab appends to or writes into may be a link out of the run
         info = ckpt.read_checkpoint_info(self.out)
         if info.get("family") != self.family.name:
             raise LmlabError(
@@ -220,18 +202,25 @@ class Trainer:
 
     # ---- the run
     def run(self) -> NeuralLM:
-        out = self.out
-        fresh = not self.opts.resume
-        if fresh and out.exists():
-            shutil.rmtree(out)  # an older run there is replaced, as `lmlab train` does for every family
-        out.mkdir(parents=True, exist_ok=True)
+        if not self.opts.resume:
+            self.build = RunBuild(self.out)  # an older run at --out stays until this one has a checkpoint
+            self.dir = self.build.dir
         try:
             self._setup()
             return self._train()
         except BaseException:
-            if fresh and self.last_checkpoint_step is None:
-                shutil.rmtree(out, ignore_errors=True)  # nothing worth keeping was written
+            if self.build is not None:
+                self.build.discard()  # before the first checkpoint: nothing worth keeping, the old run untouched
             raise
+
+    def _place(self) -> None:
+        """Swap the run, complete since its first checkpoint, into ``--out`` and go on writing there."""
+        if self.build is not None and not self.build.placed:
+            self.dir = self.build.place()
+            self.metrics.move(self.dir / "metrics.jsonl", self._tensorboard_dir())
+
+    def _tensorboard_dir(self) -> Path | None:
+        return self.dir / "tensorboard" if self.cfg.tensorboard else None
 
     def _setup(self) -> None:
         cfg = self.cfg
@@ -248,7 +237,7 @@ class Trainer:
         if self.opts.resume:
             self._restore()
         else:
-            self.tokenizer.save(self.out / "tokenizer.json")
+            self.tokenizer.save(self.dir / "tokenizer.json")
 
     def _restore(self) -> None:
         info, model_t, opt_t, state_t = ckpt.load_checkpoint(self.out)
@@ -274,7 +263,6 @@ class Trainer:
         B = cfg.batch_size
         self.t_start = time.perf_counter()
         self.mark = (time.perf_counter(), self.tokens_seen)  # for tokens/s
-        tb_dir = self.out / "tensorboard" if cfg.tensorboard else None
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
@@ -284,7 +272,8 @@ class Trainer:
             disable=True if not self.opts.progress else None,
         )
         state = self.carried
-        with MetricsLog(self.out / "metrics.jsonl", tb_dir) as self.metrics, _interrupt_after_step() as interrupt:
+        metrics = MetricsLog(self.dir / "metrics.jsonl", self._tensorboard_dir())
+        with metrics as self.metrics, stop_after_step() as interrupt:
             while self.step < self.total_steps:
                 step = self.step
                 if isinstance(self.batches, StreamBatches):
@@ -316,28 +305,37 @@ class Trainer:
                     break
                 for callback in self.callbacks:
                     callback(self.step, self)
-                if interrupt["stop"]:
-                    self._check_finite()
-                    self._checkpoint()
-                    self.status = "interrupted"
-                    self._write_run()
+                if interrupt["signal"] is not None:
                     bar.close()
-                    log.warning(
-                        "saved %s at step %d; continue with: lmlab train --resume %s", self.out, self.step, self.out
-                    )
-                    raise KeyboardInterrupt
+                    self._save_on_interrupt()
+                    raise exception_for(interrupt["signal"])
             bar.close()
         if self.status == "training":
             self.status = "completed"
         if self.best_tensors is not None:
             load_state_into(net, self.best_tensors, str(self.out / WEIGHTS_FILE))
         self._write_run()
+        assert self.build is None or self.build.placed, "every run ends with an evaluation and its checkpoint"
         if cfg.plot:
             from lmlab.train.plot import plot_run
 
-            plot_run(self.out)
+            plot_run(self.dir)
         net.eval()
         return self.lm
+
+    def _save_on_interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: save a checkpoint after this step, unless that would replace an older run with one
+        that has not reached its first evaluation (then the older run is kept and the new one dropped)."""
+        if self.build is not None and not self.build.placed and self.build.replaces:
+            self.build.discard()
+            log.warning("stopped before the new run's first checkpoint; %s still holds the previous run", self.out)
+            return
+        self._check_finite()
+        self._checkpoint()
+        self.status = "interrupted"
+        self._write_run()
+        self._place()
+        log.warning("saved %s at step %d; continue with: lmlab train --resume %s", self.out, self.step, self.out)
 
     def _update(self, x: np.ndarray, y: np.ndarray, state, lr: float):
         """One optimizer step on the batch (x, y); returns the loss (a tensor, not synchronised) and the state."""
@@ -365,15 +363,21 @@ class Trainer:
         for entry in self.pending:
             if torch.is_tensor(entry[1]):
                 entry[1] = next(values)
-            if not math.isfinite(entry[1]):
+            if not _finite_loss(entry[1]):
                 self._stop_non_finite(entry[0], entry[1])
 
-    def _stop_non_finite(self, step: int, value: float) -> None:
+    def _stop_non_finite(self, step: int, value: float, which: str = "training") -> None:
+        """Stop a diverged run: one line naming the step and what is kept."""
         lr_hint = f"lower --lr (now {self.cfg.lr:g})" + ("" if self.cfg.clip else " or set --clip")
+        if math.isfinite(value):  # finite, but exp(value) overflows: as diverged as nan
+            what = f"the {which} loss is not finite at step {step} ({value:.6g} nats: its perplexity overflows)"
+        else:
+            what = f"the {which} loss is {value} at step {step}"
         if self.last_checkpoint_step is None:
-            raise LmlabError(f"the training loss is {value} at step {step}: stopped before any checkpoint; {lr_hint}")
+            kept = " (the previous run there is unchanged)" if self.build is not None and self.build.replaces else ""
+            raise LmlabError(f"{what}: stopped before any checkpoint, nothing written to {self.out}{kept}; {lr_hint}")
         raise LmlabError(
-            f"the training loss is {value} at step {step}: stopped; the last good checkpoint (step "
+            f"{what}: stopped; the last good checkpoint (step "
             f"{self.last_checkpoint_step}) and the best model so far are kept in {self.out}; {lr_hint}"
         )
 
@@ -411,8 +415,8 @@ class Trainer:
         stop = False
         if self.valid_ids is not None:
             val_loss = float(-self.lm.score_stream(self.valid_ids).mean())
-            if not math.isfinite(val_loss):
-                self._stop_non_finite(self.step, val_loss)
+            if not _finite_loss(val_loss):
+                self._stop_non_finite(self.step, val_loss, "validation")
             self.val_history.append((self.step, val_loss))
             self.metrics.write(
                 {
@@ -435,6 +439,7 @@ class Trainer:
             self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.lm.net).items()}
         self._checkpoint()
         self._write_run()
+        self._place()  # the first checkpoint makes the run complete: it may replace an older one now
         t_eval = time.perf_counter() - t0
         self.mark = (self.mark[0] + t_eval, self.mark[1])  # tokens/s counts training time only
         return stop
@@ -458,7 +463,7 @@ class Trainer:
         }
         carried = self.carried if isinstance(self.batches, StreamBatches) else None
         ckpt.save_checkpoint(
-            self.out,
+            self.dir,
             model_tensors=unique_state_dict(self.lm.net),
             optimizer=self.optimizer,
             carried_state=carried,
@@ -469,7 +474,7 @@ class Trainer:
     def _write_run(self) -> None:
         """The run's model (the best weights so far) and config.json, loadable by ``lmlab eval`` at any time."""
         tensors = self.best_tensors if self.best_tensors is not None else unique_state_dict(self.lm.net)
-        save_tensors(self.out / WEIGHTS_FILE, tensors, {"family": self.family.name})
+        save_tensors(self.dir / WEIGHTS_FILE, tensors, {"family": self.family.name})
         elapsed = self._elapsed()
         stats: dict[str, Any] = {
             "status": self.status,
@@ -487,7 +492,16 @@ class Trainer:
         if self.best is not None:
             stats.update(best_step=self.best[0], best_val_loss=self.best[1], best_val_perplexity=math.exp(self.best[1]))
         info = RunInfo(data=self.opts.data_info, command=self.opts.command, stats=stats)
-        write_json(self.out / "config.json", run_config(self.lm, info))
+        write_json(self.dir / "config.json", run_config(self.lm, info))
+
+
+def _finite_loss(value: float) -> bool:
+    """A loss whose perplexity is a finite number (nan, inf and anything above ~709.78 nats have diverged).
+
+    >>> _finite_loss(3.2), _finite_loss(float("nan")), _finite_loss(2660.9)
+    (True, False, False)
+    """
+    return math.isfinite(value) and value <= MAX_FINITE_LOSS
 
 
 __all__ = ["Trainer", "tokenizer_sha256", "train_neural"]
