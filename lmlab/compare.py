@@ -4,6 +4,10 @@ Each family is trained by its own ``lmlab train`` command, run as a child proces
 peak memory are its own and so that the command recorded in the report is exactly the one that ran. Finished
 rows are saved in ``results.json`` as they complete; running the same comparison again trains only what is
 missing. The report (``report.md``, ``report.html``, PNG plots) is rewritten from ``results.json`` at the end.
+
+The report folder is locked while a comparison runs, and it must be new, empty or a comparison already
+(``--force`` replaces a different comparison, never a folder holding something else: :mod:`lmlab.rundir`). Ctrl-C
+or SIGTERM stops the family training with SIGTERM, which saves its checkpoint, and keeps the rows finished so far.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open, write_json
+from lmlab.rundir import check_out_dir, refuse_forbidden_place, run_lock
 from lmlab.runfiles import check_fields, dataclass_schema, expect, list_of, read_json
 
 FAMILY_ORDER = ("ngram", "mlp", "rnn", "lstm", "gru", "cnn", "transformer")
@@ -184,13 +189,31 @@ def _measure_run(run_dir: Path, corpus, cmp: Comparison, row: Row) -> None:
     row.samples = generate(model, "", SamplingConfig(max_tokens=length), num_samples=3, seed=cmp.seed)
 
 
+def is_comparison(path: Path) -> bool:
+    """True for a report folder ``lmlab compare`` wrote (its ``results.json`` says so)."""
+    results = path / "results.json"
+    if not results.is_file() or results.is_symlink():
+        return False
+    try:
+        d = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(d, dict) and d.get("format") == RESULTS_FORMAT
+
+
 def run_comparison(cmp: Comparison, out: Path, *, force: bool = False, progress=print) -> dict[str, Any]:
+    """Train, measure and report every family of ``cmp`` into the report folder ``out`` (locked meanwhile)."""
+    refuse_forbidden_place(out)
+    with run_lock(out):
+        check_out_dir(out, owned=is_comparison, what="an lmlab comparison")
+        return _run_comparison(cmp, out, force=force, progress=progress)
+
+
+def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dict[str, Any]:
     from lmlab.data import load_corpus
     from lmlab.models import FAMILIES
 
     existing = _load_results(out) if out.exists() else None
-    if out.exists() and existing is None and any(out.iterdir()) and not force:
-        raise LmlabError(f"{out} exists and holds something else; choose another --out or pass --force")
     if existing is not None and existing.get("comparison") != asdict(cmp) and not force:
         raise LmlabError(
             f"{out} holds a different comparison ({existing.get('comparison', {}).get('data')}, "
@@ -243,8 +266,9 @@ def run_comparison(cmp: Comparison, out: Path, *, force: bool = False, progress=
         proc = subprocess.Popen([sys.executable, "-m", "lmlab.cli.main", *argv[1:]])
         try:
             _, status, usage = os.wait4(proc.pid, 0)
-        except KeyboardInterrupt:
-            proc.terminate()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (lmlab.interrupt.Terminated)
+            progress(f"    stopping {family} with SIGTERM: it saves a checkpoint first (see its message)")
+            proc.terminate()  # SIGTERM, which the child handles like Ctrl-C: it saves after its current step
             proc.wait()
             save()
             raise

@@ -2,9 +2,9 @@
 
 A run directory holds ``config.json`` (family, model configuration, data, tokenizer, the command that made
 it, training statistics), ``tokenizer.json`` and the family's weights (``model.safetensors``). It is written
-under a temporary name and renamed into place when complete, so an interrupted or failed run never leaves a
-directory that looks finished. ``lmlab eval``, ``generate`` and ``export`` also accept an ARPA file in place of a
-run directory.
+in a marked sibling folder and swapped into place when complete (:mod:`lmlab.rundir`), so an interrupted or failed
+run never leaves a directory that looks finished, and never loses the run it was replacing. ``lmlab eval``,
+``generate`` and ``export`` also accept an ARPA file in place of a run directory.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 
 from lmlab import __version__
 from lmlab.errors import LmlabError
-from lmlab.io import atomic_dir, write_json
+from lmlab.io import write_json
 from lmlab.lm import LanguageModel
+from lmlab.rundir import replace_run
 from lmlab.runfiles import check_fields, expect, plain_file_name, read_versioned_json
 from lmlab.tokenizers import Tokenizer, load_tokenizer, tokenizer_sha256
 
@@ -61,14 +62,10 @@ def write_run_files(model: LanguageModel, info: RunInfo, directory: Path) -> Non
 
 
 def save_run(model: LanguageModel, out: str | Path, info: RunInfo) -> Path:
-    """Write a complete run directory at ``out``, atomically (replacing an older run there)."""
+    """Write a complete run directory at ``out``, atomically, replacing an older lmlab run there (and nothing else:
+    see :func:`lmlab.rundir.check_out_dir`)."""
     out = Path(out)
-    if out.exists() and not (out / "config.json").is_file():
-        if out.is_dir() and any(out.iterdir()):
-            raise LmlabError(f"{out} exists and is not an lmlab run directory; choose another --out")
-        if not out.is_dir():
-            raise LmlabError(f"{out} exists and is a file; choose another --out")
-    with atomic_dir(out) as tmp:
+    with replace_run(out, info.command or None) as tmp:
         write_run_files(model, info, tmp)
     return out
 

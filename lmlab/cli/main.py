@@ -1,7 +1,8 @@
 """The ``lmlab`` command: train, eval, generate, export, data, plot, tokenizer.
 
 Every mistake a user can fix (a bad flag value, a missing corpus, a malformed file) is reported as one line on
-standard error with exit status 2, and no traceback.
+standard error with exit status 2, and no traceback. Ctrl-C and SIGTERM stop any command cleanly (temporary files
+and partial runs removed, a neural training saved first) with one line and exit status 130 or 143.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 
 from lmlab import __version__
 from lmlab.errors import LmlabError
+from lmlab.interrupt import Terminated, raise_on_sigterm, restore_sigterm
 
 
 class _OneLineFormatter(logging.Formatter):
@@ -95,6 +97,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    sigterm = raise_on_sigterm()  # SIGTERM (schedulers, docker stop, lmlab compare) ends a command like Ctrl-C
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
@@ -104,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except LmlabError as e:
         print(f"lmlab: error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("lmlab: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("lmlab: interrupted", file=sys.stderr)
         return 130
@@ -112,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a file given or written: missing, a directory, read-only, no space left
         print(f"lmlab: error: {describe_os_error(e)}", file=sys.stderr)
         return 2
+    finally:
+        restore_sigterm(sigterm)
 
 
 if __name__ == "__main__":  # pragma: no cover

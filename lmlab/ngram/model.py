@@ -248,14 +248,19 @@ class NgramLM(LanguageModel):
         return d
 
     def save_weights(self, run_dir: Path) -> None:
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
+
+        from lmlab.io import atomic_open
 
         tensors = {}
         for k in range(1, self.order + 1):
             tensors[f"keys.{k}"] = self.keys[k - 1]
             tensors[f"logp.{k}"] = self.logp[k - 1]
             tensors[f"bow.{k}"] = self.bow[k - 1]
-        save_file(tensors, str(Path(run_dir) / "model.safetensors"))
+        with atomic_open(
+            Path(run_dir) / "model.safetensors", "wb"
+        ) as f:  # (save_file makes it 0600, whatever the umask)
+            f.write(save(tensors))
 
     @classmethod
     def load_weights(cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer) -> NgramLM:

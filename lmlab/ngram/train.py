@@ -8,20 +8,23 @@ from pathlib import Path
 from lmlab.data import Corpus
 from lmlab.ngram.model import NgramConfig, NgramLM
 from lmlab.run import RunInfo, save_run
+from lmlab.rundir import claim_out
 from lmlab.tokenizers import Tokenizer
 from lmlab.train_options import TrainOptions
 
 
 def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path) -> NgramLM:
-    t0 = time.perf_counter()
-    encoded = tokenizer.encode_lines(corpus.train)
-    model = NgramLM.fit(encoded.ids, tokenizer, cfg)
-    seconds = time.perf_counter() - t0
-    stats = {
-        "train_seconds": round(seconds, 3),
-        "train_tokens": int(encoded.ids.size),
-        "ngram_counts": model.sizes(),
-        "parameters": model.num_parameters(),
-    }
-    save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
+    # --out is locked and checked before counting, so a bad --out costs nothing and no other process writes there
+    with claim_out(out, opts.command or None):
+        t0 = time.perf_counter()
+        encoded = tokenizer.encode_lines(corpus.train)
+        model = NgramLM.fit(encoded.ids, tokenizer, cfg)
+        seconds = time.perf_counter() - t0
+        stats = {
+            "train_seconds": round(seconds, 3),
+            "train_tokens": int(encoded.ids.size),
+            "ngram_counts": model.sizes(),
+            "parameters": model.num_parameters(),
+        }
+        save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
     return model

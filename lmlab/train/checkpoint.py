@@ -11,8 +11,9 @@
   training tokens.
 
 The directory is written under a temporary name and renamed into place, so a crash leaves the previous checkpoint
-whole; every tensor file carries a checksum, so a damaged one is an error, not wrong numbers. Tensors are read
-onto the CPU and moved to the training device, so a checkpoint written on a GPU resumes on a CPU.
+whole (and a ``checkpoints`` folder that is a link out of the run is refused, not written through); every tensor
+file carries a checksum, so a damaged one is an error, not wrong numbers. Tensors are read onto the CPU and moved
+to the training device, so a checkpoint written on a GPU resumes on a CPU.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from torch import Tensor
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_dir
 from lmlab.nn.tensor_io import load_tensors, save_tensors
+from lmlab.rundir import require_no_link
 from lmlab.runfiles import Field, check_fields, config_from_json, expect, is_type, list_of, read_versioned_json
 
 CHECKPOINT_FORMAT = "lmlab-checkpoint"
@@ -154,6 +156,9 @@ def save_checkpoint(
         "torch_version": torch.__version__,
     }
     path = checkpoint_dir(run)
+    require_no_link(path.parent, directory=True)  # mkdir and the temporary folder would go through a link
+    require_no_link(path, directory=True)
+    path.parent.mkdir(exist_ok=True)
     with atomic_dir(path) as tmp:
         save_tensors(tmp / "model.safetensors", model_tensors)
         save_tensors(tmp / "optimizer.safetensors", opt_tensors)

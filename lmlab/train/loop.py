@@ -12,22 +12,25 @@ Each update::
 The task's validation metrics are measured at the end of every epoch (or every ``eval_every`` steps); the best
 weights so far by the task's main metric are the run's ``model.safetensors``, and a checkpoint
 (``checkpoints/last``) is written after each evaluation, so ``lmlab eval RUN`` works while a run goes on and
-``lmlab train --resume RUN`` continues it exactly. Ctrl-C finishes the current step, saves and exits; a non-finite
-loss stops the run naming the step, keeping the last good checkpoint.
+``lmlab train --resume RUN`` continues it exactly. Ctrl-C or SIGTERM finishes the current step, saves and exits; a
+non-finite loss stops the run naming the step, keeping the last good checkpoint.
+
+A fresh run trains in a marked sibling folder (:class:`lmlab.rundir.RunBuild`) until its first checkpoint makes it
+complete (config, static files such as the tokenizer, weights, checkpoint), is then swapped into ``--out`` and goes
+on there. So a run it replaces stays whole and loadable until then: a crash, a kill or a divergence before that
+first checkpoint leaves the old run as it was, and so does Ctrl-C or SIGTERM (with no old run, Ctrl-C saves the new
+one as usual).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
-import shutil
-import signal
+import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +39,13 @@ from tqdm.auto import tqdm
 
 from lmlab.data import Corpus
 from lmlab.errors import LmlabError
+from lmlab.interrupt import exception_for, stop_after_step
 from lmlab.io import write_json
 from lmlab.models.neural import WEIGHTS_FILE, NeuralLM, load_state_into, unique_state_dict
 from lmlab.models.task import LanguageModelTask
 from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.run import RunInfo
+from lmlab.rundir import RunBuild, check_out_dir, check_run_entries, claim_out, run_lock
 from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train import checkpoint as ckpt
 from lmlab.train.config import RESUMABLE, TrainConfig
@@ -56,6 +61,9 @@ log = logging.getLogger(__name__)
 #: Called after every update with the step number and the trainer (tests use it to interrupt a run).
 Callback = Callable[[int, "Trainer"], None]
 
+#: the largest loss whose perplexity exp(loss) is a finite float: a loss above it has diverged
+MAX_FINITE_LOSS = math.log(sys.float_info.max)  # 709.78
+
 
 def train_neural(
     cfg: TrainConfig,
@@ -68,7 +76,8 @@ def train_neural(
 ) -> NeuralLM:
     """Train the family of ``cfg`` on ``corpus`` and leave a complete run directory at ``out``.
 
-    Every check of the input (the configuration, the corpus against the batch shape, the device, on ``--resume``
+    The run's lock is taken first (a second process writing ``out`` is refused, naming this one); then every check
+    of the input (``--out``, the configuration, the corpus against the batch shape, the device, on ``--resume``
     the checkpoint, tokenizer and data) happens before anything is written.
     """
     return train_task(LanguageModelTask(cfg, corpus, tokenizer), opts, out, callbacks=callbacks)
@@ -76,30 +85,10 @@ def train_neural(
 
 def train_task(task: TrainingTask, opts: TrainOptions, out: Path, *, callbacks: Sequence[Callback] = ()) -> Any:
     """Train ``task`` and leave a complete run directory at ``out``; returns the task's result (its model)."""
-    with tempfile.TemporaryDirectory(prefix="lmlab-scratch-") as tmp:
-        return Trainer(task, opts, Path(out), Path(tmp), callbacks).run()
-
-
-@contextlib.contextmanager
-def _interrupt_after_step() -> Iterator[dict[str, bool]]:
-    """While active, a first Ctrl-C only sets ``flag["stop"]`` (the loop saves and exits after the current
-    step); a second one interrupts at once."""
-    flag = {"stop": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum, frame):
-        if flag["stop"]:
-            raise KeyboardInterrupt
-        flag["stop"] = True
-        log.warning("interrupted: saving a checkpoint after this step (press Ctrl-C again to quit at once)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    out = Path(out)
+    claim = run_lock(out, opts.command or None) if opts.resume else claim_out(out, opts.command or None)
+    with claim, tempfile.TemporaryDirectory(prefix="lmlab-scratch-") as tmp:
+        return Trainer(task, opts, out, Path(tmp), callbacks).run()
 
 
 class Trainer:
@@ -114,6 +103,8 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
     ):
         self.task, self.cfg, self.opts, self.out = task, task.cfg, opts, out
+        self.dir = out  # where the run's files go now: a partial sibling folder until the first checkpoint
+        self.build: RunBuild | None = None
         cfg = self.cfg
         self.callbacks = list(callbacks)
         self.device = resolve_device(cfg.device)
@@ -122,7 +113,7 @@ class Trainer:
         self.resume_info = self._check_resume() if opts.resume else None
         self.seed = int(self.resume_info["seed"]) if self.resume_info is not None else opts.seed
         if not opts.resume:
-            self._check_fresh_out()
+            check_out_dir(out)
 
         task.prepare(scratch, self.seed)
         if not task.has_validation and (cfg.schedule == "plateau" or cfg.early_stop):
@@ -165,16 +156,8 @@ class Trainer:
         return -value if self.task.higher_is_better else value
 
     # ---- checks (no writes)
-    def _check_fresh_out(self) -> None:
-        out = self.out
-        if out.exists():
-            if not out.is_dir():
-                raise LmlabError(f"{out} exists and is a file; choose another --out")
-            is_run = (out / "config.json").is_file() or (out / "checkpoints").is_dir()
-            if not is_run and any(out.iterdir()):
-                raise LmlabError(f"{out} exists and is not an lmlab run directory; choose another --out")
-
     def _check_resume(self) -> dict[str, Any]:
+        check_run_entries(self.out)  # nothing lmlab appends to or writes into may be a link out of the run
         info = ckpt.read_checkpoint_info(self.out)
         if info.get("task", "lm") != self.task.name or info.get("family") != self.task.family:
             raise LmlabError(
@@ -191,19 +174,26 @@ class Trainer:
         return info
 
     # ---- the run
-    def run(self) -> NeuralLM:
-        out = self.out
-        fresh = not self.opts.resume
-        if fresh and out.exists():
-            shutil.rmtree(out)  # an older run there is replaced, as `lmlab train` does for every family
-        out.mkdir(parents=True, exist_ok=True)
+    def run(self) -> Any:
+        if not self.opts.resume:
+            self.build = RunBuild(self.out)  # an older run at --out stays until this one has a checkpoint
+            self.dir = self.build.dir
         try:
             self._setup()
             return self._train()
         except BaseException:
-            if fresh and self.last_checkpoint_step is None:
-                shutil.rmtree(out, ignore_errors=True)  # nothing worth keeping was written
+            if self.build is not None:
+                self.build.discard()  # before the first checkpoint: nothing worth keeping, the old run untouched
             raise
+
+    def _place(self) -> None:
+        """Swap the run, complete since its first checkpoint, into ``--out`` and go on writing there."""
+        if self.build is not None and not self.build.placed:
+            self.dir = self.build.place()
+            self.metrics.move(self.dir / "metrics.jsonl", self._tensorboard_dir())
+
+    def _tensorboard_dir(self) -> Path | None:
+        return self.dir / "tensorboard" if self.cfg.tensorboard else None
 
     def _setup(self) -> None:
         cfg = self.cfg
@@ -219,7 +209,7 @@ class Trainer:
         if self.opts.resume:
             self._restore()
         else:
-            self.task.write_static_files(self.out)
+            self.task.write_static_files(self.dir)
 
     def _restore(self) -> None:
         info, model_t, opt_t, state_t = ckpt.load_checkpoint(self.out)
@@ -244,7 +234,6 @@ class Trainer:
         cfg, net = self.cfg, self.net
         self.t_start = time.perf_counter()
         self.mark = (time.perf_counter(), self.units_seen)  # for units/s
-        tb_dir = self.out / "tensorboard" if cfg.tensorboard else None
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
@@ -254,7 +243,8 @@ class Trainer:
             disable=True if not self.opts.progress else None,
         )
         state = self.carried
-        with MetricsLog(self.out / "metrics.jsonl", tb_dir) as self.metrics, _interrupt_after_step() as interrupt:
+        metrics = MetricsLog(self.dir / "metrics.jsonl", self._tensorboard_dir())
+        with metrics as self.metrics, stop_after_step() as interrupt:
             while self.step < self.total_steps:
                 step = self.step
                 lr = self.schedule.lr_at(step, [self._badness(v) for _, v in self.val_history])
@@ -278,29 +268,38 @@ class Trainer:
                     break
                 for callback in self.callbacks:
                     callback(self.step, self)
-                if interrupt["stop"]:
-                    self._check_finite()
-                    self._checkpoint()
-                    self.status = "interrupted"
-                    self._write_run()
+                if interrupt["signal"] is not None:
                     bar.close()
-                    log.warning(
-                        "saved %s at step %d; continue with: lmlab train --resume %s", self.out, self.step, self.out
-                    )
-                    raise KeyboardInterrupt
+                    self._save_on_interrupt()
+                    raise exception_for(interrupt["signal"])
             bar.close()
         if self.status == "training":
             self.status = "completed"
         if self.best_tensors is not None:
             load_state_into(net, self.best_tensors, str(self.out / WEIGHTS_FILE))
         self._write_run()
+        assert self.build is None or self.build.placed, "every run ends with an evaluation and its checkpoint"
         net.eval()
-        self.task.finish(self.out)
+        self.task.finish(self.dir)
         if cfg.plot:
             from lmlab.train.plot import plot_run
 
-            plot_run(self.out)
+            plot_run(self.dir)
         return self.task.result()
+
+    def _save_on_interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: save a checkpoint after this step, unless that would replace an older run with one
+        that has not reached its first evaluation (then the older run is kept and the new one dropped)."""
+        if self.build is not None and not self.build.placed and self.build.replaces:
+            self.build.discard()
+            log.warning("stopped before the new run's first checkpoint; %s still holds the previous run", self.out)
+            return
+        self._check_finite()
+        self._checkpoint()
+        self.status = "interrupted"
+        self._write_run()
+        self._place()
+        log.warning("saved %s at step %d; continue with: lmlab train --resume %s", self.out, self.step, self.out)
 
     def _update(self, step: int, state, lr: float):
         """One optimizer step on batch ``step``: the loss (a tensor, not synchronised), its unit count, the state."""
@@ -324,15 +323,21 @@ class Trainer:
         for entry in self.pending:
             if torch.is_tensor(entry[1]):
                 entry[1] = next(values)
-            if not math.isfinite(entry[1]):
+            if not _finite_loss(entry[1]):
                 self._stop_non_finite(entry[0], entry[1])
 
-    def _stop_non_finite(self, step: int, value: float) -> None:
+    def _stop_non_finite(self, step: int, value: float, which: str = "training") -> None:
+        """Stop a diverged run: one line naming the step and what is kept."""
         lr_hint = f"lower --lr (now {self.cfg.lr:g})" + ("" if self.cfg.clip else " or set --clip")
+        if math.isfinite(value):  # finite, but exp(value) overflows: as diverged as nan
+            what = f"the {which} loss is not finite at step {step} ({value:.6g} nats: its perplexity overflows)"
+        else:
+            what = f"the {which} loss is {value} at step {step}"
         if self.last_checkpoint_step is None:
-            raise LmlabError(f"the training loss is {value} at step {step}: stopped before any checkpoint; {lr_hint}")
+            kept = " (the previous run there is unchanged)" if self.build is not None and self.build.replaces else ""
+            raise LmlabError(f"{what}: stopped before any checkpoint, nothing written to {self.out}{kept}; {lr_hint}")
         raise LmlabError(
-            f"the training loss is {value} at step {step}: stopped; the last good checkpoint (step "
+            f"{what}: stopped; the last good checkpoint (step "
             f"{self.last_checkpoint_step}) and the best model so far are kept in {self.out}; {lr_hint}"
         )
 
@@ -377,8 +382,8 @@ class Trainer:
             finally:
                 self.net.train(was_training)
             main = metrics[self.task.main_metric]
-            if not math.isfinite(metrics.get("loss", main)):
-                self._stop_non_finite(self.step, metrics.get("loss", main))
+            if not _finite_loss(metrics.get("loss", main)):
+                self._stop_non_finite(self.step, metrics.get("loss", main), "validation")
             self.val_history.append((self.step, main))
             self.metrics.write(
                 {
@@ -403,6 +408,7 @@ class Trainer:
             self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.net).items()}
         self._checkpoint()
         self._write_run()
+        self._place()  # the first checkpoint makes the run complete: it may replace an older one now
         t_eval = time.perf_counter() - t0
         self.mark = (self.mark[0] + t_eval, self.mark[1])  # units/s counts training time only
         return stop
@@ -425,7 +431,7 @@ class Trainer:
         }
         carried = self.carried if self.task.carries_state else None
         ckpt.save_checkpoint(
-            self.out,
+            self.dir,
             model_tensors=unique_state_dict(self.net),
             optimizer=self.optimizer,
             carried_state=carried,
@@ -436,7 +442,7 @@ class Trainer:
     def _write_run(self) -> None:
         """The run's model (the best weights so far) and config.json, loadable by ``lmlab eval`` at any time."""
         tensors = self.best_tensors if self.best_tensors is not None else unique_state_dict(self.net)
-        save_tensors(self.out / WEIGHTS_FILE, tensors, {"family": self.task.family})
+        save_tensors(self.dir / WEIGHTS_FILE, tensors, {"family": self.task.family})
         elapsed = self._elapsed()
         unit = self.task.unit
         stats: dict[str, Any] = {
@@ -456,7 +462,16 @@ class Trainer:
             stats.update(best_step=self.best[0], **{f"best_val_{self.task.main_metric}": self.best[1]})
             stats.update({f"best_val_{k}": v for k, v in getattr(self, "best_metrics", {}).items()})
         info = RunInfo(data=self.opts.data_info, command=self.opts.command, stats=stats)
-        write_json(self.out / "config.json", self.task.run_config(info))
+        write_json(self.dir / "config.json", self.task.run_config(info))
+
+
+def _finite_loss(value: float) -> bool:
+    """A loss whose perplexity is a finite number (nan, inf and anything above ~709.78 nats have diverged).
+
+    >>> _finite_loss(3.2), _finite_loss(float("nan")), _finite_loss(2660.9)
+    (True, False, False)
+    """
+    return math.isfinite(value) and value <= MAX_FINITE_LOSS
 
 
 __all__ = ["Trainer", "tokenizer_sha256", "train_neural", "train_task"]

@@ -6,8 +6,9 @@ Two kinds of rows:
   "tokens_per_s", "elapsed_s"}``, the loss being the token-weighted mean since the previous row;
 * an evaluation: ``{"step", "epoch", "val_loss", "val_perplexity", "elapsed_s"}``.
 
-Each row is flushed when written, so the file can be followed (or plotted) while a run goes on. Optionally the same
-scalars go to TensorBoard (``pip install tensorboard``).
+Each row is flushed when written, so the file can be followed (or plotted) while a run goes on. The file is opened
+with ``O_NOFOLLOW``: a ``metrics.jsonl`` that is a link out of the run is an error, not a way to write elsewhere.
+Optionally the same scalars go to TensorBoard (``pip install tensorboard``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from lmlab.errors import LmlabError
-from lmlab.io import atomic_open
+from lmlab.io import atomic_open, open_append
+from lmlab.rundir import require_no_link
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
@@ -38,6 +40,7 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
 def truncate_metrics(path: str | Path, step: int) -> None:
     """Keep only the rows up to ``step`` (a resumed run rewrites what came after its checkpoint)."""
     path = Path(path)
+    require_no_link(path, directory=False)
     if not path.exists():
         return
     rows = [r for r in read_metrics(path) if r.get("step", 0) <= step]
@@ -58,15 +61,24 @@ class MetricsLog:
     """Appends rows to ``metrics.jsonl`` (and TensorBoard when ``tensorboard_dir`` is given)."""
 
     def __init__(self, path: str | Path, tensorboard_dir: str | Path | None = None):
-        self.path = Path(path)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self._open(Path(path), tensorboard_dir)
+
+    def _open(self, path: Path, tensorboard_dir: str | Path | None) -> None:
+        self.path = path
+        self._file = open_append(path)
         self._tb = None
         if tensorboard_dir is not None:
             if not tensorboard_available():
                 raise LmlabError("--tensorboard needs the tensorboard package: pip install 'lmlab[tensorboard]'")
             from torch.utils.tensorboard import SummaryWriter
 
+            require_no_link(tensorboard_dir, directory=True)
             self._tb = SummaryWriter(str(tensorboard_dir))
+
+    def move(self, path: str | Path, tensorboard_dir: str | Path | None = None) -> None:
+        """Go on writing at ``path`` (the run's folder was renamed into place: see :class:`lmlab.rundir.RunBuild`)."""
+        self.close()
+        self._open(Path(path), tensorboard_dir)
 
     def write(self, row: dict[str, Any]) -> None:
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from lmlab.errors import LmlabError
+from lmlab.io import atomic_open
 from lmlab.train.metrics import read_metrics
 
 
@@ -48,11 +49,10 @@ def plot_run(run: str | Path, out: str | Path | None = None) -> Path:
     ax.legend()
     fig.tight_layout()
     out = Path(out) if out is not None else run / "curves.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp)
+    # a temporary name made afresh (a fixed one could be a planted link), renamed over a link rather than through it
+    with atomic_open(out, "wb") as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
-    tmp.replace(out)
     return out
 
 

@@ -85,7 +85,7 @@ def test_bad_input_leaves_an_existing_run_untouched(cli, corpus_dir, tmp_path):
 def test_out_is_not_a_run_directory(cli, corpus_dir, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     rc, _, err = cli("train", "--model", "mlp", "--data", corpus_dir, "--out", tmp_path, *BASE, *TINY_MLP)
-    assert rc == 2 and "is not an lmlab run directory" in err
+    assert rc == 2 and "is not empty and is not an lmlab run" in err
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
