@@ -13,6 +13,7 @@ or SIGTERM stops the family training with SIGTERM, which saves its checkpoint, a
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
 import shlex
