@@ -214,7 +214,7 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
     from lmlab.data import load_corpus
     from lmlab.models import FAMILIES
 
-    existing = _load_results(out) if out.exists() else None
+    existing = _load_results(out) if out.exists() and not force else None  # --force replaces it unread
     if existing is not None and existing.get("comparison") != asdict(cmp) and not force:
         raise LmlabError(
             f"{out} holds a different comparison ({existing.get('comparison', {}).get('data')}, "

@@ -90,6 +90,11 @@ def fetch(
                     f"again (or delete it)"
                 )
             log.warning("%s is corrupted (%s); downloading it again", dest, problem)
+        if not file.url and not os.environ.get("LMLAB_DATA_MIRROR"):  # a mirror holds every file
+            if file.optional:
+                log.info("%s is not downloadable (%s); the dataset is usable without it", dest, file.note)
+                continue
+            raise LmlabError(f"{dest} cannot be downloaded ({file.note}); {_how_to_fix(dest)}")
         _download(file, dest, progress=progress, timeout=timeout)
     return root / info.folder
 

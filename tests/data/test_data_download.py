@@ -153,3 +153,13 @@ def test_load_corpus_reports_a_failed_download(mirror, data: Path) -> None:
     with pytest.raises(LmlabError, match=r"ptb/ptb.train.txt: HTTP 404.*LMLAB_DATA_DIR"):
         load_corpus("ptb", data_dir=data)
     assert _leftovers(data) == []
+
+
+def test_a_file_without_download_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A derived or archive-only file (no single-file URL): skipped when optional, one clear line otherwise."""
+    monkeypatch.delenv("LMLAB_DATA_MIRROR", raising=False)
+    optional = DataFile("x/notes.txt", "", "0" * 64, 10, optional=True, note="inside an archive")
+    required = DataFile("x/split.tsv", "", "0" * 64, 10, note="derived by hand")
+    assert fetch(DatasetInfo("x", "test", "graph", (optional,)), tmp_path) == tmp_path / "x"
+    with pytest.raises(LmlabError, match=r"split\.tsv cannot be downloaded \(derived by hand\)"):
+        fetch(DatasetInfo("x", "test", "graph", (optional, required)), tmp_path)
