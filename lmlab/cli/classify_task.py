@@ -22,6 +22,21 @@ from lmlab.errors import LmlabError
 
 log = logging.getLogger(__name__)
 
+CV_FORMAT = "lmlab-cross-validation"
+
+
+def _is_cross_validation(path: Path) -> bool:
+    """A folder an earlier ``--folds`` run wrote (its cv.json says so, or it holds only fold-N runs so far)."""
+    try:
+        if json.loads((path / "cv.json").read_text(encoding="utf-8")).get("format") == CV_FORMAT:
+            return True
+    except (OSError, ValueError, AttributeError):
+        pass
+    from lmlab.rundir import is_lmlab_run
+
+    entries = list(path.iterdir())
+    return bool(entries) and all(e.name.startswith("fold-") and is_lmlab_run(e) for e in entries)
+
 
 def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
     from lmlab.classify.models import CLASSIFIERS
@@ -45,7 +60,8 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
     add_tokenizer_flags(p)
     if name in CLASSIFIERS:
         entry = CLASSIFIERS[name]
-        add_config_flags(p, entry.train_config_class(), f"{name} hyperparameters", exclude=entry.data_fields)
+        flags_of = entry.train_config_class()
+        add_config_flags(p, flags_of, f"{name} hyperparameters", exclude=entry.data_fields + entry.shared_fields)
 
 
 def _load_data(spec: str, args: argparse.Namespace, saved: dict[str, Any] | None = None):
@@ -123,6 +139,7 @@ def _build(entry, args: argparse.Namespace, data):
         raise LmlabError("--preset is for language models; classifiers start from their family's published recipe")
     file_values = read_toml(args.config) if args.config else None
     fixed = entry.data_values(tokenizer.vocab_size, len(data.labels))
+    fixed.update({name: getattr(args, name) for name in entry.shared_fields})
     cfg = build_config(
         entry.train_config_class(),
         args,
@@ -143,8 +160,12 @@ def _train_one(entry, cfg, data, tokenizer, opts, out: Path, *, embeddings) -> i
     t0 = time.perf_counter()
     result = entry.trainer_fn()(cfg, data, tokenizer, opts, out, embeddings=embeddings)
     seconds = time.perf_counter() - t0
-    summary = result.summary() if hasattr(result, "summary") else {}
-    valid = f"; valid accuracy {summary['valid_accuracy']:.2%}" if "valid_accuracy" in summary else ""
+    valid = ""
+    if len(data.valid.texts):
+        from lmlab.classify.task import evaluate_classifier_run
+
+        r = evaluate_classifier_run(out, data.valid, classifier=result)
+        valid = f"; valid accuracy {r['accuracy']:.2%}"
     print(
         f"trained {entry.name} ({result.num_parameters():,} parameters, {len(data.labels)} classes, "
         f"{len(data.train):,} training examples) in {seconds:.2f} s{valid} -> {out}"
@@ -157,8 +178,13 @@ def _cross_validate(entry, args: argparse.Namespace, data, out: Path) -> int:
     from lmlab.io import write_json
     from lmlab.train_options import TrainOptions
 
-    if args.folds > len(data.train) + len(data.valid) + len(data.test):
-        raise LmlabError(f"--folds {args.folds} is more than the {len(data.train):,} examples")
+    total = len(data.train) + len(data.valid) + len(data.test)
+    if args.folds > total:
+        raise LmlabError(f"--folds {args.folds} is more than the {total:,} examples")
+    from lmlab.rundir import check_out_dir, refuse_forbidden_place
+
+    refuse_forbidden_place(out)
+    check_out_dir(out, owned=_is_cross_validation, what="an lmlab cross-validation")
     folds = fold_datasets(data, args.folds, seed=args.seed)
     results = []
     for i, fold in enumerate(folds, start=1):
@@ -172,7 +198,14 @@ def _cross_validate(entry, args: argparse.Namespace, data, out: Path) -> int:
         r = evaluate_classifier_run(fold_dir, fold.test)
         print(f"fold {i}/{args.folds}: test accuracy {r['accuracy']:.2%}, macro-F1 {r['macro_f1']:.4f}")
         results.append({"fold": i, "accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "examples": r["examples"]})
-    summary = {"folds": args.folds, "model": entry.name, "data": str(args.data), "per_fold": results}
+    summary = {
+        "format": CV_FORMAT,
+        "version": 1,
+        "folds": args.folds,
+        "model": entry.name,
+        "data": str(args.data),
+        "per_fold": results,
+    }
     for key in ("accuracy", "macro_f1"):
         values = [r[key] for r in results]
         summary[key] = {"mean": statistics.fmean(values), "std": statistics.stdev(values)}

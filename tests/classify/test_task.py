@@ -233,3 +233,27 @@ def test_bad_input_one_line_exit_2_nothing_written(case, expect, cli, data_dir, 
     assert rc == 2, err
     assert len(err.strip().splitlines()) == 1 and expect in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_naive_bayes_through_the_cli(cli, data_dir, tmp_path):
+    run = tmp_path / "nb"
+    rc, out, err = cli("train", "--task", "classify", "--model", "nb", "--data", data_dir, "--out", run, "--ngram", "1")
+    assert rc == 0, err
+    cfg = json.loads((run / "config.json").read_text())
+    assert (cfg["task"], cfg["family"], cfg["model"]["ngram"]) == ("classify", "nb", 1)
+    rc, out, err = cli("eval", run, "--split", "test", "--json")
+    assert rc == 0 and json.loads(out)["accuracy"] > 0.9
+    rc, out, _ = cli("classify", run, "--text", "superb")
+    assert out.startswith("pos\t")
+    rc, _, err = cli("train", "--task", "classify", "--model", "nb", "--data", data_dir, "--out", tmp_path / "x",
+                     "--embeddings", tmp_path / "nope.txt")  # fmt: skip
+    assert rc == 2 and "--embeddings" in err
+
+
+def test_folds_refuse_a_folder_of_the_users(cli, data_dir, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    rc, _, err = _train(cli, data_dir, mine, "bow", "--folds", "2", "--epochs", "1")
+    assert rc == 2 and "not an lmlab cross-validation" in err
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]

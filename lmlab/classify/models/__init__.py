@@ -28,6 +28,8 @@ class Classifier:
     train_config: str = "lmlab.classify.task:training_config_class"
     #: config fields set from the data (not flags)
     data_fields: tuple[str, ...] = ("vocab_size", "num_classes", "padding_idx")
+    #: config fields set by a flag every family has (``--lowercase`` of the tokenizer flags)
+    shared_fields: tuple[str, ...] = ()
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
@@ -62,6 +64,17 @@ class Classifier:
 
 
 CLASSIFIERS: dict[str, Classifier] = {
+    "nb": Classifier(
+        "nb",
+        "multinomial naive Bayes over word n-gram counts, or NBSVM with --svm (Wang & Manning 2012); no PyTorch",
+        "lmlab.classify.models.nbsvm:NBConfig",
+        "",
+        trainer="lmlab.classify.models.nbsvm:train_nb",
+        loader="lmlab.classify.models.nbsvm:load_nb",
+        train_config="lmlab.classify.models.nbsvm:nb_train_config",
+        data_fields=(),
+        shared_fields=("lowercase",),
+    ),
     "bow": Classifier(
         "bow",
         "averaged word (and hashed n-gram) embeddings and a linear layer (fastText, Joulin et al. 2016)",

@@ -45,7 +45,8 @@ from typing import Any
 import numpy as np
 
 from lmlab.errors import LmlabError
-from lmlab.io import atomic_open, read_versioned_json, write_json
+from lmlab.io import atomic_open, write_json
+from lmlab.runfiles import read_bytes, read_versioned_json
 
 log = logging.getLogger(__name__)
 
@@ -424,12 +425,10 @@ class NBClassifier:
         directory = Path(directory)
         meta = read_versioned_json(directory / META_FILE, FORMAT, VERSION, "naive Bayes model file")
         path = directory / WEIGHTS_FILE
+        data = read_bytes(path, missing=f"{path} not found")
         try:
-            data = path.read_bytes()
             arrays = load(data)
             header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
-        except FileNotFoundError:
-            raise LmlabError(f"{path} not found") from None
         except (SafetensorError, ValueError) as e:
             raise LmlabError(f"{path}: corrupted or truncated safetensors file ({e})") from None
         if header.get("__metadata__", {}).get("lmlab_sha256") != _arrays_sha256(arrays):
@@ -498,3 +497,73 @@ __all__ = [
     "train_l2_svm",
     "word_ngrams",
 ]
+
+
+# ---- as a family of ``lmlab train --task classify`` (see lmlab.classify.models.CLASSIFIERS)
+def nb_train_config(config_class: type) -> type:
+    """The flags of ``--model nb`` are its config's fields: it has no training recipe (one pass of counting)."""
+    return config_class
+
+
+class NBRun:
+    """A trained naive Bayes / NBSVM model as the classification task's verbs use it."""
+
+    def __init__(self, model: NBClassifier):
+        self.model, self.labels = model, list(model.classes)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.predict_proba(texts)
+
+    def num_parameters(self) -> int:
+        return self.model.num_parameters()
+
+
+def train_nb(config: NBConfig, data: Any, tokenizer: Any, opts: Any, out: Path, *, embeddings: Any = None) -> NBRun:
+    """Count the training texts' n-grams (and train NBSVM's SVM) and write a run directory at ``out``.
+
+    The word tokenizer of the other families is not used: the model keeps its own n-gram vocabulary."""
+    import datetime as _dt
+    import platform
+    import time
+
+    from lmlab import __version__
+    from lmlab.rundir import replace_run
+
+    if embeddings is not None:
+        raise LmlabError("--embeddings: the nb model reads n-gram counts, not word vectors")
+    t0 = time.perf_counter()
+    model = NBClassifier(config).fit(data.train.texts, data.train.labels)
+    seconds = time.perf_counter() - t0
+    stats = {
+        "status": "completed",
+        "train_examples": len(data.train.texts),
+        "train_seconds": round(seconds, 3),
+        "examples_per_s": round(len(data.train.texts) / max(seconds, 1e-9), 1),
+        "parameters": model.num_parameters(),
+        "ngrams": len(model.vocab),
+    }
+    run = {
+        "format": "lmlab-run",
+        "version": 1,
+        "task": "classify",
+        "family": "nb",
+        "model": asdict(config),
+        "labels": list(model.classes),
+        "data": opts.data_info,
+        "command": opts.command,
+        "stats": stats,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "lmlab_version": __version__,
+        "machine": platform.node(),
+    }
+    with replace_run(out, opts.command or None) as tmp:
+        model.save(tmp)
+        write_json(tmp / "config.json", run)
+    return NBRun(model)
+
+
+def load_nb(run_dir: Path, run_cfg: dict[str, Any]) -> NBRun:
+    model = NBClassifier.load(run_dir)
+    if list(model.classes) != list(run_cfg["labels"]):
+        raise LmlabError(f"{run_dir}: {META_FILE} and config.json name different labels")
+    return NBRun(model)
