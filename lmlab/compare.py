@@ -1,9 +1,13 @@
-"""Compare model families on one corpus: the same splits, tokenizer and perplexity protocol for every family.
+"""Compare model families of one task on one dataset: the same splits, tokenizer and metrics for every family.
 
-Each family is trained by its own ``lmlab train`` command, run as a child process so that its wall time and
-peak memory are its own and so that the command recorded in the report is exactly the one that ran. Finished
-rows are saved in ``results.json`` as they complete; running the same comparison again trains only what is
-missing. The report (``report.md``, ``report.html``, PNG plots) is rewritten from ``results.json`` at the end.
+What a comparison measures comes from the task's :class:`CompareProfile` (found through :mod:`lmlab.tasks`): for
+language models test perplexity under the one protocol, for classifiers test accuracy and macro-F1; the table's
+columns, the curve and the plots follow it, and nothing here asks which task or family it compares.
+
+Each family is trained by its own ``lmlab train`` command, run as a child process so that its wall time and peak
+memory are its own and so that the command recorded in the report is exactly the one that ran. Finished rows are
+saved in ``results.json`` as they complete; running the same comparison again trains only what is missing. The
+report (``report.md``, ``report.html``, PNG plots) is rewritten from ``results.json`` at the end.
 
 The report folder is locked while a comparison runs, and it must be new, empty or a comparison already
 (``--force`` replaces a different comparison, never a folder holding something else: :mod:`lmlab.rundir`). Ctrl-C
@@ -27,12 +31,13 @@ from typing import Any
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open, write_json
 from lmlab.rundir import check_out_dir, refuse_forbidden_place, run_lock
-from lmlab.runfiles import check_fields, dataclass_schema, expect, list_of, read_json
+from lmlab.runfiles import annotation_field, check_fields, dataclass_schema, expect, list_of, read_json
 
-FAMILY_ORDER = ("ngram", "mlp", "rnn", "lstm", "gru", "cnn", "transformer")
+FAMILY_ORDER = ("ngram", "mlp", "rnn", "lstm", "gru", "cnn", "transformer")  # the language-model families
 #: the smallest time share a neural family can be given: a few steps and one evaluation
 MIN_SECONDS_PER_FAMILY = 20.0
 RESULTS_FORMAT = "lmlab-compare"
+RESULTS_VERSION = 2  # version 1 (language models only) kept the test figures as row fields; it is still read
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Comparison:
     steps: int | None = None
     device: str = "auto"
     seed: int = 0
+    task: str = "lm"
 
 
 @dataclass
@@ -55,19 +61,61 @@ class Row:
     command: str
     run_dir: str
     status: str = "pending"
-    test_perplexity: float | None = None
-    bits_per_token: float | None = None
-    cross_entropy: float | None = None
-    test_tokens: int | None = None
+    metrics: dict[str, float | None] = field(default_factory=dict)  # the task's test figures (profile.columns)
     parameters: int | None = None
     train_seconds: float | None = None
-    tokens_per_s: float | None = None
+    speed: float | None = None  # training units (tokens, examples) per second
     peak_memory_mb: float | None = None
-    curve: list[list[float]] = field(default_factory=list)  # [elapsed seconds, validation perplexity]
+    curve: list[list[float]] = field(default_factory=list)  # [elapsed seconds, the profile's validation metric]
     samples: list[str] = field(default_factory=list)
 
 
 ROW_FIELDS = {f.name for f in fields(Row)}
+_V1_METRICS = ("test_perplexity", "bits_per_token", "cross_entropy", "test_tokens")
+
+
+def _row_from_saved(d: dict[str, Any]) -> Row:
+    """A row of ``results.json``; a version-1 row's figures move into ``metrics``."""
+    d = dict(d)
+    metrics = dict(d.pop("metrics", {}) or {})
+    metrics.update({k: d.pop(k) for k in _V1_METRICS if k in d})
+    if "tokens_per_s" in d:
+        d["speed"] = d.pop("tokens_per_s")
+    return Row(**{k: v for k, v in d.items() if k in ROW_FIELDS}, metrics=metrics)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # a key of Row.metrics
+    header: str
+    spec: str  # format spec
+
+
+@dataclass(frozen=True)
+class CompareProfile:
+    """What a task compares: its families in order, the test figures (table columns) and how a run is trained
+    and measured. Each task's profile lives beside the task and is found through :mod:`lmlab.tasks`."""
+
+    task: str
+    family_order: tuple[str, ...]
+    default_tokenizer: str
+    columns: tuple[Column, ...]  # the first is the main figure (the scatter against parameters)
+    higher_is_better: bool
+    unit: str  # what the speed column counts
+    curve_key: str  # the metrics.jsonl key of the validation curve
+    curve_label: str
+    curve_log: bool
+    untimed: tuple[str, ...]  # families that count rather than train (no share of the time budget)
+    family_args: Any  # (family, Comparison) -> list[str]: flags sized for a quick comparison
+    load_data: Any  # (Comparison) -> the dataset (errors surface before anything is written)
+    measure: Any  # (run_dir, data, Comparison, Row) -> None: fills metrics, parameters, speed, curve, samples
+    summary: Any  # (family) -> str: one line about the family
+
+
+def profile_for(task: str) -> CompareProfile:
+    from lmlab.tasks import get_task
+
+    return get_task(task).compare_profile()
 
 
 def parse_models(text: str, available: dict) -> list[str]:
@@ -85,9 +133,9 @@ def parse_models(text: str, available: dict) -> list[str]:
     return names
 
 
-def family_args(family: str, tokenizer: str) -> list[str]:
-    """Hyperparameters sized for a quick comparison on a small corpus (a fair, modest share each)."""
-    char = tokenizer == "char"
+def family_args(family: str, cmp: Comparison) -> list[str]:
+    """Language models: hyperparameters sized for a quick comparison on a small corpus (a fair, modest share)."""
+    char = cmp.tokenizer == "char"
     table = {
         "ngram": ["--order", "6" if char else "3", "--smoothing", "modified-kneser-ney"],
         "mlp": ["--context-len", "8" if char else "5", "--d-embed", "32" if char else "64", "--d-hidden", "256"],
@@ -116,11 +164,13 @@ def family_args(family: str, tokenizer: str) -> list[str]:
 
 
 def train_command(cmp: Comparison, family: str, run_dir: Path, seconds: float | None) -> list[str]:
-    argv = ["lmlab", "train", "--model", family, "--data", cmp.data, "--tokenizer", cmp.tokenizer]
+    profile = profile_for(cmp.task)
+    task = [] if cmp.task == "lm" else ["--task", cmp.task]  # the default task's commands stay as they were
+    argv = ["lmlab", "train", *task, "--model", family, "--data", cmp.data, "--tokenizer", cmp.tokenizer]
     if cmp.vocab_size is not None:
         argv += ["--vocab-size", str(cmp.vocab_size)]
-    argv += family_args(family, cmp.tokenizer)
-    if family != "ngram":
+    argv += profile.family_args(family, cmp)
+    if family not in profile.untimed:
         argv += ["--seed", str(cmp.seed), "--device", cmp.device]
         if cmp.steps is not None:
             argv += ["--max-steps", str(cmp.steps), "--epochs", "1000"]
@@ -143,8 +193,13 @@ def check_results(d: dict[str, Any], where: str) -> None:
     """One LmlabError line naming the file and the field of ``results.json`` that has the wrong type."""
     check_fields(d, RESULTS_SCHEMA, where)
     row_schema = dataclass_schema(Row)
+    number = annotation_field(float | None)
     for i, row in enumerate(d.get("rows", [])):
         check_fields({f"rows[{i}]": row}, {f"rows[{i}].{k}": v for k, v in row_schema.items()}, where)
+        figures = {f"rows[{i}].{k}": number for k in _V1_METRICS if k in row}  # a version-1 row
+        if isinstance(row.get("metrics"), dict):
+            figures |= {f"rows[{i}].metrics.{k}": number for k in row["metrics"]}
+        check_fields({f"rows[{i}]": row}, figures, where)
 
 
 def _load_results(out: Path) -> dict[str, Any] | None:
@@ -161,8 +216,8 @@ def _load_results(out: Path) -> dict[str, Any] | None:
     return d
 
 
-def _measure_run(run_dir: Path, corpus, cmp: Comparison, row: Row) -> None:
-    """Test perplexity, parameters, speed, the validation curve and samples of a trained run."""
+def measure_lm_run(run_dir: Path, corpus, cmp: Comparison, row: Row) -> None:
+    """Language models: test perplexity, parameters, speed, the validation curve and samples of a trained run."""
     from lmlab.evaluate import evaluate
     from lmlab.generate import SamplingConfig, generate
     from lmlab.run import load_model
@@ -172,8 +227,12 @@ def _measure_run(run_dir: Path, corpus, cmp: Comparison, row: Row) -> None:
     row.parameters = model.num_parameters()
     if model.normalized:
         r = evaluate(model, corpus.test)
-        row.test_perplexity, row.bits_per_token, row.cross_entropy = r.perplexity, r.bits_per_token, r.cross_entropy
-        row.test_tokens = r.tokens
+        row.metrics = {
+            "test_perplexity": r.perplexity,
+            "bits_per_token": r.bits_per_token,
+            "cross_entropy": r.cross_entropy,
+            "test_tokens": r.tokens,
+        }
     metrics = run_dir / "metrics.jsonl"
     if metrics.exists():
         from lmlab.train.metrics import read_metrics
@@ -181,13 +240,43 @@ def _measure_run(run_dir: Path, corpus, cmp: Comparison, row: Row) -> None:
         rows = read_metrics(metrics)
         row.curve = [[r["elapsed_s"], r["val_perplexity"]] for r in rows if "val_perplexity" in r and "elapsed_s" in r]
         speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
-        row.tokens_per_s = sum(speeds) / len(speeds) if speeds else None
+        row.speed = sum(speeds) / len(speeds) if speeds else None
     elif row.train_seconds:
-        row.tokens_per_s = stats.get("train_tokens", 0) / max(stats.get("train_seconds", row.train_seconds), 1e-9)
+        row.speed = stats.get("train_tokens", 0) / max(stats.get("train_seconds", row.train_seconds), 1e-9)
         if model.normalized:
             row.curve = [[row.train_seconds, evaluate(model, corpus.valid).perplexity]]
     length = 200 if cmp.tokenizer == "char" else 40
     row.samples = generate(model, "", SamplingConfig(max_tokens=length), num_samples=3, seed=cmp.seed)
+
+
+def _load_lm_corpus(cmp: Comparison):
+    from lmlab.data import load_corpus
+
+    return load_corpus(cmp.data)
+
+
+def _lm_summary(family: str) -> str:
+    from lmlab.models import FAMILIES
+
+    return FAMILIES[family].summary
+
+
+LM_PROFILE = CompareProfile(
+    task="lm",
+    family_order=FAMILY_ORDER,
+    default_tokenizer="char",
+    columns=(Column("test_perplexity", "test perplexity", ".2f"), Column("bits_per_token", "bits/token", ".3f")),
+    higher_is_better=False,
+    unit="tokens",
+    curve_key="val_perplexity",
+    curve_label="validation perplexity",
+    curve_log=True,
+    untimed=("ngram",),
+    family_args=family_args,
+    load_data=_load_lm_corpus,
+    measure=measure_lm_run,
+    summary=_lm_summary,
+)
 
 
 def is_comparison(path: Path) -> bool:
@@ -211,16 +300,16 @@ def run_comparison(cmp: Comparison, out: Path, *, force: bool = False, progress=
 
 
 def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dict[str, Any]:
-    from lmlab.data import load_corpus
-    from lmlab.models import FAMILIES
-
+    profile = profile_for(cmp.task)
     existing = _load_results(out) if out.exists() and not force else None  # --force replaces it unread
+    if existing is not None:
+        existing["comparison"].setdefault("task", "lm")  # comparisons made before tasks: language models
     if existing is not None and existing.get("comparison") != asdict(cmp) and not force:
         raise LmlabError(
             f"{out} holds a different comparison ({existing.get('comparison', {}).get('data')}, "
             f"{', '.join(existing.get('comparison', {}).get('models', []))}); pass --force to replace it"
         )
-    neural = [m for m in cmp.models if m != "ngram"]
+    neural = [m for m in cmp.models if m not in profile.untimed]
     share = None
     if cmp.steps is None and neural:
         if cmp.budget_minutes is None:
@@ -233,14 +322,14 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
                 f"{'y' if len(neural) == 1 else 'ies'}: give at least {need:.1f} minutes "
                 f"({MIN_SECONDS_PER_FAMILY:.0f} s each)"
             )
-    corpus = load_corpus(cmp.data)  # errors (unknown corpus, bad bytes) surface before anything is written
+    corpus = profile.load_data(cmp)  # errors (unknown dataset, bad bytes) surface before anything is written
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, Row] = {}
     if existing is not None and not force:
         for d in existing.get("rows", []):
             if d.get("status") == "done" and Path(d.get("run_dir", "")).exists():
-                rows[d["family"]] = Row(**{k: v for k, v in d.items() if k in ROW_FIELDS})
-    results = {"format": RESULTS_FORMAT, "version": 1, "comparison": asdict(cmp), "rows": []}
+                rows[d["family"]] = _row_from_saved(d)
+    results = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, "comparison": asdict(cmp), "rows": []}
 
     def save() -> None:
         results["rows"] = [asdict(rows[m]) for m in cmp.models if m in rows]
@@ -257,9 +346,9 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
         run_dir = out / "runs" / family
         argv = train_command(cmp, family, run_dir, share)
         left = todo[todo.index(family) :]
-        est = sum(0 if m == "ngram" else (share or 0) for m in left)
+        est = sum(0 if m in profile.untimed else (share or 0) for m in left)
         progress(
-            f"[{i}/{len(cmp.models)}] {family}: training ({FAMILIES[family].summary})"
+            f"[{i}/{len(cmp.models)}] {family}: training ({profile.summary(family)})"
             + (f"; about {est / 60:.1f} min left overall" if est else "")
         )
         row = Row(family=family, command=shlex.join(argv), run_dir=str(run_dir))
@@ -280,9 +369,11 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
             row.status = f"failed (exit status {proc.returncode})"
             progress(f"    {family} failed; see the messages above")
         else:
-            _measure_run(run_dir, corpus, cmp, row)
+            profile.measure(run_dir, corpus, cmp, row)
             row.status = "done"
-            progress(f"    {family}: test perplexity {row.test_perplexity:.2f}" if row.test_perplexity else "    done")
+            main = profile.columns[0]
+            value = row.metrics.get(main.key)
+            progress(f"    {family}: {main.header} {format(value, main.spec)}" if value is not None else "    done")
         rows[family] = row
         save()
     save()
@@ -310,31 +401,43 @@ def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _profile_of(results: dict[str, Any]) -> CompareProfile:
+    return profile_for(results.get("comparison", {}).get("task", "lm"))
+
+
+def header(profile: CompareProfile) -> list[str]:
+    return ["family", *(c.header for c in profile.columns), "parameters", "train s", f"{profile.unit}/s", "peak MB",
+            "status"]  # fmt: skip
+
+
 def table_rows(results: dict[str, Any]) -> list[list[str]]:
+    profile = _profile_of(results)
     out = []
-    for r in results["rows"]:
+    for d in results["rows"]:
+        r = _row_from_saved(d)
         out.append(
             [
-                r["family"],
-                _fmt(r["test_perplexity"], ".2f"),
-                _fmt(r["bits_per_token"], ".3f"),
-                _fmt(r["parameters"], ",d"),
-                _fmt(r["train_seconds"], ".1f"),
-                _fmt(r["tokens_per_s"], ",.0f"),
-                _fmt(r["peak_memory_mb"], ",.0f"),
-                r["status"],
+                r.family,
+                *(_fmt(r.metrics.get(c.key), c.spec) for c in profile.columns),
+                _fmt(r.parameters, ",d"),
+                _fmt(r.train_seconds, ".1f"),
+                _fmt(r.speed, ",.0f"),
+                _fmt(r.peak_memory_mb, ",.0f"),
+                r.status,
             ]
         )
     return out
 
 
-HEADER = ["family", "test perplexity", "bits/token", "parameters", "train s", "tokens/s", "peak MB", "status"]
-
-
 def markdown_table(results: dict[str, Any]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    head = header(_profile_of(results))
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(results)]
     return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_")
 
 
 def plot_results(out: Path, results: dict[str, Any]) -> list[str]:
@@ -343,43 +446,44 @@ def plot_results(out: Path, results: dict[str, Any]) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in results["rows"] if r["status"] == "done"]
+    profile = _profile_of(results)
+    rows = [_row_from_saved(r) for r in results["rows"] if r["status"] == "done"]
     files = []
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in rows:
-        if r["curve"]:
-            xs, ys = zip(*r["curve"])
-            ax.plot(xs, ys, marker="o", markersize=3, label=r["family"])
+        if r.curve:
+            xs, ys = zip(*r.curve)
+            ax.plot(xs, ys, marker="o", markersize=3, label=r.family)
     ax.set_xlabel("training wall time (s)")
-    ax.set_ylabel("validation perplexity")
-    ax.set_yscale("log")
-    ax.set_title("validation perplexity against wall time")
-    ax.legend()
+    ax.set_ylabel(profile.curve_label)
+    if profile.curve_log:
+        ax.set_yscale("log")
+    ax.set_title(f"{profile.curve_label} against wall time")
+    if any(r.curve for r in rows):
+        ax.legend()
     fig.tight_layout()
-    with atomic_open(out / "val_perplexity_vs_time.png", "wb") as f:
+    name = f"{profile.curve_key}_vs_time.png"
+    with atomic_open(out / name, "wb") as f:
         fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
-    files.append("val_perplexity_vs_time.png")
+    files.append(name)
+    main = profile.columns[0]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in rows:
-        if r["test_perplexity"] is not None:
-            ax.scatter([r["parameters"]], [r["test_perplexity"]], s=30)
-            ax.annotate(
-                r["family"],
-                (r["parameters"], r["test_perplexity"]),
-                fontsize=8,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
+        value = r.metrics.get(main.key)
+        if value is not None and r.parameters:
+            ax.scatter([r.parameters], [value], s=30)
+            ax.annotate(r.family, (r.parameters, value), fontsize=8, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("test perplexity")
-    ax.set_title("test perplexity against parameters")
+    ax.set_ylabel(main.header)
+    ax.set_title(f"{main.header} against parameters")
     fig.tight_layout()
-    with atomic_open(out / "perplexity_vs_parameters.png", "wb") as f:
+    name = f"{_slug(main.header.removeprefix('test '))}_vs_parameters.png"
+    with atomic_open(out / name, "wb") as f:
         fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
-    files.append("perplexity_vs_parameters.png")
+    files.append(name)
     return files
 
 
@@ -387,16 +491,19 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
     import html
 
     cmp = results["comparison"]
+    profile = _profile_of(results)
     images = plot_results(out, results)
-    title = f"lmlab compare: {cmp['data']}, {cmp['tokenizer']} tokens"
+    task = "" if profile.task == "lm" else f" ({profile.task})"
+    title = f"lmlab compare{task}: {cmp['data']}, {cmp['tokenizer']} tokens"
     budget = f"{cmp['budget_minutes']:g} minutes" if cmp.get("budget_minutes") else f"{cmp.get('steps')} steps each"
     about = f"Machine: {results['machine']}. Date: {results['date']}. Budget: {budget}. Device: {cmp['device']}."
     md = [f"# {title}", "", about, "", markdown_table(results), ""]
     md += [f"![{name}]({name})" for name in images] + [""]
     md += ["## Commands", ""]
     md += [f"- {r['family']}: `{r['command']}`" for r in results["rows"]]
-    md += ["", "## Samples", ""]
-    for r in results["rows"]:
+    sampled = [r for r in results["rows"] if r.get("samples")]
+    md += ["", "## Samples", ""] if sampled else [""]
+    for r in sampled:
         md += [f"### {r['family']}", ""] + ["```", *[s or "(empty line)" for s in r["samples"]], "```", ""]
     with atomic_open(out / "report.md") as f:
         f.write("\n".join(md))
@@ -407,7 +514,7 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
         "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child{text-align:left}"
         "pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}</style></head><body>",
         f"<h1>{html.escape(title)}</h1><p>{html.escape(about)}</p>",
-        "<table id='results'><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in HEADER) + "</tr>",
+        "<table id='results'><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in header(profile)) + "</tr>",
     ]
     h += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table_rows(results)]
     # data-loaded marks an image the browser decoded (the report's test reads it back)
@@ -416,8 +523,8 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
     ]
     h += ["<h2>Commands</h2><ul>"]
     h += [f"<li>{html.escape(r['family'])}: <code>{html.escape(r['command'])}</code></li>" for r in results["rows"]]
-    h += ["</ul><h2>Samples</h2>"]
-    for r in results["rows"]:
+    h += ["</ul>" + ("<h2>Samples</h2>" if sampled else "")]
+    for r in sampled:
         h += [f"<h3>{html.escape(r['family'])}</h3><pre>{html.escape(chr(10).join(r['samples']))}</pre>"]
     h += ["</body></html>"]
     with atomic_open(out / "report.html") as f:

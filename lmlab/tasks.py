@@ -22,20 +22,38 @@ class Task:
     name: str
     summary: str
     families: str  # "module:ATTR", a dict of family name -> family (with config_class())
-    cli: str  # the module with add_train_flags(parser, family), train(args), evaluate(args, run_cfg), ...
+    cli: str  # the module with add_train_flags(parser, family), train(args), evaluate(args), attention(args)
+    compare: str  # "module:ATTR", the task's lmlab.compare.CompareProfile
+
+    @staticmethod
+    def _load(ref: str) -> Any:
+        module, _, attr = ref.partition(":")
+        return getattr(importlib.import_module(module), attr)
 
     def family_table(self) -> dict[str, Any]:
-        module, _, attr = self.families.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        return self._load(self.families)
+
+    def compare_profile(self) -> Any:
+        return self._load(self.compare)
 
     def cli_module(self) -> ModuleType:
         return importlib.import_module(self.cli)
 
 
 TASKS: dict[str, Task] = {
-    "lm": Task("lm", "language modelling (perplexity)", "lmlab.models:FAMILIES", "lmlab.cli.lm_task"),
+    "lm": Task(
+        "lm",
+        "language modelling (perplexity)",
+        "lmlab.models:FAMILIES",
+        "lmlab.cli.lm_task",
+        "lmlab.compare:LM_PROFILE",
+    ),
     "classify": Task(
-        "classify", "text classification (accuracy)", "lmlab.classify.models:CLASSIFIERS", "lmlab.cli.classify_task"
+        "classify",
+        "text classification (accuracy)",
+        "lmlab.classify.models:CLASSIFIERS",
+        "lmlab.cli.classify_task",
+        "lmlab.classify.compare:CLASSIFY_PROFILE",
     ),
 }
 

@@ -1,4 +1,4 @@
-"""``lmlab compare``: every family on one corpus, one table, one report."""
+"""``lmlab compare``: every family of a task on one dataset, one table, one report."""
 
 from __future__ import annotations
 
@@ -6,28 +6,31 @@ import argparse
 from pathlib import Path
 
 from lmlab.cli.common import check_seed
-from lmlab.compare import FAMILY_ORDER, Comparison, markdown_table, parse_models, run_comparison
+from lmlab.compare import Comparison, markdown_table, parse_models, profile_for, run_comparison
+from lmlab.tasks import DEFAULT_TASK, TASKS
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "compare",
-        help="train and evaluate several families on one corpus; write a report",
-        description="Trains each listed family on the same splits with the same tokenizer, evaluates each on the "
-        "test split under one perplexity protocol, and writes report.md, report.html, results.json and plots.",
+        help="train and evaluate several families on one dataset; write a report",
+        description="Trains each listed family of the task on the same splits with the same tokenizer, evaluates "
+        "each on the test split with the task's metrics (language models: perplexity under one protocol; "
+        "classifiers: accuracy and macro-F1), and writes report.md, report.html, results.json and plots.",
     )
-    p.add_argument("--data", required=True, help="a named corpus, a folder with train/valid/test.txt, or a file")
     p.add_argument(
-        "--models", default=",".join(FAMILY_ORDER), help=f"comma-separated (default: all: {','.join(FAMILY_ORDER)})"
+        "--task", default=DEFAULT_TASK, choices=list(TASKS), help=f"what the families learn (default: {DEFAULT_TASK})"
     )
-    p.add_argument("--tokenizer", default="char", help="char, word or bpe (default: char)")
+    p.add_argument("--data", required=True, help="a named dataset, a folder with its splits, or a file")
+    p.add_argument("--models", default=None, help="comma-separated (default: every family of the task)")
+    p.add_argument("--tokenizer", default=None, help="char, word or bpe (default: char for lm, word for classify)")
     p.add_argument("--vocab-size", type=int, default=None, help="bpe: vocabulary size")
     g = p.add_mutually_exclusive_group()
     g.add_argument(
         "--budget-minutes",
         type=float,
         default=None,
-        help="wall time for all neural families, shared equally (the n-gram model takes seconds)",
+        help="wall time for all neural families, shared equally (counting models, n-gram or nb, take seconds)",
     )
     g.add_argument("--steps", type=int, default=None, help="train each neural family this many steps instead")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
@@ -39,9 +42,10 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lmlab.errors import LmlabError
-    from lmlab.models import FAMILIES
 
-    models = parse_models(args.models, FAMILIES)
+    task = TASKS[args.task]
+    profile = profile_for(task.name)
+    models = parse_models(args.models or ",".join(profile.family_order), task.family_table())
     check_seed(args.seed)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise LmlabError(f"--out {args.out} is a file; compare writes a folder (report, results, runs)")
@@ -54,12 +58,13 @@ def run(args: argparse.Namespace) -> int:
     cmp = Comparison(
         data=str(args.data),
         models=models,
-        tokenizer=args.tokenizer,
+        tokenizer=args.tokenizer or profile.default_tokenizer,
         vocab_size=args.vocab_size,
         budget_minutes=args.budget_minutes,
         steps=args.steps,
         device=args.device,
         seed=args.seed,
+        task=task.name,
     )
     results = run_comparison(cmp, Path(args.out), force=args.force)
     print()

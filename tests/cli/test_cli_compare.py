@@ -54,7 +54,8 @@ def test_report_files_agree(report):
     md = (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     for name, r in rows.items():
-        assert f"{r['test_perplexity']:.2f}" in md and f"{r['test_perplexity']:.2f}" in html
+        ppl = r["metrics"]["test_perplexity"]
+        assert f"{ppl:.2f}" in md and f"{ppl:.2f}" in html
         assert r["command"].startswith(f"lmlab train --model {name}") and r["command"] in md
         assert len(r["samples"]) == 3 and r["parameters"] > 0 and r["peak_memory_mb"] > 0
     for png in ("val_perplexity_vs_time.png", "perplexity_vs_parameters.png"):

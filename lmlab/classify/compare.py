@@ -1,0 +1,68 @@
+"""What ``lmlab compare --task classify`` measures: test accuracy and macro-F1 of every classifier on one dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmlab.compare import Column, CompareProfile, Comparison, Row
+
+FAMILY_ORDER = ("nb", "bow", "textcnn", "rnn", "attention", "transformer")
+
+
+def family_args(family: str, cmp: Comparison) -> list[str]:
+    """Each family with its published recipe (:data:`lmlab.classify.task.RECIPES`); early stopping on the
+    validation accuracy keeps a short budget from ending on a worse epoch."""
+    return [] if family == "nb" else ["--early-stop", "5"]
+
+
+def load_data(cmp: Comparison):
+    from lmlab.classify.data import load_classification_data
+
+    return load_classification_data(cmp.data, seed=cmp.seed)
+
+
+def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
+    """Test accuracy, macro-F1, parameters, speed and the validation-accuracy curve of a trained classifier."""
+    from lmlab.classify.task import evaluate_classifier_run, load_classifier
+    from lmlab.train.metrics import read_metrics
+
+    classifier, config = load_classifier(run_dir)
+    r = evaluate_classifier_run(run_dir, data.test, classifier=classifier)
+    row.metrics = {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "test_examples": r["examples"]}
+    row.parameters = classifier.num_parameters()
+    stats = config.get("stats", {})
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.exists():
+        rows = read_metrics(metrics)
+        row.curve = [[m["elapsed_s"], m["val_accuracy"]] for m in rows if "val_accuracy" in m and "elapsed_s" in m]
+        speeds = [m["examples_per_s"] for m in rows if "examples_per_s" in m]
+        row.speed = sum(speeds) / len(speeds) if speeds else None
+    else:
+        row.speed = stats.get("examples_per_s")
+        if len(data.valid.texts):
+            valid = evaluate_classifier_run(run_dir, data.valid, classifier=classifier)
+            row.curve = [[stats.get("train_seconds", row.train_seconds or 0.0), valid["accuracy"]]]
+
+
+def summary(family: str) -> str:
+    from lmlab.classify.models import CLASSIFIERS
+
+    return CLASSIFIERS[family].summary
+
+
+CLASSIFY_PROFILE = CompareProfile(
+    task="classify",
+    family_order=FAMILY_ORDER,
+    default_tokenizer="word",
+    columns=(Column("accuracy", "test accuracy", ".2%"), Column("macro_f1", "macro-F1", ".4f")),
+    higher_is_better=True,
+    unit="examples",
+    curve_key="val_accuracy",
+    curve_label="validation accuracy",
+    curve_log=False,
+    untimed=("nb",),
+    family_args=family_args,
+    load_data=load_data,
+    measure=measure,
+    summary=summary,
+)
