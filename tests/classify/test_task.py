@@ -124,6 +124,8 @@ def test_train_eval_classify_attention(cli, data_dir, tmp_path):
     for suffix in ("png", "html"):
         rc, out, err = cli("attention", run, "--text", "the plot was dull", "--out", tmp_path / f"a.{suffix}")
         assert rc == 0, err
+    rc, out, err = cli("plot", run, "--out", tmp_path / "curves.png")  # loss, and accuracy / macro-F1 beside it
+    assert rc == 0 and (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     page = (tmp_path / "a.html").read_text()
     assert "dull" in page and "hop 1" in page
 
