@@ -255,9 +255,13 @@ class ClassificationTask(TrainingTask):
             out[index] = self.net(x, mask).logits.double().cpu().numpy()
         return out
 
-    def validate(self) -> dict[str, float]:
-        logits = self.predict_logits(self.valid_x)
-        return evaluation_metrics(logits, self.valid_labels, self.labels)[0]
+    def validate(self, subset: int | None = None) -> dict[str, float]:
+        n = len(self.valid_x) if subset is None else min(subset, len(self.valid_x))
+        logits = self.predict_logits(self.valid_x[:n])
+        return evaluation_metrics(logits, self.valid_labels[:n], self.labels)[0]
+
+    def validation_size(self) -> int:
+        return len(self.valid_x)
 
     def fingerprint(self) -> dict[str, Any]:
         return {

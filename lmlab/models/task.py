@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -107,10 +108,18 @@ class LanguageModelTask(TrainingTask):
         state = tuple(s.detach().to(dtype) if s.is_floating_point() else s.detach() for s in state)
         return loss, int((y >= 0).sum()), state  # B * T tokens, less the padding of --examples lines
 
-    def validate(self) -> dict[str, float]:
+    def validate(self, subset: int | None = None) -> dict[str, float]:
         assert self.valid_ids is not None
-        loss = float(-self.lm.score_stream(self.valid_ids).mean())
+        ids = self.valid_ids
+        if subset is not None and subset < ids.size:
+            # whole lines: up to the first </s> at or after `subset` tokens, so every line is scored as in eval
+            ends = np.flatnonzero(ids[subset - 1 :] == self.tokenizer.eos_id)
+            ids = ids[: subset + int(ends[0])] if ends.size else ids
+        loss = float(-self.lm.score_stream(ids).mean())
         return {"loss": loss, "perplexity": math.exp(min(loss, 700.0))}
+
+    def validation_size(self) -> int:
+        return 0 if self.valid_ids is None else int(self.valid_ids.size)
 
     def train_metrics(self, mean_loss: float) -> dict[str, float]:
         return {"train_perplexity": math.exp(min(mean_loss, 700.0))}

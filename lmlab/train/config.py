@@ -60,6 +60,9 @@ class EngineConfig:
     init_range: float = 0.1  # uniform: U(-init_range, init_range)
     # validation, early stopping, logging
     eval_every: int | None = None  # evaluate every this many steps; None: at the end of each epoch
+    eval_seconds: float | None = None  # or: evaluate each time training has run this much longer (seconds)
+    val_subset: int | None = 20_000  # validate on the first this many units (tokens, examples) of the validation
+    # split while training (the same subset each time); the whole split is measured once, at the end
     early_stop: int | None = None  # stop after this many evaluations without improvement; None: never
     log_every: int = 50  # one metrics.jsonl row every this many steps
     # where
@@ -120,8 +123,10 @@ def check_engine_config(cfg: EngineConfig) -> None:
 
     for name in ("epochs", "batch_size", "log_every"):
         positive_int(name)
-    for name in ("max_steps", "eval_every", "early_stop"):
+    for name in ("max_steps", "eval_every", "early_stop", "val_subset"):
         positive_int(name, optional=True)
+    need(cfg.eval_seconds is None or (finite(cfg.eval_seconds) and cfg.eval_seconds > 0), "eval_seconds", "> 0")
+    need(cfg.eval_every is None or cfg.eval_seconds is None, "eval_seconds", "used without --eval-every")
     need(cfg.max_seconds is None or (finite(cfg.max_seconds) and cfg.max_seconds > 0), "max_seconds", "> 0")
     need(cfg.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
     need(finite(cfg.lr) and cfg.lr > 0, "lr", "> 0")

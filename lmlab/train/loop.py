@@ -52,7 +52,7 @@ from lmlab.train.config import RESUMABLE, TrainConfig
 from lmlab.train.device import CompiledOrEager, autocast, resolve_device
 from lmlab.train.metrics import MetricsLog, tensorboard_available, truncate_metrics
 from lmlab.train.optim import build_optimizer, clip_global_norm, set_lr
-from lmlab.train.schedules import LRSchedule
+from lmlab.train.schedules import LRSchedule, progress_step
 from lmlab.train.task import TrainingTask
 from lmlab.train_options import TrainOptions
 
@@ -102,6 +102,7 @@ class Trainer:
         scratch: Path,
         callbacks: Sequence[Callback] = (),
     ):
+        self.t_created = time.perf_counter()  # set-up (reading and encoding the data, checks) is counted from here
         self.task, self.cfg, self.opts, self.out = task, task.cfg, opts, out
         self.dir = out  # where the run's files go now: a partial sibling folder until the first checkpoint
         self.build: RunBuild | None = None
@@ -145,6 +146,10 @@ class Trainer:
         self.last_checkpoint_step: int | None = None
         self.pending: list[list[Any]] = []  # [step, loss (a tensor, then a float)] since the last metrics row
         self.status = "training"
+        # where the time goes (seconds of this process; "elapsed" below excludes compilation, which the budget of
+        # --max-seconds does not charge)
+        self.costs = {"setup": 0.0, "compile": 0.0, "validation": 0.0, "final_validation": 0.0}
+        self.last_eval_elapsed = 0.0
 
     @property
     def lm(self) -> NeuralLM:
@@ -233,6 +238,8 @@ class Trainer:
     def _train(self) -> Any:
         cfg, net = self.cfg, self.net
         self.t_start = time.perf_counter()
+        self.costs["setup"] = self.t_start - self.t_created
+        self.last_eval_elapsed = self.elapsed_before
         self.mark = (time.perf_counter(), self.units_seen)  # for units/s
         bar = tqdm(
             total=self.total_steps,
@@ -247,8 +254,16 @@ class Trainer:
         with metrics as self.metrics, stop_after_step() as interrupt:
             while self.step < self.total_steps:
                 step = self.step
-                lr = self.schedule.lr_at(step, [self._badness(v) for _, v in self.val_history])
-                loss, count, state = self._update(step, state, lr)
+                budget = None if cfg.max_seconds is None else self._elapsed() / cfg.max_seconds
+                at = progress_step(step, self.total_steps, budget)  # the schedule runs over the budget, if any
+                lr = self.schedule.lr_at(at, [self._badness(v) for _, v in self.val_history])
+                if cfg.compile and self.costs["compile"] == 0.0:  # the first call compiles: timed, not charged
+                    t0 = time.perf_counter()
+                    loss, count, state = self._update(step, state, lr)
+                    _synchronize(self.device)
+                    self.costs["compile"] = time.perf_counter() - t0
+                else:
+                    loss, count, state = self._update(step, state, lr)
                 self.step += 1
                 self.units_seen += int(count)
                 self.carried = state
@@ -257,9 +272,13 @@ class Trainer:
                 out_of_time = cfg.max_seconds is not None and self._elapsed() >= cfg.max_seconds
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps or out_of_time:
                     self._log_row(lr, bar)
-                evaluate = (cfg.eval_every and self.step % cfg.eval_every == 0) or (
-                    self.step % self.steps_per_epoch == 0 or self.step == self.total_steps or out_of_time
-                )
+                if cfg.eval_every:
+                    periodic = self.step % cfg.eval_every == 0
+                elif cfg.eval_seconds:
+                    periodic = self._elapsed() - self.last_eval_elapsed >= cfg.eval_seconds
+                else:
+                    periodic = self.step % self.steps_per_epoch == 0
+                evaluate = periodic or self.step == self.total_steps or out_of_time
                 if evaluate and self._evaluate_and_checkpoint(bar):
                     self.status = "stopped early"
                     break
@@ -277,6 +296,7 @@ class Trainer:
             self.status = "completed"
         if self.best_tensors is not None:
             load_state_into(net, self.best_tensors, str(self.out / WEIGHTS_FILE))
+        self._final_validation()
         self._write_run()
         assert self.build is None or self.build.placed, "every run ends with an evaluation and its checkpoint"
         net.eval()
@@ -286,6 +306,24 @@ class Trainer:
 
             plot_run(self.dir)
         return self.task.result()
+
+    def _final_validation(self) -> None:
+        """The kept weights on the whole validation split, once (training validated on a subset of it)."""
+        subset, size = self.cfg.val_subset, self.task.validation_size()
+        if not self.task.has_validation or self.best is None:
+            return
+        if subset is None or subset >= size:
+            self.final_metrics = dict(getattr(self, "best_metrics", {}))  # the subset was the whole split
+            return
+        t0 = time.perf_counter()
+        self.net.eval()
+        try:
+            self.final_metrics = self.task.validate(None)
+        finally:
+            self.net.train()
+        self.costs["final_validation"] += time.perf_counter() - t0
+        with MetricsLog(self.dir / "metrics.jsonl") as log_file:  # the training loop's log is closed by now
+            log_file.write({"step": self.best[0], **{f"final_val_{k}": v for k, v in self.final_metrics.items()}})
 
     def _save_on_interrupt(self) -> None:
         """Ctrl-C or SIGTERM: save a checkpoint after this step, unless that would replace an older run with one
@@ -367,7 +405,8 @@ class Trainer:
         bar.set_postfix(loss=f"{mean:.3f}", **{f"{unit[:3]}_s": f"{per_s:,.0f}"})
 
     def _elapsed(self) -> float:
-        return self.elapsed_before + time.perf_counter() - self.t_start
+        """Seconds this run has trained, validation and checkpoints included, compilation not."""
+        return self.elapsed_before + time.perf_counter() - self.t_start - self.costs["compile"]
 
     def _evaluate_and_checkpoint(self, bar) -> bool:
         """Validation, best weights, checkpoint; returns True when early stopping says stop."""
@@ -378,7 +417,7 @@ class Trainer:
             was_training = self.net.training
             self.net.eval()
             try:
-                metrics = self.task.validate()
+                metrics = self.task.validate(self.cfg.val_subset)
             finally:
                 self.net.train(was_training)
             main = metrics[self.task.main_metric]
@@ -411,6 +450,8 @@ class Trainer:
         self._place()  # the first checkpoint makes the run complete: it may replace an older one now
         t_eval = time.perf_counter() - t0
         self.mark = (self.mark[0] + t_eval, self.mark[1])  # units/s counts training time only
+        self.costs["validation"] += t_eval
+        self.last_eval_elapsed = self._elapsed()
         return stop
 
     def _checkpoint(self) -> None:
@@ -461,8 +502,24 @@ class Trainer:
         if self.best is not None:
             stats.update(best_step=self.best[0], **{f"best_val_{self.task.main_metric}": self.best[1]})
             stats.update({f"best_val_{k}": v for k, v in getattr(self, "best_metrics", {}).items()})
+        if getattr(self, "final_metrics", None):  # the kept weights on the whole validation split
+            stats.update({f"final_val_{k}": v for k, v in self.final_metrics.items()})
+        # where this process's time went; a budget (--max-seconds) charges all of it but compilation
+        costs = {k: round(v, 3) for k, v in self.costs.items()}
+        costs["training_steps"] = round(max(elapsed - self.elapsed_before - self.costs["validation"], 0.0), 3)
+        stats["time_s"] = costs
+        if self.cfg.max_seconds is not None:
+            stats["budget_share"] = {
+                k: round(costs[k] / self.cfg.max_seconds, 4) for k in ("setup", "validation", "training_steps")
+            }
         info = RunInfo(data=self.opts.data_info, command=self.opts.command, stats=stats)
         write_json(self.dir / "config.json", self.task.run_config(info))
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (so that a timing covers it)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def _finite_loss(value: float) -> bool:

@@ -3,6 +3,10 @@
 ``step`` counts updates from 0; ``epoch`` counts passes from 1. The rate used for update ``step`` is
 :meth:`LRSchedule.lr` of it, the product of the named schedule, the linear warm-up and the plateau factor.
 
+A run with a time budget (``--max-seconds``) follows the same schedule over its budget instead of its steps: at
+a fraction f of the budget it uses the rate the step schedule gives at step f * S (:func:`progress_step`), so a
+warm-up and a cosine decay planned for S steps end when the budget ends, however many steps fit in it.
+
 References: Zaremba, Sutskever & Vinyals 2014 (step decay after a few epochs at full rate); the reduce-on-plateau
 rule of the PyTorch word_language_model example (divide by 4 when validation does not improve); Loshchilov &
 Hutter 2017, "SGDR: Stochastic Gradient Descent with Warm Restarts" (cosine decay); Goyal et al. 2017, "Accurate,
@@ -52,6 +56,19 @@ def cosine_lr(step: int, lr: float, warmup_steps: int, total_steps: int, min_lr:
     return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * ratio))
 
 
+def progress_step(step: int, total_steps: int, time_fraction: float | None) -> float:
+    """The step whose scheduled rate a run uses: its own step, or, with a time budget, the step at the same
+    fraction of the plan as the fraction of the budget spent (whichever is further along, so the schedule ends when
+    either the budget or the planned steps run out).
+
+    >>> progress_step(150, 2000, None), progress_step(150, 2000, 0.5), progress_step(1500, 2000, 0.5)
+    (150, 1000.0, 1500)
+    """
+    if time_fraction is None:
+        return step
+    return max(step, min(time_fraction, 1.0) * total_steps)
+
+
 def plateau_scale(val_losses: Sequence[float], factor: float, patience: int = 0) -> float:
     """The learning-rate multiplier after a history of validation losses: divided by ``factor`` every time the
     loss fails to improve on the best so far ``patience + 1`` evaluations in a row.
@@ -88,8 +105,9 @@ class LRSchedule:
     plateau_patience: int = 0
     min_lr: float = 0.0
 
-    def lr_at(self, step: int, val_losses: Sequence[float] = ()) -> float:
-        """The rate for update ``step`` (from 0), after the validation losses seen so far.
+    def lr_at(self, step: float, val_losses: Sequence[float] = ()) -> float:
+        """The rate for update ``step`` (from 0; a fractional step under a time budget, see
+        :func:`progress_step`), after the validation losses seen so far.
 
         >>> s = LRSchedule("step", 1.0, steps_per_epoch=100, total_steps=1300)
         >>> s.lr_at(399), s.lr_at(400), s.lr_at(1299)
@@ -101,10 +119,10 @@ class LRSchedule:
             return cosine_lr(step, self.lr, self.warmup_steps, self.total_steps, self.min_lr)
         lr = self.lr * warmup_factor(step, self.warmup_steps)
         if self.name == "step":
-            lr = step_decay_lr(step // self.steps_per_epoch + 1, lr, self.lr_decay, self.decay_after)
+            lr = step_decay_lr(int(step // self.steps_per_epoch) + 1, lr, self.lr_decay, self.decay_after)
         elif self.name == "plateau":
             lr *= plateau_scale(val_losses, self.plateau_factor, self.plateau_patience)
         return lr
 
 
-__all__ = ["LRSchedule", "cosine_lr", "plateau_scale", "step_decay_lr", "warmup_factor"]
+__all__ = ["LRSchedule", "cosine_lr", "plateau_scale", "progress_step", "step_decay_lr", "warmup_factor"]

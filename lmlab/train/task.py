@@ -10,7 +10,7 @@ Trainer)::
     loss, n, state = task.train_step(forward, step, state)
                                                  loss averaged over n units (tokens, examples) of batch `step`
     task.after_update()                          e.g. a max-norm constraint after the optimizer's step
-    metrics = task.validate()                    {"loss": ..., "perplexity"/"accuracy": ...}
+    metrics = task.validate(subset)              {"loss": ..., "perplexity"/"accuracy": ...}
 
 ``main_metric`` names the validation metric that picks the best weights, drives reduce-on-plateau and early
 stopping; ``higher_is_better`` its direction. The engine logs every validation metric as ``val_<name>``.
@@ -71,8 +71,13 @@ class TrainingTask(ABC):
         return None
 
     @abstractmethod
-    def validate(self) -> dict[str, float]:
-        """Validation metrics (``main_metric`` among them), measured with the network in eval mode."""
+    def validate(self, subset: int | None = None) -> dict[str, float]:
+        """Validation metrics (``main_metric`` among them), measured with the network in eval mode: on the first
+        ``subset`` units (tokens, examples) of the validation split, always the same ones, or on all of it."""
+
+    def validation_size(self) -> int:
+        """Units (tokens, examples) in the validation split."""
+        return 0
 
     def train_metrics(self, mean_loss: float) -> dict[str, float]:
         """Extra figures of a training-loss row (e.g. the training perplexity)."""

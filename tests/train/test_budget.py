@@ -1,0 +1,61 @@
+"""Time budgets and cheap validation: a schedule planned in steps runs over the budget of --max-seconds, training
+validates on a fixed subset of the validation split and the kept weights on all of it once, and the run says where
+its time went."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lmlab.train.metrics import read_metrics
+from tests.train.conftest import TINY_RNN
+
+
+def test_a_budgeted_cosine_schedule_ends_at_its_final_rate(cli, corpus_dir, tmp_path):
+    run = tmp_path / "run"
+    rc, _, err = cli("train", "--model", "gru", *TINY_RNN, "--data", corpus_dir, "--out", run, "--device", "cpu",
+                     "--max-seconds", "3", "--max-steps", "1000000", "--epochs", "100000", "--schedule", "cosine",
+                     "--lr", "0.01", "--min-lr", "0.001", "--warmup-steps", "50000", "--log-every", "1",
+                     "--eval-seconds", "1")  # fmt: skip
+    assert rc == 0, err
+    rows = [r for r in read_metrics(run / "metrics.jsonl") if "lr" in r]
+    stats = json.loads((run / "config.json").read_text())["stats"]
+    assert stats["status"] == "stopped at --max-seconds" and stats["steps"] < 1_000_000
+    # a million planned steps with a 5% warm-up: by steps, every update would still be warming up at ~1e-7;
+    # over the budget, the warm-up takes its first 5% and the cosine the rest, ending at the final rate
+    assert max(r["lr"] for r in rows) > 0.009
+    assert rows[-1]["lr"] == pytest.approx(0.001, abs=2e-4)
+    assert [r["lr"] for r in rows].index(max(r["lr"] for r in rows)) < len(rows) // 2  # up first, then down
+    share = stats["budget_share"]
+    assert set(share) == {"setup", "validation", "training_steps"} and share["training_steps"] > 0.5
+
+
+def test_step_based_schedules_do_not_depend_on_time(cli, corpus_dir, tmp_path):
+    lrs = []
+    for name in ("a", "b"):
+        rc, _, err = cli("train", "--model", "gru", *TINY_RNN, "--data", corpus_dir, "--out", tmp_path / name,
+                         "--device", "cpu", "--max-steps", "12", "--schedule", "cosine", "--warmup-steps", "3",
+                         "--log-every", "1")  # fmt: skip
+        assert rc == 0, err
+        lrs.append([r["lr"] for r in read_metrics(tmp_path / name / "metrics.jsonl") if "lr" in r])
+    assert lrs[0] == lrs[1] and len(lrs[0]) == 12 and lrs[0][-1] < lrs[0][3]
+
+
+def test_training_validates_on_a_subset_and_the_kept_weights_on_the_whole_split(cli, corpus_dir, tmp_path):
+    run = tmp_path / "run"
+    rc, _, err = cli("train", "--model", "gru", *TINY_RNN, "--data", corpus_dir, "--out", run, "--device", "cpu",
+                     "--max-steps", "20", "--eval-every", "5", "--val-subset", "40")  # fmt: skip
+    assert rc == 0, err
+    rows = read_metrics(run / "metrics.jsonl")
+    final = [r for r in rows if "final_val_perplexity" in r]
+    assert len([r for r in rows if "val_perplexity" in r]) == 4 and len(final) == 1
+    stats = json.loads((run / "config.json").read_text())["stats"]
+    assert final[0]["step"] == stats["best_step"]
+    rc, out, err = cli("eval", run, "--split", "valid", "--json")
+    assert rc == 0, err
+    whole = json.loads(out)
+    # the final figure is the whole split's (what eval reports), not the subset's
+    assert stats["final_val_perplexity"] == pytest.approx(whole["perplexity"], rel=1e-9)
+    assert stats["best_val_perplexity"] != pytest.approx(whole["perplexity"], rel=1e-6)
+    assert {"setup", "compile", "validation", "final_validation", "training_steps"} <= set(stats["time_s"])
