@@ -33,7 +33,6 @@ from lmlab.io import atomic_open, write_json
 from lmlab.rundir import check_out_dir, refuse_forbidden_place, run_lock
 from lmlab.runfiles import annotation_field, check_fields, dataclass_schema, expect, list_of, read_json
 
-FAMILY_ORDER = ("ngram", "mlp", "rnn", "lstm", "gru", "cnn", "transformer")  # the language-model families
 #: the smallest time share a neural family can be given: a few steps and one evaluation
 MIN_SECONDS_PER_FAMILY = 20.0
 RESULTS_FORMAT = "lmlab-compare"
@@ -93,11 +92,12 @@ class Column:
 
 @dataclass(frozen=True)
 class CompareProfile:
-    """What a task compares: its families in order, the test figures (table columns) and how a run is trained
-    and measured. Each task's profile lives beside the task and is found through :mod:`lmlab.tasks`."""
+    """What a task compares: its families in order, the test figures (table columns) and how a run is measured.
+    Each task's profile lives beside the task and is found through :mod:`lmlab.tasks`. How each family trains in
+    a comparison (its flags, whether it takes a share of the time budget) the family says itself: its table entry
+    has ``compare_args(cmp)`` and ``timed``."""
 
     task: str
-    family_order: tuple[str, ...]
     default_tokenizer: str
     columns: tuple[Column, ...]  # the first is the main figure (the scatter against parameters)
     higher_is_better: bool
@@ -105,17 +105,20 @@ class CompareProfile:
     curve_key: str  # the metrics.jsonl key of the validation curve
     curve_label: str
     curve_log: bool
-    untimed: tuple[str, ...]  # families that count rather than train (no share of the time budget)
-    family_args: Any  # (family, Comparison) -> list[str]: flags sized for a quick comparison
     load_data: Any  # (Comparison) -> the dataset (errors surface before anything is written)
     measure: Any  # (run_dir, data, Comparison, Row) -> None: fills metrics, parameters, speed, curve, samples
-    summary: Any  # (family) -> str: one line about the family
 
 
 def profile_for(task: str) -> CompareProfile:
     from lmlab.tasks import get_task
 
     return get_task(task).compare_profile()
+
+
+def families_of(cmp: Comparison) -> dict[str, Any]:
+    from lmlab.tasks import get_task
+
+    return get_task(cmp.task).family_table()
 
 
 def parse_models(text: str, available: dict) -> list[str]:
@@ -133,49 +136,25 @@ def parse_models(text: str, available: dict) -> list[str]:
     return names
 
 
-def family_args(family: str, cmp: Comparison) -> list[str]:
-    """Language models: hyperparameters sized for a quick comparison on a small corpus (a fair, modest share)."""
-    char = cmp.tokenizer == "char"
-    table = {
-        "ngram": ["--order", "6" if char else "3", "--smoothing", "modified-kneser-ney"],
-        "mlp": ["--context-len", "8" if char else "5", "--d-embed", "32" if char else "64", "--d-hidden", "256"],
-        # recurrent: AdamW, robust in a short budget (SGD at lr 20, the word-LM example's, diverges for a tanh RNN)
-        **{
-            name: [
-                "--n-layer",
-                "1",
-                "--d-embed",
-                "64" if char else "128",
-                "--d-hidden",
-                "256",
-                "--optimizer",
-                "adamw",
-                "--lr",
-                "3e-3",
-                "--clip",
-                "1.0",
-            ]
-            for name in ("rnn", "lstm", "gru")
-        },
-        "cnn": [],
-        "transformer": ["--n-layer", "4", "--n-head", "4", "--d-model", "128", "--block-size", "64", "--seq-len", "64"],
-    }
-    return table.get(family, [])
+#: validations during a budgeted family's run (on the task's fixed validation subset; the whole split at the end)
+EVALS_PER_BUDGET = 5
 
 
 def train_command(cmp: Comparison, family: str, run_dir: Path, seconds: float | None) -> list[str]:
-    profile = profile_for(cmp.task)
-    task = [] if cmp.task == "lm" else ["--task", cmp.task]  # the default task's commands stay as they were
+    from lmlab.tasks import DEFAULT_TASK
+
+    entry = families_of(cmp)[family]
+    task = [] if cmp.task == DEFAULT_TASK else ["--task", cmp.task]  # the default task's commands stay as they were
     argv = ["lmlab", "train", *task, "--model", family, "--data", cmp.data, "--tokenizer", cmp.tokenizer]
     if cmp.vocab_size is not None:
         argv += ["--vocab-size", str(cmp.vocab_size)]
-    argv += profile.family_args(family, cmp)
-    if family not in profile.untimed:
+    argv += entry.compare_args(cmp)
+    if entry.timed:
         argv += ["--seed", str(cmp.seed), "--device", cmp.device]
         if cmp.steps is not None:
             argv += ["--max-steps", str(cmp.steps), "--epochs", "1000"]
         elif seconds is not None:
-            argv += ["--max-seconds", f"{seconds:.0f}", "--epochs", "1000", "--eval-every", "100"]
+            argv += ["--max-seconds", f"{seconds:.0f}", "--eval-seconds", f"{seconds / EVALS_PER_BUDGET:.1f}"]
     argv += ["--out", str(run_dir)]
     return argv
 
@@ -255,15 +234,8 @@ def _load_lm_corpus(cmp: Comparison):
     return load_corpus(cmp.data)
 
 
-def _lm_summary(family: str) -> str:
-    from lmlab.models import FAMILIES
-
-    return FAMILIES[family].summary
-
-
 LM_PROFILE = CompareProfile(
     task="lm",
-    family_order=FAMILY_ORDER,
     default_tokenizer="char",
     columns=(Column("test_perplexity", "test perplexity", ".2f"), Column("bits_per_token", "bits/token", ".3f")),
     higher_is_better=False,
@@ -271,11 +243,8 @@ LM_PROFILE = CompareProfile(
     curve_key="val_perplexity",
     curve_label="validation perplexity",
     curve_log=True,
-    untimed=("ngram",),
-    family_args=family_args,
     load_data=_load_lm_corpus,
     measure=measure_lm_run,
-    summary=_lm_summary,
 )
 
 
@@ -309,7 +278,8 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
             f"{out} holds a different comparison ({existing.get('comparison', {}).get('data')}, "
             f"{', '.join(existing.get('comparison', {}).get('models', []))}); pass --force to replace it"
         )
-    neural = [m for m in cmp.models if m not in profile.untimed]
+    families = families_of(cmp)
+    neural = [m for m in cmp.models if families[m].timed]
     share = None
     if cmp.steps is None and neural:
         if cmp.budget_minutes is None:
@@ -346,9 +316,9 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
         run_dir = out / "runs" / family
         argv = train_command(cmp, family, run_dir, share)
         left = todo[todo.index(family) :]
-        est = sum(0 if m in profile.untimed else (share or 0) for m in left)
+        est = sum((share or 0) if families[m].timed else 0 for m in left)
         progress(
-            f"[{i}/{len(cmp.models)}] {family}: training ({profile.summary(family)})"
+            f"[{i}/{len(cmp.models)}] {family}: training ({families[family].summary})"
             + (f"; about {est / 60:.1f} min left overall" if est else "")
         )
         row = Row(family=family, command=shlex.join(argv), run_dir=str(run_dir))
@@ -445,22 +415,32 @@ def plot_results(out: Path, results: dict[str, Any]) -> list[str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     profile = _profile_of(results)
     rows = [_row_from_saved(r) for r in results["rows"] if r["status"] == "done"]
+    # one colour per family, the same in every plot (and every report of the task)
+    order = list(results.get("comparison", {}).get("models", [])) or [r.family for r in rows]
+    palette = plt.get_cmap("tab10").colors
+    colour = {name: palette[i % len(palette)] for i, name in enumerate(order)}
+    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 7, not 7 x 10^0
     files = []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     for r in rows:
         if r.curve:
             xs, ys = zip(*r.curve)
-            ax.plot(xs, ys, marker="o", markersize=3, label=r.family)
+            ax.plot(xs, ys, marker="o", markersize=3, label=r.family, color=colour.get(r.family))
     ax.set_xlabel("training wall time (s)")
     ax.set_ylabel(profile.curve_label)
     if profile.curve_log:
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0, 7.0)))
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_title(f"{profile.curve_label} against wall time")
+    ax.grid(True, which="both", alpha=0.3)
     if any(r.curve for r in rows):
-        ax.legend()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)  # outside the curves
     fig.tight_layout()
     name = f"{profile.curve_key}_vs_time.png"
     with atomic_open(out / name, "wb") as f:
@@ -468,13 +448,16 @@ def plot_results(out: Path, results: dict[str, Any]) -> list[str]:
     plt.close(fig)
     files.append(name)
     main = profile.columns[0]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     for r in rows:
         value = r.metrics.get(main.key)
         if value is not None and r.parameters:
-            ax.scatter([r.parameters], [value], s=30)
+            ax.scatter([r.parameters], [value], s=30, color=colour.get(r.family), label=r.family)
             ax.annotate(r.family, (r.parameters, value), fontsize=8, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.collections:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     ax.set_xlabel("parameters")
     ax.set_ylabel(main.header)
     ax.set_title(f"{main.header} against parameters")

@@ -6,14 +6,6 @@ from pathlib import Path
 
 from lmlab.compare import Column, CompareProfile, Comparison, Row
 
-FAMILY_ORDER = ("nb", "bow", "textcnn", "rnn", "attention", "transformer")
-
-
-def family_args(family: str, cmp: Comparison) -> list[str]:
-    """Each family with its published recipe (:data:`lmlab.classify.task.RECIPES`); early stopping on the
-    validation accuracy keeps a short budget from ending on a worse epoch."""
-    return [] if family == "nb" else ["--early-stop", "5"]
-
 
 def load_data(cmp: Comparison):
     from lmlab.classify.data import load_classification_data
@@ -44,15 +36,8 @@ def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
             row.curve = [[stats.get("train_seconds", row.train_seconds or 0.0), valid["accuracy"]]]
 
 
-def summary(family: str) -> str:
-    from lmlab.classify.models import CLASSIFIERS
-
-    return CLASSIFIERS[family].summary
-
-
 CLASSIFY_PROFILE = CompareProfile(
     task="classify",
-    family_order=FAMILY_ORDER,
     default_tokenizer="word",
     columns=(Column("accuracy", "test accuracy", ".2%"), Column("macro_f1", "macro-F1", ".4f")),
     higher_is_better=True,
@@ -60,9 +45,6 @@ CLASSIFY_PROFILE = CompareProfile(
     curve_key="val_accuracy",
     curve_label="validation accuracy",
     curve_log=False,
-    untimed=("nb",),
-    family_args=family_args,
     load_data=load_data,
     measure=measure,
-    summary=summary,
 )

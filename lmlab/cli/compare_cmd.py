@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     task = TASKS[args.task]
     profile = profile_for(task.name)
-    models = parse_models(args.models or ",".join(profile.family_order), task.family_table())
+    families = task.family_table()
+    models = parse_models(args.models or ",".join(families), families)
     check_seed(args.seed)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise LmlabError(f"--out {args.out} is a file; compare writes a folder (report, results, runs)")

@@ -20,6 +20,9 @@ class Family:
     config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
     model: str  # "module:Class", a LanguageModel subclass
     trainer: str  # "module:function", train(config, corpus, tokenizer, options, out_dir) -> LanguageModel
+    #: "module:function", (family name, lmlab.compare.Comparison) -> the family's flags in `lmlab compare`
+    compare: str = "lmlab.train.presets:compare_args"
+    timed: bool = True  # trains for a share of a comparison's time budget (False: counts, in seconds)
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
@@ -39,6 +42,9 @@ class Family:
     def trainer_fn(self):
         return self._load(self.trainer)
 
+    def compare_args(self, cmp: Any) -> list[str]:
+        return self._load(self.compare)(self.name, cmp)
+
 
 FAMILIES: dict[str, Family] = {
     "ngram": Family(
@@ -47,6 +53,8 @@ FAMILIES: dict[str, Family] = {
         "lmlab.ngram.model:NgramConfig",
         "lmlab.ngram.model:NgramLM",
         "lmlab.ngram.train:train_ngram",
+        compare="lmlab.ngram.train:compare_args",
+        timed=False,
     ),
     "mlp": Family(
         "mlp",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from lmlab.data import Corpus
 from lmlab.ngram.model import NgramConfig, NgramLM
@@ -28,3 +29,9 @@ def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: Tr
         }
         save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
     return model
+
+
+def compare_args(family: str, cmp: Any) -> list[str]:
+    """The n-gram family in ``lmlab compare``: modified Kneser-Ney, order 6 on characters, 3 on words (what a
+    corpus of a million characters or words supports; higher orders gain nothing there)."""
+    return ["--order", "6" if cmp.tokenizer == "char" else "3", "--smoothing", "modified-kneser-ney"]

@@ -194,14 +194,78 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def _quick(**values: Any) -> dict[str, Any]:
+    """A recipe for a short time budget: AdamW, a warm-up over the first 2% of the budget and a cosine decay to a
+    tenth of the rate over the rest (the budget, not the step count, ends the run: see
+    :func:`lmlab.train.schedules.progress_step`), validation a few times on a 20k-token subset, no compilation."""
+    plan = 100_000  # planned steps: more than any budget fits, so the schedule follows the clock
+    lr = values.pop("lr", 3e-3)
+    return {
+        "optimizer": "adamw",
+        "lr": lr,
+        "min_lr": lr / 10,
+        "beta2": 0.99,
+        "schedule": "cosine",
+        "warmup_steps": plan // 50,
+        "max_steps": plan,
+        "epochs": 1000,
+        "clip": 1.0,
+        "val_subset": 20_000,
+        "compile": False,
+        **values,
+    }
+
+
+#: Each neural family's recipe for ``lmlab compare`` with a time budget of a few tens of seconds to a few minutes
+#: per family, for character tokens (a vocabulary of tens) and word or BPE tokens (thousands). Chosen so that each
+#: family is at its best in a short budget on 2 CPU cores (measured on tinyshakespeare and PTB: bench/RESULTS.md).
+COMPARE_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("mlp", "char"): _quick(context_len=8, d_embed=32, d_hidden=256, batch_size=128, lr=3e-3),
+    ("mlp", "word"): _quick(context_len=5, d_embed=64, d_hidden=256, batch_size=128, lr=3e-3),
+    **{
+        (family, kind): _quick(
+            n_layer=1,
+            d_embed=64 if kind == "char" else 128,
+            d_hidden=256,
+            batch_size=32,
+            seq_len=64 if kind == "char" else 35,
+            lr=3e-3,
+        )
+        for family in ("rnn", "lstm", "gru")
+        for kind in ("char", "word")
+    },
+    ("cnn", "char"): _quick(batch_size=32, seq_len=64, lr=2e-3),
+    ("cnn", "word"): _quick(batch_size=32, seq_len=35, lr=2e-3),
+    ("transformer", "char"): _quick(
+        n_layer=4, n_head=4, d_model=128, block_size=64, seq_len=64, batch_size=16, dropout=0.0, lr=2e-3
+    ),
+    ("transformer", "word"): _quick(
+        n_layer=2, n_head=4, d_model=128, block_size=64, seq_len=64, batch_size=16, dropout=0.1, lr=1e-3
+    ),
+}
+
+
+def compare_kind(tokenizer: str) -> str:
+    """Which comparison recipe a tokenizer calls for: "char", or "word" for words and BPE pieces."""
+    return "char" if tokenizer == "char" else "word"
+
+
+def compare_args(family: str, cmp: Any) -> list[str]:
+    """A neural family's flags in ``lmlab compare``: its comparison preset for the comparison's tokens."""
+    return ["--preset", f"compare-{compare_kind(cmp.tokenizer)}"]
+
+
 def get_preset(name: str, family: str) -> dict[str, Any]:
     """The values of preset ``name`` for ``family``, or an LmlabError listing the presets of that family."""
+    if name.startswith("compare-") and (family, name.removeprefix("compare-")) in COMPARE_PRESETS:
+        return dict(COMPARE_PRESETS[(family, name.removeprefix("compare-"))])
     if name not in PRESETS:
-        raise LmlabError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+        names = [*PRESETS, "compare-char", "compare-word"]
+        raise LmlabError(f"unknown preset {name!r}; presets: {', '.join(names)}")
     preset = PRESETS[name]
     if preset.family != family:
         raise LmlabError(f"preset {name!r} is for --model {preset.family}, not {family}")
     return dict(preset.values)
 
 
-__all__ = ["PRESETS", "Preset", "get_preset"]
+__all__ = ["COMPARE_PRESETS", "PRESETS", "Preset", "compare_args", "compare_kind", "get_preset"]

@@ -59,3 +59,30 @@ def test_training_validates_on_a_subset_and_the_kept_weights_on_the_whole_split(
     assert stats["final_val_perplexity"] == pytest.approx(whole["perplexity"], rel=1e-9)
     assert stats["best_val_perplexity"] != pytest.approx(whole["perplexity"], rel=1e-6)
     assert {"setup", "compile", "validation", "final_validation", "training_steps"} <= set(stats["time_s"])
+
+
+def test_compare_asks_each_family_for_its_flags_and_whether_it_takes_a_share():
+    from pathlib import Path
+
+    from lmlab.compare import Comparison, train_command
+
+    cmp = Comparison(data="tinyshakespeare", models=["ngram", "transformer"], tokenizer="char", budget_minutes=1)
+    ngram = train_command(cmp, "ngram", Path("r/ngram"), 30.0)
+    tf = train_command(cmp, "transformer", Path("r/tf"), 30.0)
+    assert "--max-seconds" not in ngram and ngram[ngram.index("--order") + 1] == "6"
+    assert tf[tf.index("--preset") + 1] == "compare-char" and tf[tf.index("--max-seconds") + 1] == "30"
+    assert "--eval-seconds" in tf and "--epochs" not in tf  # the preset plans the schedule; the budget ends it
+    word = Comparison(data="ptb", models=["lstm"], tokenizer="word", steps=5)
+    lstm = train_command(word, "lstm", Path("r/lstm"), None)
+    assert lstm[lstm.index("--preset") + 1] == "compare-word" and lstm[lstm.index("--max-steps") + 1] == "5"
+
+
+def test_every_neural_family_has_comparison_presets():
+    from lmlab.models import FAMILIES
+    from lmlab.train.presets import get_preset
+
+    for name, family in FAMILIES.items():
+        if family.timed:
+            for kind in ("char", "word"):
+                cfg = family.config_class()(**get_preset(f"compare-{kind}", name))  # the values are valid
+                assert cfg.schedule == "cosine" and not cfg.compile

@@ -30,6 +30,7 @@ class Classifier:
     data_fields: tuple[str, ...] = ("vocab_size", "num_classes", "padding_idx")
     #: config fields set by a flag every family has (``--lowercase`` of the tokenizer flags)
     shared_fields: tuple[str, ...] = ()
+    timed: bool = True  # trains for a share of a comparison's time budget (False: counts, in seconds)
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
@@ -57,6 +58,10 @@ class Classifier:
 
         return dict(RECIPES.get(self.name, {}))
 
+    def compare_args(self, cmp: Any) -> list[str]:
+        """The family's flags in ``lmlab compare``: its recipe, and early stopping for those trained in epochs."""
+        return ["--early-stop", "5"] if self.timed else []
+
     def data_values(self, vocab_size: int, num_classes: int) -> dict[str, Any]:
         """The config values that come from the data: the network's ids are the tokenizer's + 1 (0 is padding)."""
         values = {"vocab_size": vocab_size + 1, "num_classes": num_classes, "padding_idx": 0}
@@ -74,6 +79,7 @@ CLASSIFIERS: dict[str, Classifier] = {
         train_config="lmlab.classify.models.nbsvm:nb_train_config",
         data_fields=(),
         shared_fields=("lowercase",),
+        timed=False,
     ),
     "bow": Classifier(
         "bow",
