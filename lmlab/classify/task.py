@@ -55,6 +55,7 @@ class ClassifyTrainConfig(EngineConfig):
     """How a classifier is trained; each family's recipe (:data:`RECIPES`) changes some of these defaults."""
 
     epochs: int = 10  # passes over the training examples
+    early_stop: int | None = 3  # small datasets overfit within a few epochs: stop 3 evaluations past the best
     batch_size: int = 50  # examples per update (Kim 2014)
     optimizer: str = "adam"  # one of OPTIMIZERS
     lr: float = 1e-3  # peak learning rate
@@ -63,13 +64,39 @@ class ClassifyTrainConfig(EngineConfig):
     max_len: int = 400  # keep at most this many tokens of a text (longer texts are cut; the count is reported)
 
 
-#: Each family's default recipe (a preset applied before --config and flags).
+#: Each family's default recipe (a preset applied before --config and flags). Kim's CNN trains with Adam here:
+#: his Adadelta recipe (``--preset kim2014``) gave 79.4-79.5% on SST-2's sentences against 82.4% with Adam, whose
+#: best epoch comes early (the second or third); early stopping then ends the run.
 RECIPES: dict[str, dict[str, Any]] = {
-    # Kim 2014: Adadelta (rho 0.95), mini-batches of 50, 25 epochs, max-norm instead of gradient clipping
-    "textcnn": {"optimizer": "adadelta", "lr": 1.0, "rho": 0.95, "batch_size": 50, "epochs": 25, "clip": None},
+    "textcnn": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 10, "clip": None, "early_stop": 3},
     # fastText: a linear model learns fast; a larger rate
     "bow": {"optimizer": "adam", "lr": 5e-3, "batch_size": 32, "epochs": 10},
 }
+
+#: Published recipes a user asks for by name (``--preset NAME``), per family.
+CLASSIFY_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    # Kim 2014: Adadelta (rho 0.95), mini-batches of 50, 25 epochs, max-norm 3 instead of gradient clipping
+    ("textcnn", "kim2014"): {
+        "optimizer": "adadelta",
+        "lr": 1.0,
+        "rho": 0.95,
+        "batch_size": 50,
+        "epochs": 25,
+        "clip": None,
+        "early_stop": None,
+    },  # fmt: skip
+}
+
+
+def classify_preset(family: str, name: str) -> dict[str, Any]:
+    """The values of preset ``name`` for classifier ``family``, or an LmlabError naming the ones it has."""
+    if (family, name) not in CLASSIFY_PRESETS:
+        known = [n for f, n in CLASSIFY_PRESETS if f == family]
+        raise LmlabError(
+            f"unknown preset {name!r} for --model {family}; "
+            + (f"presets: {', '.join(known)}" if known else "it has none (its default recipe applies)")
+        )
+    return dict(CLASSIFY_PRESETS[(family, name)])
 
 
 @functools.cache

@@ -136,7 +136,9 @@ def _build(entry, args: argparse.Namespace, data):
     tokenizer = build_tokenizer(args, data.train.texts)
     preset = dict(entry.recipe)
     if args.preset:
-        raise LmlabError("--preset is for language models; classifiers start from their family's published recipe")
+        from lmlab.classify.task import classify_preset
+
+        preset.update(classify_preset(entry.name, args.preset))
     file_values = read_toml(args.config) if args.config else None
     fixed = entry.data_values(tokenizer.vocab_size, len(data.labels))
     fixed.update({name: getattr(args, name) for name in entry.shared_fields})

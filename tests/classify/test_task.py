@@ -259,3 +259,19 @@ def test_folds_refuse_a_folder_of_the_users(cli, data_dir, tmp_path):
     rc, _, err = _train(cli, data_dir, mine, "bow", "--folds", "2", "--epochs", "1")
     assert rc == 2 and "not an lmlab cross-validation" in err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_kim2014_preset_and_unknown_presets(cli, data_dir, tmp_path):
+    run = tmp_path / "kim"
+    rc, _, err = _train(cli, data_dir, run, "textcnn", "--preset", "kim2014", "--epochs", "1")
+    assert rc == 0, err
+    cfg = json.loads((run / "config.json").read_text())["model"]
+    assert (cfg["optimizer"], cfg["lr"], cfg["rho"], cfg["batch_size"], cfg["clip"]) == (
+        "adadelta",
+        1.0,
+        0.95,
+        50,
+        None,
+    )
+    rc, _, err = _train(cli, data_dir, tmp_path / "x", "bow", "--preset", "kim2014")
+    assert rc == 2 and "unknown preset 'kim2014' for --model bow" in err
