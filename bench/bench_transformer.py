@@ -13,12 +13,18 @@ The preset compiles the network with torch.compile (the reference stays eager, a
 it: ``--compile=False``); ``--eager`` measures lmlab without compiling. The first update's time (which includes
 compiling) and each loop's whole wall time are reported beside the per-step figure.
 
-Usage: python bench/bench_transformer.py [--steps N] [--threads T] [--eager] [--names]
+``--whole`` times whole runs instead (issue 12): lmlab's 2000-iteration run from the command's start to its end
+(set-up, compilation, validation on a 20k-token subset while training, the whole validation split once at the end)
+against the plain loop run whole with nanoGPT's own estimates (20 batches of the training and the validation data
+every 250 iterations), alternating, two runs each; target: lmlab's wall time at most 0.9x.
+
+Usage: python bench/bench_transformer.py [--steps N] [--threads T] [--eager] [--names] [--whole]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -107,6 +113,19 @@ class RefLoop:
         ratio = min(1.0, (self.it - 100) / max(1, self.steps - 100))
         return 1e-4 + 0.5 * (1 + math.cos(math.pi * ratio)) * (1e-3 - 1e-4)
 
+    @torch.no_grad()
+    def estimate(self, data: torch.Tensor, iters: int = 20) -> float:
+        """nanoGPT's estimate_loss on one split: the mean loss of ``iters`` random batches, in eval mode."""
+        self.model.eval()
+        losses = []
+        for _ in range(iters):
+            ix = torch.randint(len(data) - 64, (12,))
+            x = torch.stack([data[i : i + 64] for i in ix])
+            y = torch.stack([data[i + 1 : i + 65] for i in ix])
+            losses.append(self.model(x, y).item())
+        self.model.train()
+        return sum(losses) / len(losses)
+
     def step(self) -> float:
         ix = torch.randint(len(self.data) - 64, (12,))
         x = torch.stack([self.data[i : i + 64] for i in ix])
@@ -166,17 +185,69 @@ def bench_names() -> None:
     print("\n".join(lines))
 
 
+def bench_whole(steps: int, eager: bool) -> None:
+    """Whole runs, lmlab against the plain loop with nanoGPT's estimates, alternating (see the module docstring)."""
+    corpus = load_corpus("tinyshakespeare")
+    tok = CharTokenizer.train(corpus.train)
+    values = get_preset("nanogpt-cpu", "transformer") | {"max_steps": steps, "device": "cpu"}
+    if eager:
+        values["compile"] = False
+    ours, theirs, final = [], [], None
+    for _ in range(2):
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            tok_run = CharTokenizer.train(corpus.train)  # a user's run trains its tokenizer too
+            cfg = get_family("transformer").config_class()(**values)
+            train_neural(cfg, corpus, tok_run, TrainOptions(progress=False, seed=1337), Path(d) / "run")
+            ours.append(time.perf_counter() - t0)
+            stats = json.loads((Path(d) / "run" / "config.json").read_text())["stats"]
+            final = stats.get("final_val_loss", stats.get("best_val_loss"))
+            shares = stats.get("time_s", {})
+        t0 = time.perf_counter()
+        train_ids = torch.from_numpy(tok.encode_lines(corpus.train).ids.astype(np.int64))
+        valid_ids = torch.from_numpy(tok.encode_lines(corpus.valid).ids.astype(np.int64))
+        ref = RefLoop(train_ids.numpy(), tok.vocab_size, steps)
+        for it in range(steps + 1):
+            if it % 250 == 0 or it == steps:
+                ref.estimate(train_ids), ref.estimate(valid_ids)
+            if it < steps:
+                ref.step()
+        theirs.append(time.perf_counter() - t0)
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    lines = [
+        "## Transformer: whole nanoGPT CPU runs, validation included (`bench/bench_transformer.py --whole`)",
+        "",
+        f"Machine: {machine()}, torch {torch.__version__} with {torch.get_num_threads()} threads. Date: {today()}. "
+        f"Load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}. {steps} iterations each, "
+        "alternating lmlab / plain loop, two runs each.",
+        "",
+        "| measure | lmlab | plain loop with nanoGPT's estimates | target |",
+        "|---|---|---|---|",
+        f"| whole run wall time | {', '.join(f'{x:.1f}' for x in ours)} s (median {statistics.median(ours):.1f}) | "
+        f"{', '.join(f'{x:.1f}' for x in theirs)} s (median {statistics.median(theirs):.1f}) | <= 0.9x: "
+        f"{ratio:.3f}x {'met' if ratio <= 0.9 else 'MISSED'} |",
+        f"| where lmlab's time went (last run) | {', '.join(f'{k} {v:.1f} s' for k, v in shares.items())} | - | - |",
+        f"| validation loss, whole split, at the end | {final:.4f} | - | - |",
+    ]
+    update_section("bench_transformer_whole", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument("--eager", action="store_true", help="lmlab without torch.compile (the reference is always eager)")
     p.add_argument("--names", action="store_true", help="the names target instead of the nanoGPT configuration")
+    p.add_argument("--whole", action="store_true", help="whole runs, validation included, against nanoGPT's loop")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.names:
         bench_names()
+        return
+    if args.whole:
+        bench_whole(args.steps, args.eager)
         return
     corpus = load_corpus("tinyshakespeare")
     tok = CharTokenizer.train(corpus.train)
@@ -203,6 +274,7 @@ def main() -> None:
         wall = time.perf_counter() - t_start
         rows = read_metrics(run / "metrics.jsonl")
     vals = [r for r in rows if "val_loss" in r]
+    finals = [r for r in rows if "final_val_loss" in r]  # the whole validation split (training used a subset)
     test = evaluate(lm, corpus.test)
     # lmlab's update k lies between the end of callback k-1 and the start of callback k; steps that evaluated
     # (and the first, with warm-up allocations) are left out
@@ -212,7 +284,7 @@ def main() -> None:
     lm_tps, ref_tps = tokens * len(ours) / sum(ours), tokens * len(theirs) / sum(theirs)
     ratio = sum(theirs) / sum(ours)
     first = marks[0][0] - t_start
-    val_loss = vals[-1]["val_loss"]
+    val_loss = finals[-1]["final_val_loss"] if finals else vals[-1]["val_loss"]
     lines = [
         "## Transformer: nanoGPT's CPU configuration on tinyshakespeare (`bench/bench_transformer.py`)",
         "",
