@@ -218,8 +218,8 @@ def read_cites(
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.cites"
     >>> _ = p.write_text("a b\\nb a\\na a\\na b\\na zz\\n")
     >>> edges, counts, notes = read_cites(p, {"a": 0, "b": 1})
-    >>> edges.tolist(), counts.to_dict()
-    ([[0, 1], [1, 0]], {'lines': 5, 'unknown': 1, 'self_loops': 1, 'duplicates': 1, 'reciprocal': 1, 'edges': 1})
+    >>> edges.tolist(), counts.to_dict()          # sources, targets: 1 -> 0 and 0 -> 1
+    ([[1, 0], [0, 1]], {'lines': 5, 'unknown': 1, 'self_loops': 1, 'duplicates': 1, 'reciprocal': 1, 'edges': 1})
     """
     path = Path(path)
     counts = EdgeCounts()
