@@ -55,6 +55,13 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.classify_task",
         "lmlab.classify.compare:CLASSIFY_PROFILE",
     ),
+    "graph": Task(
+        "graph",
+        "node classification on a graph (accuracy)",
+        "lmlab.graph.models:GRAPH_MODELS",
+        "lmlab.cli.graph_task",
+        "lmlab.graph.compare:GRAPH_PROFILE",
+    ),
 }
 
 
