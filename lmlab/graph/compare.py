@@ -7,11 +7,10 @@ from pathlib import Path
 
 from lmlab.compare import Column, CompareProfile, Comparison, Row
 
-FAMILY_ORDER = ("labelprop", "mlp", "gcn", "sage", "gat")
 
-
-def family_args(family: str, cmp: Comparison) -> list[str]:
-    """Each family with its published recipe (:data:`lmlab.graph.task.RECIPES`); the split of :func:`load_data`."""
+def compare_args(family: str, cmp: Comparison) -> list[str]:
+    """A node classifier's flags in ``lmlab compare``: its published recipe (:data:`lmlab.graph.task.RECIPES`)
+    and the split of :func:`load_data`."""
     data = load_data(cmp)
     return ["--split", data.split.kind] + ([] if data.split.seed is None else ["--split-seed", str(data.split.seed)])
 
@@ -50,15 +49,8 @@ def measure(run_dir: Path, data: _GraphAndSplit, cmp: Comparison, row: Row) -> N
         row.curve = [[stats.get("train_seconds", 0.0), stats["best_val_accuracy"]]]
 
 
-def summary(family: str) -> str:
-    from lmlab.graph.models import GRAPH_MODELS
-
-    return GRAPH_MODELS[family].summary
-
-
 GRAPH_PROFILE = CompareProfile(
     task="graph",
-    family_order=FAMILY_ORDER,
     default_tokenizer="none",
     columns=(Column("accuracy", "test accuracy", ".2%"), Column("macro_f1", "macro-F1", ".4f")),
     higher_is_better=True,
@@ -66,9 +58,6 @@ GRAPH_PROFILE = CompareProfile(
     curve_key="val_accuracy",
     curve_label="validation accuracy",
     curve_log=False,
-    untimed=("labelprop",),
-    family_args=family_args,
     load_data=load_data,
     measure=measure,
-    summary=summary,
 )

@@ -53,6 +53,7 @@ class GraphTrainConfig(EngineConfig):
     lr: float = 0.01
     clip: float | None = None  # Kipf & Welling and Veličković et al. do not clip
     log_every: int = 1  # a metrics.jsonl row every epoch
+    checkpoint_every: int = 50  # an epoch is one cheap update: a checkpoint every evaluation would cost 10x more
     amp: bool = False  # full precision: these graphs are small, and bf16 sparse products are not everywhere
     features: str = "row"  # row: each node's features divided by their sum; none: as read
 
@@ -185,7 +186,8 @@ class GraphTask(TrainingTask):
         return (loss if penalty is None else loss + penalty), self.train_size, None
 
     @torch.no_grad()
-    def validate(self) -> dict[str, float]:
+    def validate(self, subset: int | None = None) -> dict[str, float]:
+        """Loss and accuracy on the validation nodes (all of them: one forward pass computes every node anyway)."""
         self._to_network_device()
         logits = self.net(self.x, self.graph).logits.index_select(0, self.valid_nodes).float()
         y = self.y.index_select(0, self.valid_nodes)
@@ -193,6 +195,9 @@ class GraphTask(TrainingTask):
             "loss": float(F.cross_entropy(logits, y)),
             "accuracy": float((logits.argmax(dim=1) == y).double().mean()),
         }
+
+    def validation_size(self) -> int:
+        return int(self.valid_nodes.numel())
 
     def fingerprint(self) -> dict[str, Any]:
         return {"graph_sha256": self.data.sha256, "split_sha256": self.split.sha256(), "classes": self.classes}

@@ -20,7 +20,9 @@ SCHEDULES = ("constant", "step", "plateau", "cosine")
 EXAMPLES = ("stream", "lines")  # see lmlab.train.batching
 INIT_SCHEMES = ("default", "uniform", "xavier", "kaiming", "orthogonal")  # see lmlab.nn.init
 #: Fields a resumed run may change: they decide how long and where it runs, not what it computes.
-RESUMABLE = ("epochs", "max_steps", "max_seconds", "device", "compile", "log_every", "tensorboard", "plot")
+RESUMABLE = (
+    "epochs", "max_steps", "max_seconds", "device", "compile", "log_every", "tensorboard", "plot", "checkpoint_every"
+)  # fmt: skip
 
 
 @dataclass
@@ -64,6 +66,8 @@ class EngineConfig:
     val_subset: int | None = 20_000  # validate on the first this many units (tokens, examples) of the validation
     # split while training (the same subset each time); the whole split is measured once, at the end
     early_stop: int | None = None  # stop after this many evaluations without improvement; None: never
+    checkpoint_every: int = 1  # write the checkpoint (and the run's files) every this many evaluations, and at the
+    # end; more than 1 where an evaluation is far cheaper than a checkpoint (a graph's epoch is one update)
     log_every: int = 50  # one metrics.jsonl row every this many steps
     # where
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps (auto: cuda, then mps, then cpu)
@@ -121,7 +125,7 @@ def check_engine_config(cfg: EngineConfig) -> None:
     def finite(v: Any) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
-    for name in ("epochs", "batch_size", "log_every"):
+    for name in ("epochs", "batch_size", "log_every", "checkpoint_every"):
         positive_int(name)
     for name in ("max_steps", "eval_every", "early_stop", "val_subset"):
         positive_int(name, optional=True)

@@ -150,6 +150,7 @@ class Trainer:
         # --max-seconds does not charge)
         self.costs = {"setup": 0.0, "compile": 0.0, "validation": 0.0, "final_validation": 0.0}
         self.last_eval_elapsed = 0.0
+        self.evaluations = 0  # in this process (checkpoints are written every cfg.checkpoint_every of them)
 
     @property
     def lm(self) -> NeuralLM:
@@ -279,7 +280,8 @@ class Trainer:
                 else:
                     periodic = self.step % self.steps_per_epoch == 0
                 evaluate = periodic or self.step == self.total_steps or out_of_time
-                if evaluate and self._evaluate_and_checkpoint(bar):
+                last = self.step == self.total_steps or out_of_time
+                if evaluate and self._evaluate_and_checkpoint(bar, last):
                     self.status = "stopped early"
                     break
                 if out_of_time:
@@ -408,7 +410,7 @@ class Trainer:
         """Seconds this run has trained, validation and checkpoints included, compilation not."""
         return self.elapsed_before + time.perf_counter() - self.t_start - self.costs["compile"]
 
-    def _evaluate_and_checkpoint(self, bar) -> bool:
+    def _evaluate_and_checkpoint(self, bar, last: bool = False) -> bool:
         """Validation, best weights, checkpoint; returns True when early stopping says stop."""
         self._check_finite()
         t0 = time.perf_counter()
@@ -445,9 +447,12 @@ class Trainer:
                 stop = since >= self.cfg.early_stop
         else:
             self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.net).items()}
-        self._checkpoint()
-        self._write_run()
-        self._place()  # the first checkpoint makes the run complete: it may replace an older one now
+        self.evaluations += 1
+        first = self.last_checkpoint_step is None
+        if first or last or stop or self.evaluations % self.cfg.checkpoint_every == 0:
+            self._checkpoint()
+            self._write_run()
+            self._place()  # the first checkpoint makes the run complete: it may replace an older one now
         t_eval = time.perf_counter() - t0
         self.mark = (self.mark[0] + t_eval, self.mark[1])  # units/s counts training time only
         self.costs["validation"] += t_eval

@@ -86,3 +86,14 @@ def test_every_neural_family_has_comparison_presets():
             for kind in ("char", "word"):
                 cfg = family.config_class()(**get_preset(f"compare-{kind}", name))  # the values are valid
                 assert cfg.schedule == "cosine" and not cfg.compile
+
+
+def test_checkpoints_every_few_evaluations_and_always_at_the_end(cli, corpus_dir, tmp_path):
+    from lmlab.train.checkpoint import read_checkpoint_info
+
+    run = tmp_path / "run"
+    rc, _, err = cli("train", "--model", "gru", *TINY_RNN, "--data", corpus_dir, "--out", run, "--device", "cpu",
+                     "--max-steps", "14", "--eval-every", "2", "--checkpoint-every", "3")  # fmt: skip
+    assert rc == 0, err
+    assert len([r for r in read_metrics(run / "metrics.jsonl") if "val_loss" in r]) == 7
+    assert read_checkpoint_info(run)["step"] == 14  # the last evaluation always checkpoints

@@ -28,6 +28,7 @@ class GraphModel:
     train_config: str = "lmlab.graph.task:training_config_class"
     #: config fields set from the data (not flags)
     data_fields: tuple[str, ...] = ("in_features", "num_classes")
+    timed: bool = True  # trains for a share of a comparison's time budget (False: propagates, in seconds)
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
@@ -54,6 +55,11 @@ class GraphModel:
         from lmlab.graph.task import RECIPES
 
         return dict(RECIPES.get(self.name, {}))
+
+    def compare_args(self, cmp: Any) -> list[str]:
+        from lmlab.graph.compare import compare_args
+
+        return compare_args(self.name, cmp)
 
     def data_values(self, in_features: int, num_classes: int) -> dict[str, Any]:
         values = {"in_features": in_features, "num_classes": num_classes}
@@ -94,6 +100,7 @@ GRAPH_MODELS: dict[str, GraphModel] = {
         loader="lmlab.graph.models.labelprop:load_labelprop",
         train_config="lmlab.graph.models.labelprop:labelprop_train_config",
         data_fields=("num_classes",),
+        timed=False,
     ),
 }
 
