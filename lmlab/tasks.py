@@ -55,6 +55,13 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.classify_task",
         "lmlab.classify.compare:CLASSIFY_PROFILE",
     ),
+    "translate": Task(
+        "translate",
+        "machine translation (BLEU)",
+        "lmlab.translate.models:TRANSLATORS",
+        "lmlab.cli.translate_task",
+        "lmlab.translate.compare:TRANSLATE_PROFILE",
+    ),
 }
 
 
