@@ -50,7 +50,9 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> Corpu
     if len(hypotheses) != len(references):
         raise LmlabError(f"{len(hypotheses)} translations for {len(references)} references")
     sb = _sacrebleu()
-    bleu, chrf = sb.metrics.BLEU(), sb.metrics.CHRF()
+    # force: lmlab's output is detokenized by construction (decoded), whatever the references look like; without it
+    # sacreBLEU warns on stderr about lines ending in " ." in corpora written that way
+    bleu, chrf = sb.metrics.BLEU(force=True), sb.metrics.CHRF()
     refs = [list(references)]
     b = bleu.corpus_score(list(hypotheses), refs)
     c = chrf.corpus_score(list(hypotheses), refs)
