@@ -127,7 +127,9 @@ def train_or_resume(name: str, data: str, out: Path, extra: list[str]) -> None:
             print(f"{name}: {out} is complete ({status})", flush=True)
             return
         if (out / "checkpoints").is_dir():
-            lmlab("train", "--resume", str(out), *[a for a in extra if a.startswith("--max")])
+            resumable = [x for k in range(0, len(extra) - 1, 2) if extra[k] in ("--max-seconds", "--device")
+                         for x in extra[k : k + 2]]  # fmt: skip
+            lmlab("train", "--resume", str(out), *resumable)
             return
     lmlab("train", "--task", "translate", "--model", family, "--data", data, *COMMON, *flags, *extra, "--out", str(out))
 
@@ -362,7 +364,9 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="every part on 400 pairs with toy models; writes nothing")
     ap.add_argument("--models", default=",".join(RECIPES))
     ap.add_argument("--steps", type=int, default=30, help="speed: measured updates per run")
-    ap.add_argument("--extra", default="", help="more flags for lmlab train, e.g. '--max-seconds 36000'")
+    ap.add_argument(
+        "--extra", default="", help="more flags for lmlab train, FLAG VALUE pairs: '--max-seconds 36000 --device cuda'"
+    )
     args = ap.parse_args()
     if not args.smoke and args.only is None:
         ap.error("give --only PART or --smoke")

@@ -70,8 +70,9 @@ def test_translate_streams_in_input_order(run, cli, tmp_path, monkeypatch):
         assert cli("translate", run, "--input", alone)[1] == translation + "\n"
     rc, greedy, _ = cli("translate", run, "--input", src, "--beam", "1")
     assert rc == 0 and greedy.splitlines()[0] == "a dog runs ."
-    monkeypatch.setattr(sys, "stdin", open(src, encoding="utf-8"))  # noqa: SIM115 - closed by pytest's monkeypatch
-    rc, piped, _ = cli("translate", run)
+    with open(src, encoding="utf-8") as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        rc, piped, _ = cli("translate", run)
     assert rc == 0 and piped == out
     rc, nbest, _ = cli("translate", run, "--input", src, "--n-best", "3")
     rows = [r.split("\t") for r in nbest.splitlines()]
