@@ -62,6 +62,13 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.graph_task",
         "lmlab.graph.compare:GRAPH_PROFILE",
     ),
+    "translate": Task(
+        "translate",
+        "machine translation (BLEU)",
+        "lmlab.translate.models:TRANSLATORS",
+        "lmlab.cli.translate_task",
+        "lmlab.translate.compare:TRANSLATE_PROFILE",
+    ),
 }
 
 

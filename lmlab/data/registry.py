@@ -161,6 +161,20 @@ def _multi30k(lang: str, language: str) -> DatasetInfo:
     )
 
 
+def _multi30k_pairs() -> DatasetInfo:
+    """Both sides of Multi30k as one parallel dataset: the same files as ``multi30k-de`` and ``multi30k-en``,
+    read as line-aligned pairs (``{split}.{language}``) in either direction."""
+    files = tuple(
+        f for lang, language in (("de", "German"), ("en", "English")) for f in _multi30k(lang, language).files
+    )
+    return DatasetInfo(
+        name="multi30k",
+        description="Multi30k task 1, German-English caption pairs, 29,000/1,014/1,000 (Elliott 2016); --src/--tgt",
+        kind="parallel",
+        files=files,
+    )
+
+
 _SST2_SENTENCES = {
     # split: (sha256, size) of Kim's stsa.binary.* files
     "train": ("71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338", 738_844),
@@ -255,6 +269,7 @@ _BUILTIN = (
     ),
     _multi30k("en", "English"),
     _multi30k("de", "German"),
+    _multi30k_pairs(),
     DatasetInfo(
         name="cora",
         description="Cora citation graph: 2,708 papers, 1,433 word features, 7 classes (McCallum 2000)",

@@ -116,23 +116,44 @@ class DecoderLayer(nn.Module):
         memory_key_padding_mask=None,
         tgt_is_causal: bool = True,
         need_weights: bool = False,
+        cache: dict | None = None,
     ):
-        """x (B, T, C), memory (B, S, C) -> (B, T, C), (self-attention weights, cross-attention weights)."""
+        """x (B, T, C), memory (B, S, C) -> (B, T, C), (self-attention weights, cross-attention weights).
+
+        ``cache`` (incremental decoding): a dict this call reads and updates. ``cache["self"]`` holds the keys and
+        values of the positions before ``x`` (a KV cache; ``x`` then holds the next positions only) and is replaced
+        by them with ``x``'s appended; ``cache["memory"]``, when present, holds :meth:`memory_kv` of ``memory``,
+        so the memory is not projected again at every step.
+        """
 
         def sa(h):
-            y, w, _ = self.self_attn(
+            y, w, kv = self.self_attn(
                 h,
                 attn_mask=tgt_mask,
                 key_padding_mask=tgt_key_padding_mask,
                 is_causal=tgt_is_causal,
                 need_weights=need_weights,
+                past_kv=None if cache is None else cache.get("self"),
             )
+            if cache is not None:
+                cache["self"] = kv
             return self.dropout1(y), w
 
         def ca(h):
-            y, w, _ = self.cross_attn(
-                h, memory, memory, key_padding_mask=memory_key_padding_mask, need_weights=need_weights
-            )
+            if cache is not None and "memory" in cache:
+                none = memory[:, :0]  # no new keys: the cached projections of the memory are all of them
+                y, w, _ = self.cross_attn(
+                    h,
+                    none,
+                    none,
+                    key_padding_mask=memory_key_padding_mask,
+                    need_weights=need_weights,
+                    past_kv=cache["memory"],
+                )
+            else:
+                y, w, _ = self.cross_attn(
+                    h, memory, memory, key_padding_mask=memory_key_padding_mask, need_weights=need_weights
+                )
             return self.dropout2(y), w
 
         if self.cfg.norm_first:
@@ -148,3 +169,9 @@ class DecoderLayer(nn.Module):
             x = self.norm2(x + y)
             x = self.norm3(x + self.dropout3(self.ff(x)))
         return x, (w_self, w_cross)
+
+    def memory_kv(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """The cross-attention's keys and values of ``memory`` (B, S, C), each (B, h, S, C/h): computed once per
+        source sentence for incremental decoding (``cache={"memory": ...}``)."""
+        _, _, kv = self.cross_attn(memory[:, :1], memory, memory)
+        return kv

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from lmlab.errors import LmlabError
 
 OPTIMIZERS = ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
-SCHEDULES = ("constant", "step", "plateau", "cosine")
+SCHEDULES = ("constant", "step", "plateau", "cosine", "inverse-sqrt")
 EXAMPLES = ("stream", "lines")  # see lmlab.train.batching
 INIT_SCHEMES = ("default", "uniform", "xavier", "kaiming", "orthogonal")  # see lmlab.nn.init
 #: Fields a resumed run may change: they decide how long and where it runs, not what it computes.

@@ -10,7 +10,7 @@ warm-up and a cosine decay planned for S steps end when the budget ends, however
 References: Zaremba, Sutskever & Vinyals 2014 (step decay after a few epochs at full rate); the reduce-on-plateau
 rule of the PyTorch word_language_model example (divide by 4 when validation does not improve); Loshchilov &
 Hutter 2017, "SGDR: Stochastic Gradient Descent with Warm Restarts" (cosine decay); Goyal et al. 2017, "Accurate,
-Large Minibatch SGD" (linear warm-up).
+Large Minibatch SGD" (linear warm-up); Vaswani et al. 2017, "Attention Is All You Need" (inverse square root).
 """
 
 from __future__ import annotations
@@ -69,6 +69,20 @@ def progress_step(step: int, total_steps: int, time_fraction: float | None) -> f
     return max(step, min(time_fraction, 1.0) * total_steps)
 
 
+def inverse_sqrt_lr(step: int, lr: float, warmup_steps: int) -> float:
+    """Linear warm-up to ``lr`` at ``warmup_steps``, then decay with the inverse square root of the step::
+
+        lr_s = lr * min((s + 1) / W, sqrt(W / (s + 1)))
+
+    Vaswani et al.'s d_model^-0.5 min(n^-0.5, n W^-1.5) (n = s + 1) with its peak written as ``lr``.
+
+    >>> [round(inverse_sqrt_lr(s, 1.0, 4), 3) for s in (0, 3, 15, 399)]
+    [0.25, 1.0, 0.5, 0.1]
+    """
+    n, w = step + 1, max(1, warmup_steps)
+    return lr * min(n / w, math.sqrt(w / n))
+
+
 def plateau_scale(val_losses: Sequence[float], factor: float, patience: int = 0) -> float:
     """The learning-rate multiplier after a history of validation losses: divided by ``factor`` every time the
     loss fails to improve on the best so far ``patience + 1`` evaluations in a row.
@@ -94,7 +108,7 @@ def plateau_scale(val_losses: Sequence[float], factor: float, patience: int = 0)
 class LRSchedule:
     """The rate of every update, given the recipe and the length of an epoch."""
 
-    name: str  # constant, step, plateau or cosine
+    name: str  # constant, step, plateau, cosine or inverse-sqrt
     lr: float
     steps_per_epoch: int
     total_steps: int
@@ -117,6 +131,8 @@ class LRSchedule:
         """
         if self.name == "cosine":
             return cosine_lr(step, self.lr, self.warmup_steps, self.total_steps, self.min_lr)
+        if self.name == "inverse-sqrt":
+            return inverse_sqrt_lr(step, self.lr, self.warmup_steps)
         lr = self.lr * warmup_factor(step, self.warmup_steps)
         if self.name == "step":
             lr = step_decay_lr(int(step // self.steps_per_epoch) + 1, lr, self.lr_decay, self.decay_after)
@@ -125,4 +141,12 @@ class LRSchedule:
         return lr
 
 
-__all__ = ["LRSchedule", "cosine_lr", "plateau_scale", "progress_step", "step_decay_lr", "warmup_factor"]
+__all__ = [
+    "LRSchedule",
+    "cosine_lr",
+    "inverse_sqrt_lr",
+    "plateau_scale",
+    "progress_step",
+    "step_decay_lr",
+    "warmup_factor",
+]

@@ -1,0 +1,117 @@
+"""``lmlab translate``: translate source sentences, one per line, with a trained translation model.
+
+Lines come from ``--input FILE`` or standard input; each line's translation, detokenized, is printed on standard
+output in input order, a batch at a time as the batches finish (a line at a time from a terminal). ``--n-best N``
+prints N lines per input, ``LINE<TAB>SCORE<TAB>TRANSLATION``. A source longer than the model's limit is cut to it,
+with a warning naming its line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from lmlab.errors import LmlabError
+
+log = logging.getLogger(__name__)
+
+BATCH = 64  # lines translated together; their translations are printed as the batch finishes
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "translate",
+        help="translate sentences (one per line) with a translation model",
+        description="Reads source sentences, one per line, from --input FILE or standard input, and prints each "
+        "one's translation on a line of its own, in input order. Decoding defaults to the run's own settings "
+        "(lmlab train --task translate --beam ... --length-penalty ...).",
+    )
+    p.add_argument("run", metavar="RUN", help="run directory of a translation model (lmlab train --task translate)")
+    p.add_argument("--input", metavar="FILE", help="a file of source sentences, one per line (default or '-': stdin)")
+    p.add_argument("--beam", type=int, help="beam size; 1 is greedy decoding (default: the run's, 5)")
+    p.add_argument("--length-penalty", type=float, metavar="ALPHA", help="Wu et al.'s alpha (default: the run's)")
+    p.add_argument("--max-len-a", type=float, metavar="A", help="longest translation: A * source tokens + B")
+    p.add_argument("--max-len-b", type=int, metavar="B")
+    p.add_argument("--n-best", type=int, default=1, help="print N hypotheses per line: LINE<TAB>SCORE<TAB>TEXT")
+    p.add_argument("--sample", action="store_true", help="sample each token instead of searching")
+    p.add_argument("--temperature", type=float, default=1.0, help="--sample: temperature (default: 1)")
+    p.add_argument("--top-k", type=int, help="--sample: draw among the k most likely tokens")
+    p.add_argument("--top-p", type=float, help="--sample: draw among the most likely tokens of mass p")
+    p.add_argument("--seed", type=int, help="--sample: the same draws every time")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+    p.set_defaults(func=run)
+
+
+def _lines(args: argparse.Namespace) -> Iterator[str]:
+    if args.input in (None, "-"):
+        yield from (line.rstrip("\r\n") for line in sys.stdin)
+        return
+    path = Path(args.input)
+    with open(path, encoding="utf-8", errors=args.encoding_errors, newline="") as f:
+        try:
+            for line in f:
+                yield line.rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            raise LmlabError(f"{path}: not UTF-8 ({e.reason}); try --encoding-errors replace") from None
+
+
+def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run(args: argparse.Namespace) -> int:
+    from lmlab.cli.common import check_input_file, check_seed
+    from lmlab.train.device import resolve_device
+    from lmlab.translate.task import load_translator, truncate
+    from lmlab.translate.vocab import encode_sentences
+
+    if args.beam is not None and args.beam < 1:
+        raise LmlabError(f"--beam must be an integer >= 1, got {args.beam}")
+    check_seed(args.seed)
+    if args.input not in (None, "-"):
+        check_input_file(args.input, "--input")
+    translator, _ = load_translator(args.run)
+    cfg = translator.cfg.decode_config(
+        beam=args.beam,
+        length_penalty=args.length_penalty,
+        max_len_a=args.max_len_a,
+        max_len_b=args.max_len_b,
+        n_best=args.n_best,
+        sample=args.sample,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
+    translator.net.to(resolve_device(args.device))
+    from_terminal = args.input in (None, "-") and sys.stdin.isatty()
+    limit = translator.cfg.max_len
+    first = 1
+    for batch in _batches(_lines(args), 1 if from_terminal else BATCH):
+        raw = encode_sentences(translator.vocabs.src, batch)
+        for k, ids in enumerate(raw):
+            if ids.size > limit:
+                log.warning("line %d: %d source tokens, more than the model's limit of %d; cut to it", first + k,
+                            ids.size, limit)  # fmt: skip
+        srcs, _ = truncate(raw, limit)
+        hyps = translator.search(srcs, cfg, batch_size=BATCH)
+        out = []
+        for k, hs in enumerate(hyps):
+            if args.n_best == 1:
+                out.append(translator.detokenize(hs[0]))
+            else:
+                out.extend(f"{first + k}\t{h.score:.4f}\t{translator.detokenize(h)}" for h in hs)
+        print("\n".join(out), flush=True)
+        first += len(batch)
+    return 0

@@ -1,0 +1,73 @@
+"""What ``lmlab compare --task translate`` measures: test BLEU and chrF (sacreBLEU) of every family on one parallel
+dataset, greedy decoding (fast, and what the Multi30k baselines report), with three sample translations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmlab.compare import Column, CompareProfile, Comparison, Row
+
+
+def compare_args(family: str, cmp: Comparison) -> list[str]:
+    """Smaller networks than the baselines' (a comparison gets minutes, not hours), and greedy validation BLEU."""
+    if family == "transformer":
+        return [
+            "--d-model",
+            "128",
+            "--d-ff",
+            "256",
+            "--n-head",
+            "4",
+            "--n-encoder-layer",
+            "2",
+            "--n-decoder-layer",
+            "2",
+        ]
+    return ["--d-embed", "128", "--d-hidden", "256", *([] if family == "bahdanau" else ["--n-layer", "1"])]
+
+
+def load_data(cmp: Comparison):
+    from lmlab.translate.data import load_parallel_data
+
+    return load_parallel_data(cmp.data)
+
+
+def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
+    """Test BLEU, chrF and perplexity, parameters, speed, the validation-BLEU curve and three translations."""
+    from lmlab.train.metrics import read_metrics
+    from lmlab.translate.task import evaluate_translator, load_translator
+
+    translator, config = load_translator(run_dir)
+    r = evaluate_translator(translator, data.test, translator.cfg.decode_config(beam=1))
+    row.metrics = {
+        "bleu": r["bleu"],
+        "chrf": r["chrf"],
+        "perplexity": r["perplexity"],
+        "sentences": len(data.test),
+    }
+    row.parameters = translator.num_parameters()
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.exists():
+        rows = read_metrics(metrics)
+        row.curve = [[m["elapsed_s"], m["val_bleu"]] for m in rows if "val_bleu" in m and "elapsed_s" in m]
+        speeds = [m["tokens_per_s"] for m in rows if "tokens_per_s" in m]
+        row.speed = sum(speeds) / len(speeds) if speeds else None
+    row.samples = [f"{src}  ->  {hyp}" for src, hyp in zip(data.test.src[:3], r["translations"][:3])]
+
+
+TRANSLATE_PROFILE = CompareProfile(
+    task="translate",
+    default_tokenizer="bpe",
+    columns=(
+        Column("bleu", "test BLEU", ".2f"),
+        Column("chrf", "chrF", ".2f"),
+        Column("perplexity", "test perplexity", ".2f"),
+    ),
+    higher_is_better=True,
+    unit="tokens",
+    curve_key="val_bleu",
+    curve_label="validation BLEU (greedy)",
+    curve_log=False,
+    load_data=load_data,
+    measure=measure,
+)
