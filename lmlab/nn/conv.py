@@ -120,7 +120,9 @@ def pool_output_size(
     """
     stride = kernel if stride is None else stride
     if padding > kernel // 2:
-        raise LmlabError(f"pooling padding must be at most half the window ({kernel} // 2 = {kernel // 2}), got {padding}")
+        raise LmlabError(
+            f"pooling padding must be at most half the window ({kernel} // 2 = {kernel // 2}), got {padding}"
+        )
     k_eff = dilation * (kernel - 1) + 1
     span = size + 2 * padding - k_eff
     if span < 0:
