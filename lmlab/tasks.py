@@ -55,6 +55,13 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.classify_task",
         "lmlab.classify.compare:CLASSIFY_PROFILE",
     ),
+    "image": Task(
+        "image",
+        "image classification (accuracy)",
+        "lmlab.vision.models:IMAGE_MODELS",
+        "lmlab.cli.image_task",
+        "lmlab.vision.compare:IMAGE_PROFILE",
+    ),
 }
 
 

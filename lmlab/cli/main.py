@@ -41,9 +41,11 @@ def _command_modules():
         data_cmd,
         eval_cmd,
         export_cmd,
+        fundamentals_cmd,
         generate_cmd,
         plot_cmd,
         train_cmd,
+        vision_cmd,
     )
 
     modules = [
@@ -56,6 +58,8 @@ def _command_modules():
         plot_cmd,
         attention_cmd,
         classify_cmd,
+        vision_cmd,
+        fundamentals_cmd,
     ]
     try:
         from lmlab.cli import tokenizer_cmd

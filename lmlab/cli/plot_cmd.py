@@ -14,11 +14,29 @@ def register(sub) -> None:
     )
     p.add_argument("run", metavar="RUN", help="run directory of a neural model")
     p.add_argument("--out", metavar="FILE.png", help="where to write the figure (default: RUN/curves.png)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--filters", action="store_true", help="image classifiers: the first layer's filters")
+    what.add_argument(
+        "--feature-maps", action="store_true", help="image classifiers: the maps each layer makes of --image"
+    )
+    p.add_argument("--image", metavar="FILE.png", help="the image for --feature-maps")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from lmlab.train.plot import plot_run
+
+    if args.filters or args.feature_maps or args.image:
+        from lmlab.errors import LmlabError
+        from lmlab.run import read_run_config
+        from lmlab.tasks import task_of_run
+
+        if not (args.filters or args.feature_maps):
+            raise LmlabError("--image goes with --feature-maps")
+        task_cli = task_of_run(read_run_config(args.run)).cli_module()
+        if not hasattr(task_cli, "plot_network"):
+            raise LmlabError(f"{args.run}: --filters and --feature-maps are for image classifiers")
+        return task_cli.plot_network(args)
 
     print(plot_run(args.run, args.out))
     return 0

@@ -99,7 +99,8 @@ choose a stride that divides W - K + 2P = 3, or pad
             f"a kernel of {k_eff} is larger than the padded input ({size} + {pad_total} = {size + pad_total})"
         )
     if exact and span % stride:
-        pad_text = f"2*{padding}" if isinstance(padding, int) else f"{pad_total}"
+        sym = isinstance(padding, int) or padding[0] == padding[1]
+        pad_text = f"2*{padding if isinstance(padding, int) else padding[0]}" if sym else f"{pad_total}"
         k_text = f"{kernel}" if dilation == 1 else f"{k_eff}"
         raise LmlabError(
             f"output size (W - K + 2P)/S + 1 = ({size} - {k_text} + {pad_text})/{stride} + 1 = "
