@@ -31,7 +31,7 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
         "--split-seed", type=int, default=0, help="seed of the stratified split when one is made (default 0)"
     )
     g.add_argument("--image-size", type=int, help="folders of images: resize every image to N x N")
-    g.add_argument("--channels", type=int, choices=[1, 3], help="folders of images: 1 (grey) or 3 (colour)")
+    g.add_argument("--image-channels", type=int, choices=[1, 3], help="folders of images: 1 (grey) or 3 (colour)")
     # `lmlab compare` passes --tokenizer to every task's training; images have none
     g.add_argument("--tokenizer", default="none", help=argparse.SUPPRESS)
     p.set_defaults(encoding_errors="strict")
@@ -48,7 +48,7 @@ def _load(spec: str, saved: dict[str, Any] | None, args: argparse.Namespace):
         spec,
         split_seed=int(saved.get("split_seed", getattr(args, "split_seed", 0))),
         image_size=saved.get("image_size", getattr(args, "image_size", None)),
-        channels=saved.get("channels", getattr(args, "channels", None)),
+        channels=saved.get("channels", getattr(args, "image_channels", None)),
     )
 
 
@@ -94,7 +94,7 @@ def train(args: argparse.Namespace) -> int:
             source=f"--config {args.config}",
             fixed=entry.data_values(C, H, len(data.classes)),
         )
-        info = data_info(args.data, data, args.split_seed, args.image_size, args.channels)
+        info = data_info(args.data, data, args.split_seed, args.image_size, args.image_channels)
         opts = TrainOptions(seed=args.seed, command=args.command_line, data_info=info)
         out = Path(args.out)
     t0 = time.perf_counter()

@@ -14,7 +14,7 @@
 * a folder of images in class subfolders, torchvision's ImageFolder layout: ``DATA/train/<class>/*.png`` and,
   optionally, ``DATA/valid/<class>/...`` (else a stratified 10% of train) and ``DATA/test/<class>/...`` (else
   another 10%); or just ``DATA/<class>/*.png``, split 80 / 10 / 10. Images of any size and colour are resized to
-  ``--image-size`` (default: their own size, when they all share one) and made grey or colour (``--channels``;
+  ``--image-size`` (default: their own size, when they all share one) and made grey or colour (``--image-channels``;
   default: grey when every image is grey).
 
 Images are kept as uint8 arrays (N, C, H, W); the task scales them to [0, 1] and normalises them.
@@ -289,8 +289,9 @@ def mnist_style(img) -> np.ndarray:
     total = b.sum()
     cy = (b.sum(axis=1) @ np.arange(nh)) / total if total > 0 else (nh - 1) / 2
     cx = (b.sum(axis=0) @ np.arange(nw)) / total if total > 0 else (nw - 1) / 2
-    top = int(np.clip(round((MNIST_SIZE - 1) / 2 - cy), 0, MNIST_SIZE - nh))
-    left = int(np.clip(round((MNIST_SIZE - 1) / 2 - cx), 0, MNIST_SIZE - nw))
+    # MNIST puts the centre of mass at pixel (14, 14) (its digits' centres average 14.0 to 14.4, not 13.5)
+    top = int(np.clip(round(MNIST_SIZE / 2 - cy), 0, MNIST_SIZE - nh))
+    left = int(np.clip(round(MNIST_SIZE / 2 - cx), 0, MNIST_SIZE - nw))
     out[top : top + nh, left : left + nw] = b
     return np.clip(out, 0, 255).astype(np.uint8)[None]
 
@@ -396,10 +397,10 @@ def load_image_data(
 ) -> ImageData:
     """The dataset ``spec`` names (see the module docstring)."""
     if channels is not None and channels not in (1, 3):
-        raise LmlabError(f"--channels must be 1 or 3, got {channels}")
+        raise LmlabError(f"--image-channels must be 1 or 3, got {channels}")
     if spec == "mnist":
         if image_size is not None or channels is not None:
-            raise LmlabError("--image-size and --channels are for folders of images; MNIST is 28x28, grey")
+            raise LmlabError("--image-size and --image-channels are for folders of images; MNIST is 28x28, grey")
         return _mnist_named(split_seed)
     from lmlab.data.registry import DATASETS
 
@@ -415,7 +416,7 @@ def load_image_data(
         raise LmlabError(f"--data {spec} is a file; give mnist or a folder (IDX files, or DATA/train/<class>/*.png)")
     if any(_idx_file(folder, stem) for stem in MNIST_NAMES.values()):
         if image_size is not None or channels is not None:
-            raise LmlabError("--image-size and --channels are for folders of images, not IDX files")
+            raise LmlabError("--image-size and --image-channels are for folders of images, not IDX files")
         return _idx_data(folder, split_seed, str(folder.resolve()), "idx", [])
     return _image_folder(folder, split_seed, image_size, channels)
 
