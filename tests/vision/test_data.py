@@ -209,3 +209,27 @@ def test_optional_files_are_fetched_only_when_asked(tmp_path, monkeypatch):
     assert (data / "x" / "small.bin").exists() and not (data / "x" / "big.bin").exists()
     fetch(info, data, progress=False, optional=True)
     assert (data / "x" / "big.bin").read_bytes() == b"0123456789"
+
+
+def test_augmenting_normalised_images_equals_normalising_augmented_ones(idx_test_only, tmp_path):
+    from lmlab.vision.models import get_image_model
+    from lmlab.vision.task import ImageClassificationTask
+
+    data = load_image_data(str(idx_test_only))
+    entry = get_image_model("mlp")
+    cfg = entry.train_config_class()(hidden=(8,), shift=3.0, rotate=20.0, batch_size=16, **entry.data_values(1, 28, 3))
+    task = ImageClassificationTask(cfg, data)
+    task.prepare(tmp_path, seed=4)
+    task.build_network()
+    seen = []
+
+    def forward(x):
+        seen.append(x)
+        return torch.zeros(x.size(0), 3, requires_grad=True)
+
+    assert task.train_f is not None  # small enough to keep normalised
+    task.train_step(forward, 5, None)
+    task.train_f = None  # the other path: bytes, augmented, then normalised
+    task.train_step(forward, 5, None)
+    torch.testing.assert_close(seen[0], seen[1], rtol=1e-5, atol=1e-5)
+    assert not torch.equal(seen[0], task.preprocess.normalise(task.train_x[task.batches.batch(5)].float() / 255))
