@@ -57,7 +57,8 @@ class AlexNet(ImageNetwork):
             s = conv_out("alexnet", f"conv {i}", s, 3, 1)
             layers += [(f"conv {i}", Conv2d(c_in, c_out, 3, padding=1, impl=cfg.conv)), (f"relu {i}", nn.ReLU())]
             if i <= 2 and cfg.lrn:
-                layers.append((f"lrn {i}", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)))
+                # the paper's alpha = 1e-4 multiplies the sum of squares; PyTorch's alpha is divided by n = 5 first
+                layers.append((f"lrn {i}", nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)))
             if i in (1, 2, 5):
                 s = pool_out("alexnet", f"pool after conv {i}", s, 3, 2)
                 layers.append((f"pool {i}", nn.MaxPool2d(3, 2)))
