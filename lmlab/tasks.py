@@ -69,6 +69,13 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.translate_task",
         "lmlab.translate.compare:TRANSLATE_PROFILE",
     ),
+    "image": Task(
+        "image",
+        "image classification (accuracy)",
+        "lmlab.vision.models:IMAGE_MODELS",
+        "lmlab.cli.image_task",
+        "lmlab.vision.compare:IMAGE_PROFILE",
+    ),
 }
 
 

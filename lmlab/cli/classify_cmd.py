@@ -1,4 +1,5 @@
-"""``lmlab classify``: the label of a text (or of every line of a file) by a trained classifier."""
+"""``lmlab classify``: the label of a text (or of every line of a file) by a trained classifier; the label of an
+image (``--image FILE``) by an image classifier."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the text to classify")
     src.add_argument("--input", metavar="FILE", help="a file of texts, one per line ('-' for standard input)")
+    src.add_argument(
+        "--image", metavar="FILE", help="an image file, for an image classifier (lmlab train --task image)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per text with every class's probability")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
     p.set_defaults(func=run)
@@ -58,7 +62,16 @@ def _print(classifier, texts: list[str], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lmlab.classify.task import load_classifier
+    from lmlab.run import read_run_config
+    from lmlab.tasks import task_of_run
 
+    task_cli = task_of_run(read_run_config(args.run)).cli_module()
+    if hasattr(task_cli, "classify_image"):  # a task whose inputs are images
+        if args.image is None:
+            raise LmlabError(f"{args.run} classifies images; give --image FILE")
+        return task_cli.classify_image(args)
+    if args.image is not None:
+        raise LmlabError(f"{args.run} does not classify images; give --text TEXT or --input FILE")
     classifier, _ = load_classifier(args.run)
     if args.text is not None:
         _print(classifier, [args.text], args.json)

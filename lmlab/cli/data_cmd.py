@@ -46,7 +46,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    folder = fetch(args.name, verify=True, force=args.force)
+    folder = fetch(args.name, verify=True, force=args.force, optional=True)
     print(f"{args.name}: {folder}")
     return 0
 

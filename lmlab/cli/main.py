@@ -41,10 +41,12 @@ def _command_modules():
         data_cmd,
         eval_cmd,
         export_cmd,
+        fundamentals_cmd,
         generate_cmd,
         plot_cmd,
         train_cmd,
         translate_cmd,
+        vision_cmd,
     )
 
     modules = [
@@ -58,6 +60,8 @@ def _command_modules():
         attention_cmd,
         classify_cmd,
         translate_cmd,
+        vision_cmd,
+        fundamentals_cmd,
     ]
     try:
         from lmlab.cli import tokenizer_cmd

@@ -27,22 +27,33 @@ def register(sub) -> None:
         default="pca",
         help="with --embeddings: pca, or tsne (needs scikit-learn) (default: pca)",
     )
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--filters", action="store_true", help="image classifiers: the first layer's filters")
+    what.add_argument(
+        "--feature-maps", action="store_true", help="image classifiers: the maps each layer makes of --image"
+    )
+    p.add_argument("--image", metavar="FILE.png", help="the image for --feature-maps")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lmlab.errors import LmlabError
+    from lmlab.run import read_run_config
+    from lmlab.tasks import task_of_run
     from lmlab.train.plot import plot_run
 
     if args.embeddings:
-        from lmlab.errors import LmlabError
-        from lmlab.run import read_run_config
-        from lmlab.tasks import task_of_run
-
         task = task_of_run(read_run_config(args.run))
         draw = getattr(task.cli_module(), "plot_embeddings", None)
         if draw is None:
             raise LmlabError(f"{args.run}: a {task.name} run has no learned representations to draw (--embeddings)")
         return draw(args)
-
+    if args.filters or args.feature_maps or args.image:
+        if not (args.filters or args.feature_maps):
+            raise LmlabError("--image goes with --feature-maps")
+        task_cli = task_of_run(read_run_config(args.run)).cli_module()
+        if not hasattr(task_cli, "plot_network"):
+            raise LmlabError(f"{args.run}: --filters and --feature-maps are for image classifiers")
+        return task_cli.plot_network(args)
     print(plot_run(args.run, args.out))
     return 0

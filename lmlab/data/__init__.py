@@ -28,13 +28,13 @@ from lmlab.data.registry import data_dir as _default_data_dir  # describe_datase
 def describe_datasets(data_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     """One row per registered dataset, for ``lmlab data list``: name, kind, description, size, present.
 
-    ``present`` is true when every file is in the data directory with the expected size (a cheap check, no
-    hashing); ``size`` is the total bytes of the stored files.
+    ``present`` is true when every file but the optional ones is in the data directory with the expected size (a
+    cheap check, no hashing); ``size`` is the total bytes of the stored files.
     """
     root = Path(data_dir) if data_dir is not None else _default_data_dir()
     rows = []
     for info in DATASETS.values():
-        present = all(_has_size(root / f.path, f.size) for f in info.files)
+        present = all(_has_size(root / f.path, f.size) for f in info.files if not f.optional)
         rows.append(
             {
                 "name": info.name,

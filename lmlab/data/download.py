@@ -64,6 +64,7 @@ def fetch(
     verify: bool = False,
     force: bool = False,
     timeout: float = 60.0,
+    optional: bool = False,
 ) -> Path:
     """Make sure every file of ``dataset`` is in ``data_dir``, downloading what is missing; return its folder.
 
@@ -71,7 +72,8 @@ def fetch(
     ``verify=True`` also checks its sha256 (``lmlab data fetch`` does). A present file that fails either check is
     an error, never silently replaced, since it may be the user's own copy; ``force=True`` (``--force``) verifies
     every present file and downloads again the ones that fail, each replaced only once its new copy checks out.
-    ``progress`` shows a tqdm bar when stderr is a terminal.
+    ``progress`` shows a tqdm bar when stderr is a terminal. A missing file marked optional (a dataset is complete
+    without it: MNIST's 60,000 training images) is downloaded only with ``optional=True`` (``lmlab data fetch``).
 
     >>> fetch("ptb")                      # doctest: +SKIP
     PosixPath('/home/me/.cache/lmlab/data/ptb')
@@ -90,6 +92,8 @@ def fetch(
                     f"again (or delete it)"
                 )
             log.warning("%s is corrupted (%s); downloading it again", dest, problem)
+        elif file.optional and not optional:
+            continue
         if not file.url and not os.environ.get("LMLAB_DATA_MIRROR"):  # a mirror holds every file
             if file.optional:
                 log.info("%s is not downloadable (%s); the dataset is usable without it", dest, file.note)
@@ -129,7 +133,8 @@ def verify_files(
     dataset: str | DatasetInfo, data_dir: str | os.PathLike | None = None
 ) -> list[tuple[Path, str, str | None]]:
     """``(path, status, why)`` for every file of ``dataset``, each present file checked against the registry's
-    size and sha256: status ``"ok"``, ``"missing"`` or ``"mismatch"`` (then ``why`` says what differs).
+    size and sha256: status ``"ok"``, ``"missing"``, ``"mismatch"`` (then ``why`` says what differs) or
+    ``"optional"`` (an absent file the dataset does without; ``why`` says what it is).
 
     >>> verify_files("ptb", "/nowhere")[0]
     (PosixPath('/nowhere/ptb/ptb.train.txt'), 'missing', None)
@@ -140,7 +145,8 @@ def verify_files(
     for file in info.files:
         dest = root / file.path
         if not (dest.exists() or dest.is_symlink()):
-            rows.append((dest, "missing", None))
+            # an optional file (the dataset is complete without it) is reported, not counted as missing
+            rows.append((dest, "optional", file.note) if file.optional else (dest, "missing", None))
             continue
         problem = check_file(file, dest)
         rows.append((dest, "ok" if problem is None else "mismatch", problem))

@@ -306,7 +306,7 @@ _BUILTIN = (
     ),
     DatasetInfo(
         name="mnist",
-        description="MNIST digits, partial: 10k test images and labels, 60k train labels (LeCun 1998)",
+        description="MNIST digits: 10k test images+labels, 60k train labels, optional 60k train images (LeCun 1998)",
         kind="images",
         files=(
             # Kept gzipped as stored (idx format readers expect the .gz), so gzip=False.
@@ -327,6 +327,15 @@ _BUILTIN = (
                 _MNIST_URL + "train-labels-idx1-ubyte.gz",
                 "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
                 28_881,
+            ),
+            # Optional: without it lmlab.vision splits the 10k test images (see lmlab/vision/data.py).
+            DataFile(
+                "mnist/train-images-idx3-ubyte.gz",
+                _MNIST_URL + "train-images-idx3-ubyte.gz",
+                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                9_912_422,
+                optional=True,
+                note="the 60,000 training images; lmlab splits the test images when they are absent",
             ),
         ),
     ),

@@ -1,0 +1,116 @@
+"""``lmlab approx`` (fit networks of growing width, or depth, to a target and draw the fits and the error) and
+``lmlab activations`` (the activation functions and their derivatives)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "approx",
+        help="universal approximation: fit one-hidden-layer networks of growing width to a target, draw fits and error",
+        description="Trains one network per width (or per depth with --depth) on samples of the target and draws "
+        "each fit over it, with the mean squared error per width. With --activation poly2 (z^2) the error stops "
+        "at that of the best quadratic, whatever the width.",
+    )
+    p.add_argument("--target", default="sin", help='sin, abs, step, or a formula in x such as "x**3 - x" (default sin)')
+    p.add_argument("--range", dest="interval", metavar="LO,HI", help="the interval (default: the target's, or -3,3)")
+    p.add_argument("--widths", default="2,8,32,128", help="hidden units of each network (default 2,8,32,128)")
+    p.add_argument("--depth", metavar="D1,D2,...", help="sweep depth instead: hidden layers of each network, all of "
+                   "the one width --widths gives (default 8)")  # fmt: skip
+    from lmlab.fundamentals.activations import ACTIVATIONS
+
+    p.add_argument("--activation", default="relu", choices=list(ACTIVATIONS), help="(default relu)")
+    p.add_argument("--steps", type=int, default=2000, help="full-batch Adam steps per network (default 2000)")
+    p.add_argument("--lr", type=float, default=0.01, help="(default 0.01)")
+    p.add_argument("--points", type=int, default=256, help="sample points of the target (default 256)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, metavar="FILE.png")
+    p.set_defaults(func=run_approx)
+
+    a = sub.add_parser("activations", help="draw the common activation functions and their derivatives")
+    a.add_argument("--out", required=True, metavar="FILE.png")
+    a.add_argument("--only", metavar="NAMES", help="a comma-separated subset (default: all)")
+    a.set_defaults(func=run_activations)
+
+
+def _ints(text: str, flag: str) -> list[int]:
+    from lmlab.errors import LmlabError
+
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise LmlabError(f"{flag} must be comma-separated integers, got {text!r}") from None
+    if not values:
+        raise LmlabError(f"{flag} needs at least one value")
+    return values
+
+
+def run_approx(args: argparse.Namespace) -> int:
+    import torch
+
+    from lmlab.errors import LmlabError
+    from lmlab.fundamentals.approximation import (
+        TARGETS,
+        fit_depths,
+        fit_widths,
+        plot_fits,
+        polynomial_floor,
+        sample_points,
+    )
+    from lmlab.fundamentals.expression import parse_expression
+
+    if not args.out.lower().endswith(".png"):
+        raise LmlabError(f"--out must end in .png, got {args.out!r}")
+    formula, lo, hi = TARGETS.get(args.target, (args.target, -3.0, 3.0))
+    if args.interval:
+        try:
+            lo, hi = (float(v) for v in args.interval.split(","))
+        except ValueError:
+            raise LmlabError(f"--range must be LO,HI, got {args.interval!r}") from None
+    x = sample_points(lo, hi, args.points)
+    y = parse_expression(formula, "--target")(x)
+    if not torch.isfinite(y).all():
+        raise LmlabError(f"--target {args.target!r} is not finite everywhere on [{lo:g}, {hi:g}]")
+    widths = _ints(args.widths, "--widths")
+    kw = {"steps": args.steps, "lr": args.lr, "seed": args.seed}
+    if args.depth:
+        depths = _ints(args.depth, "--depth")
+        if len(widths) != 1:
+            widths = [8] if args.widths == "2,8,32,128" else widths
+            if len(widths) != 1:
+                raise LmlabError("--depth sweeps depth at one width: give --widths W with one value")
+        fits, sweep = fit_depths(x, y, widths[0], depths, args.activation, **kw), "depth"
+    else:
+        fits, sweep = fit_widths(x, y, widths, args.activation, **kw), "width"
+    floor = None
+    if args.activation == "poly2":  # the network is a polynomial of degree 2^depth: nothing does better
+        degrees = {2**f.depth for f in fits}
+        floor = polynomial_floor(x, y, max(degrees)) if len(degrees) == 1 else None
+    print(f"target {formula} on [{lo:g}, {hi:g}], {args.points} points, activation {args.activation}")
+    print(f"{sweep:>6}  {'parameters':>10}  {'mse':>10}  {'max error':>10}")
+    for f in fits:
+        n = f.width if sweep == "width" else f.depth
+        print(f"{n:>6}  {f.parameters:>10,}  {f.mse:>10.3g}  {f.max_error:>10.3g}")
+    if args.activation == "poly2":
+        for d in sorted({f.depth for f in fits}):
+            print(f"best polynomial of degree {2**d} (depth {d}): mse {polynomial_floor(x, y, 2**d):.3g}")
+    title = f"{formula}: {args.activation}, " + (f"depth {fits[0].depth}" if sweep == "width" else f"width {widths[0]}")
+    plot_fits(x, y, fits, args.out, title=title, sweep=sweep, floor=floor)
+    print(f"wrote {args.out}")
+    if any(not math.isfinite(f.mse) for f in fits):
+        print("lmlab: warning: some fits diverged (lower --lr)")
+    return 0
+
+
+def run_activations(args: argparse.Namespace) -> int:
+    from lmlab.errors import LmlabError
+    from lmlab.fundamentals.activations import plot_activations
+
+    if not args.out.lower().endswith(".png"):
+        raise LmlabError(f"--out must end in .png, got {args.out!r}")
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    print(f"wrote {plot_activations(args.out, names)}")
+    return 0
