@@ -44,6 +44,7 @@ def _command_modules():
         generate_cmd,
         plot_cmd,
         train_cmd,
+        word2vec_cmd,
     )
 
     modules = [
@@ -56,6 +57,7 @@ def _command_modules():
         plot_cmd,
         attention_cmd,
         classify_cmd,
+        word2vec_cmd,
     ]
     try:
         from lmlab.cli import tokenizer_cmd
