@@ -75,6 +75,12 @@ static inline void axpy(float alpha, const float *restrict x, float *restrict y,
     for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
+/* Ask for a row's cache lines now, to be read and written soon: the noise words' rows are scattered over
+ * the whole table, and waiting for them was most of skip-gram's time. */
+static inline void prefetch_row(const float *row, int64_t dim) {
+    for (int64_t b = 0; b < dim; b += 16) __builtin_prefetch(row + b, 1);
+}
+
 /* One binary logistic prediction of label t from the input h against the output vector u:
  *   f = sigma(h . u),  g = alpha (t - f),  e += g u,  u += g h,  loss += -log sigma(+-h . u)
  * (the loss before the update). */
@@ -100,14 +106,20 @@ static inline void predict_word(const Model *m, const float *restrict h, float *
             predict(h, m->syn1 + (int64_t)m->points[c] * dim, e, 1 - m->codes[c], alpha, dim, loss);
     }
     if (m->negative) {
-        predict(h, m->syn1neg + (int64_t)w * dim, e, 1, alpha, dim, loss);
+        /* the noise words first (the draws do not depend on the vectors), their rows fetched while the
+         * positive prediction is computed */
+        int32_t targets[m->negative > 0 ? m->negative : 1];
         for (int d = 0; d < m->negative; d++) {
             *state = lcg_next(*state);
             uint32_t k = (uint32_t)(((uint64_t)top32(*state) * (uint64_t)m->vocab_size) >> 32);
             *state = lcg_next(*state);
-            int32_t target = (uint64_t)top32(*state) < m->alias_prob[k] ? (int32_t)k : m->alias_index[k];
-            if (target == w) continue; /* the C tool's rule: the word itself is never its own noise */
-            predict(h, m->syn1neg + (int64_t)target * dim, e, 0, alpha, dim, loss);
+            targets[d] = (uint64_t)top32(*state) < m->alias_prob[k] ? (int32_t)k : m->alias_index[k];
+            prefetch_row(m->syn1neg + (int64_t)targets[d] * dim, dim);
+        }
+        predict(h, m->syn1neg + (int64_t)w * dim, e, 1, alpha, dim, loss);
+        for (int d = 0; d < m->negative; d++) {
+            if (targets[d] == w) continue; /* the C tool's rule: the word itself is never its own noise */
+            predict(h, m->syn1neg + (int64_t)targets[d] * dim, e, 0, alpha, dim, loss);
         }
     }
 }

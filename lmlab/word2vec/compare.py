@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lmlab.compare import Column, CompareProfile, Comparison, Row
+from lmlab.errors import LmlabError
 
 FAMILY_ORDER = ("skipgram", "cbow")
 PROBES = 5  # words whose neighbours are shown as samples: the most frequent words of at least 4 letters
@@ -35,15 +36,19 @@ def measure(run_dir: Path, questions: Path, cmp: Comparison, row: Row) -> None:
 
     run = load_run(run_dir)
     wv = run.vectors
-    r = wv.evaluate_analogies(questions)
-    semantic = [s for s in r["sections"] if not s["section"].startswith("gram") and s["total"]]
-    syntactic = [s for s in r["sections"] if s["section"].startswith("gram") and s["total"]]
-    row.metrics = {
-        "analogy_accuracy": r["accuracy"],
-        "semantic": sum(s["correct"] for s in semantic) / max(sum(s["total"] for s in semantic), 1),
-        "syntactic": sum(s["correct"] for s in syntactic) / max(sum(s["total"] for s in syntactic), 1),
-        "questions": r["total"],
-    }
+    try:
+        r = wv.evaluate_analogies(questions)
+    except LmlabError:  # a small corpus: no question has all four words in the vocabulary
+        row.metrics = {"analogy_accuracy": None, "semantic": None, "syntactic": None, "questions": 0}
+    else:
+        semantic = [s for s in r["sections"] if not s["section"].startswith("gram") and s["total"]]
+        syntactic = [s for s in r["sections"] if s["section"].startswith("gram") and s["total"]]
+        row.metrics = {
+            "analogy_accuracy": r["accuracy"],
+            "semantic": _share(semantic),
+            "syntactic": _share(syntactic),
+            "questions": r["total"],
+        }
     row.parameters = run.num_parameters()
     row.speed = run.stats.get("words_per_s")
     metrics = run_dir / "metrics.jsonl"
@@ -51,6 +56,11 @@ def measure(run_dir: Path, questions: Path, cmp: Comparison, row: Row) -> None:
         row.curve = [[m["elapsed_s"], m["train_loss"]] for m in read_metrics(metrics) if "train_loss" in m]
     probes = [w for w in wv.words if len(w) >= 4 and w.isalpha()][:PROBES]
     row.samples = [f"{w}: " + ", ".join(x for x, _ in wv.most_similar(w, topn=8)) for w in probes]
+
+
+def _share(sections: list[dict]) -> float | None:
+    total = sum(s["total"] for s in sections)
+    return sum(s["correct"] for s in sections) / total if total else None
 
 
 def summary(family: str) -> str:

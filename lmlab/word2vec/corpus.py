@@ -70,16 +70,13 @@ def read_text_chunks(path: Path, *, encoding_errors: str = "strict", chunk_bytes
     A leading byte-order mark is dropped; a byte that is not UTF-8 is an error naming its offset unless
     ``encoding_errors="replace"``.
     """
-    offset = 0
-    rest = b""
     with open(path, "rb") as f:
-        first = True
+        rest = f.read(len(codecs.BOM_UTF8))
+        offset = 0
+        if rest == codecs.BOM_UTF8:
+            rest, offset = b"", len(codecs.BOM_UTF8)
         while True:
             data = f.read(chunk_bytes)
-            if first:
-                first = False
-                if data.startswith(codecs.BOM_UTF8):
-                    data, offset = data[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
             buf = rest + data
             if not data:
                 if buf:

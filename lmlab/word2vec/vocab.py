@@ -1,7 +1,7 @@
 """The vocabulary of word2vec: the words kept, their counts, and how often each is dropped by subsampling.
 
-Words are ordered by count, most frequent first, ties in order of first appearance (as gensim orders them), so
-``restrict_vocab=30000`` means the 30,000 most frequent words in every tool that reads the vectors.
+Words are ordered by count, most frequent first, and among equal counts the word that appeared first comes last,
+exactly as gensim orders them, so ``restrict_vocab=30000`` picks the same words in lmlab and in gensim.
 
 References: Mikolov et al. 2013b, "Distributed Representations of Words and Phrases and their Compositionality"
 (subsampling of frequent words, section 2.3; the C tool's formula, which differs from the paper's).
@@ -78,14 +78,14 @@ class Vocabulary:
 def build_vocabulary(
     counts: Counter, *, min_count: int, max_vocab: int | None = None, corpus_words: int | None = None, where: str = ""
 ) -> Vocabulary:
-    """The words seen at least ``min_count`` times, most frequent first (ties: first seen first), at most
-    ``max_vocab`` of them.
+    """The words seen at least ``min_count`` times, most frequent first (ties: first seen last, as gensim), at
+    most ``max_vocab`` of them.
 
     ``counts`` must list words in the order they were first seen (a ``Counter`` filled while reading does).
 
-    >>> v = build_vocabulary(Counter("the cat saw the dog and the cat".split()), min_count=2)
+    >>> v = build_vocabulary(Counter("the cat saw the dog and the cat".split()), min_count=1)
     >>> v.words, v.counts.tolist()
-    (['the', 'cat'], [3, 2])
+    (['the', 'cat', 'and', 'dog', 'saw'], [3, 2, 1, 1, 1])
     """
     kept = [(w, c) for w, c in counts.items() if c >= min_count]
     if not kept:
@@ -96,7 +96,8 @@ def build_vocabulary(
             f"{where or 'the corpus'}: no word occurs --min-count {min_count} times (the most frequent, {word!r}, "
             f"occurs {best:,} time{'s' if best != 1 else ''}); lower --min-count"
         )
-    kept.sort(key=lambda wc: -wc[1])  # stable: ties stay in order of first appearance
+    kept.reverse()  # a stable sort of the reversed list: equal counts, the word first seen last (gensim's order)
+    kept.sort(key=lambda wc: -wc[1])
     if max_vocab is not None:
         kept = kept[:max_vocab]
     total = sum(counts.values()) if corpus_words is None else corpus_words
