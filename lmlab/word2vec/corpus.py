@@ -64,12 +64,13 @@ def resolve_corpus(spec: str) -> CorpusFiles:
     raise LmlabError(f"--data {spec} is not a regular file or folder")
 
 
-def read_text_chunks(path: Path, *, encoding_errors: str = "strict", chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
+def read_text_chunks(path: Path, *, encoding_errors: str = "strict", chunk_bytes: int | None = None) -> Iterator[str]:
     """The text of ``path`` in pieces that end at a newline (or, failing one in a whole chunk, at whitespace).
 
     A leading byte-order mark is dropped; a byte that is not UTF-8 is an error naming its offset unless
-    ``encoding_errors="replace"``.
+    ``encoding_errors="replace"``. ``chunk_bytes`` defaults to :data:`CHUNK_BYTES`.
     """
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     with open(path, "rb") as f:
         rest = f.read(len(codecs.BOM_UTF8))
         offset = 0

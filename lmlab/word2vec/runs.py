@@ -53,8 +53,8 @@ class Word2VecRun:
         return WordVectors(self.vocab.words, self.weights.syn0, self.vocab.counts)
 
     def num_parameters(self) -> int:
-        return int(self.weights.syn0.size + self.weights.syn1neg.size + (self.weights.syn1.size if self.config.hs
-                                                                           else 0))  # fmt: skip
+        w = self.weights
+        return int(w.syn0.size + w.syn1neg.size + w.syn1.size)
 
 
 def train_word2vec(

@@ -123,8 +123,11 @@ def train_vectors(
     if backend == "auto":
         backend = "fast" if fast.available() else "readable"
         if backend == "readable":
-            log.warning("the compiled word2vec trainer is not built: training on the readable path, about a hundred "
-                        "times slower (%s)", fast.BUILD_HINT)  # fmt: skip
+            log.warning(
+                "the compiled word2vec trainer is not built: training on the readable path, about a hundred "
+                "times slower (%s)",
+                fast.BUILD_HINT,
+            )
     run_job = fast.train_job_fast if backend == "fast" else train_job_readable
     threads = cfg.threads if backend == "fast" else 1  # the readable path holds the GIL: one thread is as fast
     weights = weights if weights is not None else init_weights(len(vocab), cfg, seed)
@@ -147,8 +150,17 @@ def train_vectors(
             if stop.is_set():
                 continue
             try:
-                loss, predictions, kept = run_job(weights, tables, s, job.ids, job.sentence_ends, alpha0=alpha0,
-                                                  alpha_step=step, min_alpha=cfg.min_alpha, seed=seed_j)  # fmt: skip
+                loss, predictions, kept = run_job(
+                    weights,
+                    tables,
+                    s,
+                    job.ids,
+                    job.sentence_ends,
+                    alpha0=alpha0,
+                    alpha_step=step,
+                    min_alpha=cfg.min_alpha,
+                    seed=seed_j,
+                )
             except BaseException as e:  # pragma: no cover - a bug; surfaced in the main thread
                 failure.append(e)
                 stop.set()

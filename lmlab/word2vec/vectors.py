@@ -165,8 +165,10 @@ class WordVectors:
             raise LmlabError("most_similar_cosmul needs at least one positive word")
         pos = [self.word_index(w) for w in positive]
         neg = [self.word_index(w) for w in negative]
-        scores = _cosmul([self.cosines(self.unit(i), restrict_vocab) for i in pos],
-                         [self.cosines(self.unit(i), restrict_vocab) for i in neg])  # fmt: skip
+        scores = _cosmul(
+            [self.cosines(self.unit(i), restrict_vocab) for i in pos],
+            [self.cosines(self.unit(i), restrict_vocab) for i in neg],
+        )
         return self._best(scores, set(pos + neg), topn)
 
     def _best(self, scores: np.ndarray, exclude: set[int], topn: int) -> list[tuple[str, float]]:

@@ -139,3 +139,25 @@ def test_first_predictions_cost_log_2_each_and_the_rate_decays_to_min_alpha(corp
     assert rows[0]["train_loss"] > rows[1]["train_loss"] > rows[2]["train_loss"]
     assert all(r["words"] == vocab.corpus_words and r["words_per_s"] > 0 for r in rows)
     assert rows[0]["train_loss_sum"] == pytest.approx(rows[0]["train_loss"] * rows[0]["predictions"])
+
+
+def test_memory_does_not_grow_with_the_corpus(tmp_path, monkeypatch):
+    import tracemalloc
+
+    import lmlab.word2vec.corpus
+    from tests.word2vec.conftest import topic_sentences
+
+    monkeypatch.setattr(lmlab.word2vec.corpus, "CHUNK_BYTES", 4096)  # text read 4 kB at a time, not 1 MB
+    lines = topic_sentences(300, seed=3)
+    peaks = []
+    for copies in (1, 40):
+        path = tmp_path / f"corpus{copies}.txt"
+        path.write_text("\n".join(lines * copies) + "\n", encoding="utf-8")
+        files, vocab = _vocab(path)
+        cfg = Word2VecConfig(dim=8, epochs=2, threads=2, min_count=2, batch_words=2000)
+        tracemalloc.start()
+        train_vectors(cfg, True, files, vocab, progress=False, cache_dir=tmp_path)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert (tmp_path / "corpus40.txt").stat().st_size > 30 * (tmp_path / "corpus1.txt").stat().st_size
+    assert peaks[1] < 1.5 * peaks[0]  # the vocabulary, the vectors and a few jobs, not the corpus
