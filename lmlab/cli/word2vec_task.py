@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from lmlab.cli.common import add_data_flags, check_seed
+from lmlab.cli.common import check_seed
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.errors import LmlabError
 
@@ -23,7 +23,20 @@ log = logging.getLogger(__name__)
 def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
     from lmlab.word2vec.config import Word2VecConfig
 
-    add_data_flags(p, required=not resuming)
+    g = p.add_argument_group("data")
+    g.add_argument(
+        "--data",
+        required=not resuming,
+        metavar="DATA",
+        help="a named corpus (`lmlab data list`; its train split), a folder (its train.txt), or a text file (all "
+        "of it: word2vec holds nothing out); read in chunks, never whole",
+    )
+    g.add_argument(
+        "--encoding-errors",
+        choices=["strict", "replace"],
+        default="strict",
+        help="what to do with bytes that are not UTF-8 (default: strict, stop with the file and offset)",
+    )
     p.add_argument(
         "--tokenizer",
         default="word",

@@ -46,7 +46,7 @@ def resolve_corpus(spec: str) -> CorpusFiles:
     if spec in DATASETS:
         info = DATASETS[spec]
         if info.kind != "text":
-            raise LmlabError(f"--data {spec} is a {info.kind} dataset, not a text corpus")
+            raise LmlabError(f"--data {spec} is a dataset of kind {info.kind!r}, not a text corpus")
         fetch(info)
         name = info.split_files[0] if info.split_files else info.files[0].path
         path = data_dir() / name

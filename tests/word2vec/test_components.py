@@ -143,3 +143,17 @@ def test_jobs_keep_sentences_whole_and_the_cache_replays_them(tmp_path, corpus):
         assert a.in_vocab == b.in_vocab
     cache.remove()
     assert not list(tmp_path.iterdir())
+
+
+def test_data_names_a_corpus_a_folder_or_a_file(shared_data, monkeypatch, tmp_path):
+    from lmlab.word2vec.corpus import resolve_corpus
+
+    monkeypatch.setenv("LMLAB_DATA_DIR", str(shared_data))
+    assert resolve_corpus("wikitext-2").paths == (shared_data / "wikitext-2" / "train.txt",)
+    assert resolve_corpus("tinyshakespeare").paths == (shared_data / "tinyshakespeare" / "input.txt",)  # all of it
+    with pytest.raises(LmlabError, match="--data analogy is a dataset of kind 'analogy', not a text corpus"):
+        resolve_corpus("analogy")
+    with pytest.raises(LmlabError, match="the folder has no train.txt"):
+        resolve_corpus(str(tmp_path))
+    (tmp_path / "train.txt").write_text("a b\n")
+    assert resolve_corpus(str(tmp_path)).paths == (tmp_path / "train.txt",)
