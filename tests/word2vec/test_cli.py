@@ -172,3 +172,22 @@ def test_compare_word2vec_families(cli, tmp_path, shared_data, monkeypatch):
     results = json.loads((tmp_path / "cmp" / "results.json").read_text())
     assert [r["family"] for r in results["rows"]] == ["skipgram", "cbow"]
     assert all(r["status"] == "done" and r["speed"] > 0 and len(r["curve"]) == 5 for r in results["rows"])
+
+
+def test_exported_vectors_initialise_a_classifiers_embeddings_on_the_right_words(cli, trained, tmp_path):
+    pytest.importorskip("torch")
+    from lmlab.classify.task import embedding_rows
+    from lmlab.tokenizers import TOKENIZERS
+    from lmlab.word2vec.runs import load_run
+
+    path = tmp_path / "v.bin"
+    assert cli("export", trained, "--format", "word2vec", "--out", path, "--binary")[0] == 0
+    tokenizer = TOKENIZERS["word"].train(["the king and the queen", "a dog unknownword"])
+    rows, known = embedding_rows(path, tokenizer, 16)
+    wv = load_run(trained).vectors
+    for tid in range(tokenizer.vocab_size):
+        word = tokenizer.id_to_token(tid)
+        assert bool(known[tid + 1]) == (word in wv)
+        if word in wv:
+            np.testing.assert_array_equal(rows[tid + 1].numpy(), wv[word])
+    assert known.sum() >= 5
