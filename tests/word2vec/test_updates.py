@@ -27,6 +27,14 @@ from lmlab.word2vec.vocab import build_vocabulary, keep_thresholds
 needs_fast = pytest.mark.skipif(not fast.available(), reason=f"compiled trainer not built: {fast.BUILD_HINT}")
 
 
+def test_the_compiled_trainer_is_built_wherever_a_c_compiler_is():
+    import shutil
+
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: word2vec trains on its readable path")
+    assert fast.available(), f"the compiled word2vec trainer is missing; {fast.BUILD_HINT}"
+
+
 @pytest.mark.parametrize("label", [0, 1])
 def test_a_logistic_step_is_alpha_times_the_gradient_of_the_log_likelihood(label):
     rng = np.random.default_rng(label)
