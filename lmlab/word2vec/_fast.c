@@ -2,8 +2,8 @@
  *
  * This is the same algorithm, draw for draw, as the readable Python path in lmlab/word2vec/updates.py
  * (train_job_readable); tests/word2vec/test_fast_equals_readable.py checks that both leave the same vectors.
- * The Python side (lmlab/word2vec/fast.py) checks every shape before calling; the checks here only keep a
- * wrong call from writing outside the arrays.
+ * The Python side (lmlab/word2vec/fast.py) checks the tables once per training (check_tables); the checks here
+ * (sizes, word ids, sentence ends: O(job) per call) keep a wrong job from writing outside the arrays.
  *
  * Random draws come from the C tool's linear congruential generator, state = state * 25214903917 + 11 (mod 2^64),
  * and use the top 32 bits of each new state:
@@ -257,25 +257,8 @@ static PyObject *train_job(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_ValueError, "train_job: word id %d is outside the vocabulary", (int)ids[i]);
             goto fail;
         }
-    if (hs) {
-        int64_t n_codes = views[7].len;
-        for (int64_t w = 0; w < m.vocab_size; w++)
-            if (m.code_offsets[w] < 0 || m.code_offsets[w] > m.code_offsets[w + 1] || m.code_offsets[w + 1] > n_codes) {
-                PyErr_SetString(PyExc_ValueError, "train_job: code_offsets do not index codes");
-                goto fail;
-            }
-        for (int64_t c = 0; c < n_codes; c++)
-            if (m.points[c] < 0 || m.points[c] >= m.vocab_size - 1) {
-                PyErr_SetString(PyExc_ValueError, "train_job: a Huffman point is outside the inner nodes");
-                goto fail;
-            }
-    }
-    for (int64_t w = 0; w < m.vocab_size; w++)
-        if (m.alias_index[w] < 0 || m.alias_index[w] >= m.vocab_size) {
-            PyErr_SetString(PyExc_ValueError, "train_job: an alias index is outside the vocabulary");
-            goto fail;
-        }
-
+    /* the tables' contents (alias indices, Huffman points) are checked once per training, in Python
+     * (fast.check_tables): checking them here would cost O(V) per job */
     int32_t *kept = malloc((size_t)(longest + 1) * sizeof(int32_t));
     float *alphas = malloc((size_t)(longest + 1) * sizeof(float));
     float *h = malloc((size_t)dim * sizeof(float));

@@ -27,6 +27,18 @@ def available() -> bool:
     return _fast is not None
 
 
+def check_tables(tables: Tables, vocab_size: int) -> None:
+    """The tables' contents the compiled trainer trusts: alias indices are words, Huffman points inner nodes,
+    code offsets index the codes. Checked once per training rather than once per job."""
+    assert tables.alias_index.dtype == np.int32 and len(tables.alias_index) == vocab_size, "alias index: (V,) int32"
+    assert tables.alias_index.size == 0 or 0 <= tables.alias_index.min() <= tables.alias_index.max() < vocab_size
+    offsets = tables.code_offsets
+    assert len(offsets) == vocab_size + 1 and offsets[0] == 0 and np.all(np.diff(offsets) >= 0), "code offsets"
+    if len(tables.codes):
+        assert offsets[-1] == len(tables.codes) == len(tables.points), "one point per code"
+        assert tables.points.min() >= 0 and tables.points.max() < vocab_size - 1, "points are inner nodes"
+
+
 def train_job_fast(
     weights: Weights,
     tables: Tables,
@@ -39,7 +51,8 @@ def train_job_fast(
     min_alpha: float,
     seed: int,
 ) -> tuple[float, int, int]:
-    """:func:`lmlab.word2vec.updates.train_job_readable`, compiled; the same arguments and result."""
+    """:func:`lmlab.word2vec.updates.train_job_readable`, compiled; the same arguments and result. The tables
+    must have passed :func:`check_tables`."""
     if _fast is None:
         raise RuntimeError(f"the compiled word2vec trainer is not built; {BUILD_HINT}")
     assert weights.syn0.dtype == np.float32 and weights.syn0.flags.c_contiguous, "syn0: C-contiguous float32"
@@ -68,4 +81,4 @@ def train_job_fast(
     )
 
 
-__all__ = ["BUILD_HINT", "available", "train_job_fast"]
+__all__ = ["BUILD_HINT", "available", "check_tables", "train_job_fast"]

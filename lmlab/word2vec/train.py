@@ -133,6 +133,7 @@ def train_vectors(
     threads = cfg.threads if backend == "fast" else 1  # the readable path holds the GIL: one thread is as fast
     weights = weights if weights is not None else init_weights(len(vocab), cfg, seed)
     tables = make_tables(vocab, cfg)
+    fast.check_tables(tables, len(vocab))
     s = settings(cfg, cbow)
     total = vocab.total * cfg.epochs  # words of the vocabulary the learning rate decays over
     step = (cfg.alpha - cfg.min_alpha) / total
