@@ -185,7 +185,7 @@ def train_vectors(
     reported = 0
     shown = 0
 
-    def report(final: bool = False) -> None:
+    def report() -> None:
         """Progress bar and finished epochs' rows; called by the main thread only."""
         nonlocal reported, shown
         with lock:
@@ -277,7 +277,7 @@ def train_vectors(
                 report()
         if failure:
             raise failure[0]
-        report(final=True)
+        report()
     except BaseException:
         stop.set()  # Ctrl-C, SIGTERM or an error: the workers drop what is queued and stop after their job
         while True:
