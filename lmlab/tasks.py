@@ -76,6 +76,13 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.image_task",
         "lmlab.vision.compare:IMAGE_PROFILE",
     ),
+    "word2vec": Task(
+        "word2vec",
+        "word vectors, skip-gram and CBOW (analogy accuracy, word similarity)",
+        "lmlab.word2vec.config:FAMILIES",
+        "lmlab.cli.word2vec_task",
+        "lmlab.word2vec.compare:WORD2VEC_PROFILE",
+    ),
 }
 
 

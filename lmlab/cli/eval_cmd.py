@@ -12,7 +12,7 @@ from lmlab.data import data_changes, load_corpus, read_lines
 from lmlab.errors import LmlabError
 from lmlab.evaluate import evaluate
 from lmlab.run import is_arpa_file, load_model, read_run_config, unfinished_note
-from lmlab.tasks import task_of_run
+from lmlab.tasks import TASKS, task_of_run
 
 
 def register(sub) -> None:
@@ -29,6 +29,9 @@ def register(sub) -> None:
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--confusion", metavar="FILE.png", help="classifiers: also draw the confusion matrix")
+    for task in TASKS.values():  # a task's own evaluation flags (word vectors: --analogies, --similarity)
+        if hasattr(module := task.cli_module(), "add_eval_flags"):
+            module.add_eval_flags(p)
     p.set_defaults(func=run)
 
 

@@ -47,6 +47,7 @@ def _command_modules():
         train_cmd,
         translate_cmd,
         vision_cmd,
+        word2vec_cmd,
     )
 
     modules = [
@@ -62,6 +63,7 @@ def _command_modules():
         translate_cmd,
         vision_cmd,
         fundamentals_cmd,
+        word2vec_cmd,
     ]
     try:
         from lmlab.cli import tokenizer_cmd

@@ -33,6 +33,7 @@ def register(sub) -> None:
         "--feature-maps", action="store_true", help="image classifiers: the maps each layer makes of --image"
     )
     p.add_argument("--image", metavar="FILE.png", help="the image for --feature-maps")
+    p.add_argument("--words", metavar="W1,W2,...", help="word-vector runs: these words' vectors in 2-D (PCA)")
     p.set_defaults(func=run)
 
 
@@ -42,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
     from lmlab.tasks import task_of_run
     from lmlab.train.plot import plot_run
 
+    if args.words:  # the task draws its own figure of words
+        plot_words = getattr(task_of_run(read_run_config(args.run)).cli_module(), "plot_words", None)
+        if plot_words is None:
+            raise LmlabError(f"--words is for runs with word vectors (word2vec); {args.run} is not one")
+        return plot_words(args)
     if args.embeddings:
         task = task_of_run(read_run_config(args.run))
         draw = getattr(task.cli_module(), "plot_embeddings", None)
