@@ -13,11 +13,12 @@ from pathlib import Path
 from lmlab.compare import Column, CompareProfile, Comparison, Row
 from lmlab.errors import LmlabError
 
-FAMILY_ORDER = ("skipgram", "cbow")
 PROBES = 5  # words whose neighbours are shown as samples: the most frequent words of at least 4 letters
 
 
-def family_args(family: str, cmp: Comparison) -> list[str]:
+def compare_args(family: str, cmp: Comparison) -> list[str]:
+    """word2vec in ``lmlab compare``: gensim's defaults, the comparison's seed (it trains for its epochs, not for
+    a share of the time budget)."""
     return ["--seed", str(cmp.seed)]
 
 
@@ -63,15 +64,8 @@ def _share(sections: list[dict]) -> float | None:
     return sum(s["correct"] for s in sections) / total if total else None
 
 
-def summary(family: str) -> str:
-    from lmlab.word2vec.config import FAMILIES
-
-    return FAMILIES[family].summary
-
-
 WORD2VEC_PROFILE = CompareProfile(
     task="word2vec",
-    family_order=FAMILY_ORDER,
     default_tokenizer="word",
     columns=(
         Column("analogy_accuracy", "analogy accuracy", ".2%"),
@@ -83,9 +77,6 @@ WORD2VEC_PROFILE = CompareProfile(
     curve_key="train_loss",
     curve_label="training loss per prediction",
     curve_log=False,
-    untimed=FAMILY_ORDER,
-    family_args=family_args,
     load_data=load_data,
     measure=measure,
-    summary=summary,
 )

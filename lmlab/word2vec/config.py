@@ -73,10 +73,16 @@ class Family:
     summary: str
     cbow: bool
     config: str = "lmlab.word2vec.config:Word2VecConfig"
+    timed: bool = False  # trains for its epochs (its own multi-threaded trainer), not for a share of a budget
 
     def config_class(self) -> type:
         module, _, attr = self.config.partition(":")
         return getattr(importlib.import_module(module), attr)
+
+    def compare_args(self, cmp: Any) -> list[str]:
+        from lmlab.word2vec.compare import compare_args
+
+        return compare_args(self.name, cmp)
 
 
 FAMILIES: dict[str, Family] = {
