@@ -137,7 +137,7 @@ def parse_models(text: str, available: dict) -> list[str]:
 
 
 #: validations during a budgeted family's run (on the task's fixed validation subset; the whole split at the end)
-EVALS_PER_BUDGET = 5
+EVALS_PER_BUDGET = 4
 
 
 def train_command(cmp: Comparison, family: str, run_dir: Path, seconds: float | None) -> list[str]:

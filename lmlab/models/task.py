@@ -12,6 +12,7 @@ the validation perplexity a run reports is the one ``lmlab eval`` gives.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,45 @@ from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.train.config import TrainConfig
 from lmlab.train.task import TrainingTask
+
+log = logging.getLogger(__name__)
+
+
+def input_embedding(net: nn.Module, vocab_size: int) -> nn.Embedding:
+    """The network's table of token vectors: its first ``nn.Embedding`` with a row per token."""
+    for module in net.modules():
+        if isinstance(module, nn.Embedding) and module.num_embeddings == vocab_size:
+            return module
+    raise LmlabError(f"this network has no embedding table of {vocab_size} rows to start from word vectors")
+
+
+@torch.no_grad()
+def load_input_embeddings(net: nn.Module, tokenizer: Tokenizer, path: str) -> int:
+    """Copy word vectors (word2vec text or binary) into the rows of the tokens they name (as written, else
+    lowercased); the other rows keep their initialisation. Returns how many rows were copied."""
+    from lmlab.data.vectors import read_word2vec
+
+    table = input_embedding(net, tokenizer.vocab_size)
+    words, vectors = read_word2vec(path)
+    if vectors.shape[1] != table.embedding_dim:
+        raise LmlabError(
+            f"--embeddings {path}: the vectors have {vectors.shape[1]} dimensions, the model's embeddings "
+            f"{table.embedding_dim} (set --d-embed or --d-model to {vectors.shape[1]})"
+        )
+    index = {w: i for i, w in enumerate(words)}
+    for i, w in enumerate(words):
+        index.setdefault(w.lower(), i)
+    rows, sources = [], []
+    for tid in range(tokenizer.vocab_size):
+        token = tokenizer.id_to_token(tid)
+        j = index.get(token, index.get(token.lower()))
+        if j is not None:
+            rows.append(tid)
+            sources.append(j)
+    if not rows:
+        raise LmlabError(f"--embeddings {path}: none of the vocabulary's tokens has a vector there")
+    table.weight[torch.tensor(rows)] = torch.from_numpy(vectors[sources]).to(table.weight.dtype)
+    return len(rows)
 
 
 class LanguageModelTask(TrainingTask):
@@ -88,6 +128,9 @@ class LanguageModelTask(TrainingTask):
     def build_network(self) -> nn.Module:
         self.lm = self.lm_class(self.tokenizer, self.cfg)  # built again after seeding, so runs are reproducible
         init_parameters(self.lm.net, self.cfg.init, self.cfg.init_range)
+        if self.cfg.embeddings:
+            found = load_input_embeddings(self.lm.net, self.tokenizer, self.cfg.embeddings)
+            log.info("--embeddings: %d of %d tokens start from their vectors", found, self.tokenizer.vocab_size)
         return self.lm.net
 
     def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, Tensor, Any]:

@@ -89,6 +89,7 @@ class TrainConfig(EngineConfig):
 
     seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
     examples: str = "stream"  # stream: blocks of the token stream; lines: one line per example, from its start
+    embeddings: str | None = None  # word vectors (word2vec text or binary) to start the input embeddings from
 
     def __post_init__(self):
         check_train_config(self)

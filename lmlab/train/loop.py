@@ -513,13 +513,17 @@ class Trainer:
             stats.update({f"best_val_{k}": v for k, v in getattr(self, "best_metrics", {}).items()})
         if getattr(self, "final_metrics", None):  # the kept weights on the whole validation split
             stats.update({f"final_val_{k}": v for k, v in self.final_metrics.items()})
-        # where this process's time went; a budget (--max-seconds) charges all of it but compilation
+        # where this process's time went: the training loop (its updates and its periodic validations, what a
+        # --max-seconds budget counts) and, outside it, set-up, compilation and the final whole-split validation
         costs = {k: round(v, 3) for k, v in self.costs.items()}
-        costs["training_steps"] = round(max(elapsed - self.elapsed_before - self.costs["validation"], 0.0), 3)
+        steps_s = max(elapsed - self.elapsed_before - self.costs["validation"], 0.0)
+        costs["training_steps"] = round(steps_s, 3)
         stats["time_s"] = costs
-        if self.cfg.max_seconds is not None:
-            stats["budget_share"] = {
-                k: round(costs[k] / self.cfg.max_seconds, 4) for k in ("setup", "validation", "training_steps")
+        loop_s = steps_s + self.costs["validation"]
+        if loop_s > 0:
+            stats["loop_share"] = {
+                "training_steps": round(steps_s / loop_s, 4),
+                "validation": round(self.costs["validation"] / loop_s, 4),
             }
         info = RunInfo(data=self.opts.data_info, command=self.opts.command, stats=stats)
         write_json(self.dir / "config.json", self.task.run_config(info))

@@ -198,7 +198,7 @@ PRESETS: dict[str, Preset] = {
 def _quick(**values: Any) -> dict[str, Any]:
     """A recipe for a short time budget: AdamW, a warm-up over the first 2% of the budget and a cosine decay to a
     tenth of the rate over the rest (the budget, not the step count, ends the run: see
-    :func:`lmlab.train.schedules.progress_step`), validation a few times on a 20k-token subset, no compilation."""
+    :func:`lmlab.train.schedules.progress_step`), validation a few times on a 10k-token subset, no compilation."""
     plan = 100_000  # planned steps: more than any budget fits, so the schedule follows the clock
     lr = values.pop("lr", 3e-3)
     return {
@@ -211,7 +211,7 @@ def _quick(**values: Any) -> dict[str, Any]:
         "max_steps": plan,
         "epochs": 1000,
         "clip": 1.0,
-        "val_subset": 20_000,
+        "val_subset": 10_000,
         "compile": False,
         **values,
     }

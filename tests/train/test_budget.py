@@ -27,8 +27,9 @@ def test_a_budgeted_cosine_schedule_ends_at_its_final_rate(cli, corpus_dir, tmp_
     assert max(r["lr"] for r in rows) > 0.009
     assert rows[-1]["lr"] == pytest.approx(0.001, abs=2e-4)
     assert [r["lr"] for r in rows].index(max(r["lr"] for r in rows)) < len(rows) // 2  # up first, then down
-    share = stats["budget_share"]
-    assert set(share) == {"setup", "validation", "training_steps"} and share["training_steps"] > 0.5
+    share = stats["loop_share"]
+    assert set(share) == {"validation", "training_steps"} and share["training_steps"] > 0.5
+    assert share["training_steps"] + share["validation"] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_step_based_schedules_do_not_depend_on_time(cli, corpus_dir, tmp_path):
