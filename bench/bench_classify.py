@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from results import machine, today, update_section  # noqa: E402
@@ -45,8 +44,19 @@ def load_store() -> dict:
 
 
 def save_store(store: dict) -> None:
+    """Write ``store`` merged into what is on disk (two parts of the benchmark may run at once, each adding its
+    own entries)."""
     STORE.parent.mkdir(parents=True, exist_ok=True)
-    STORE.write_text(json.dumps(store, indent=1) + "\n")
+    current = load_store()
+    for key, value in store.items():
+        if isinstance(value, dict) and isinstance(current.get(key), dict) and key != "speed":
+            current[key].update(value)
+        else:
+            current[key] = value
+    store.update(current)
+    tmp = STORE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(current, indent=1) + "\n")
+    os.replace(tmp, STORE)
 
 
 def load_average() -> str:
@@ -292,8 +302,7 @@ def main() -> None:
     elif args.only == "mr":
         bench_mr(store, args.models.split(","), args.folds, extra)
     save_store(store)
-    write_results(store)
-    np.set_printoptions()
+    write_results(load_store())
 
 
 if __name__ == "__main__":

@@ -237,8 +237,10 @@ COMPARE_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("cnn", "char"): _quick(batch_size=32, seq_len=64, lr=2e-3),
     ("cnn", "word"): _quick(batch_size=32, seq_len=35, lr=2e-3),
+    # in 30 s on 2 cores (the 3-minute main job), 2 layers 96 wide over blocks of 32 with batches of 64 and
+    # lr 4e-3 reach validation perplexity 6.05; 4 layers 128 wide over blocks of 64: 8.1 (lr 3e-3), 10.3 (2e-3)
     ("transformer", "char"): _quick(
-        n_layer=4, n_head=4, d_model=128, block_size=64, seq_len=64, batch_size=16, dropout=0.0, lr=2e-3
+        n_layer=2, n_head=4, d_model=96, block_size=32, seq_len=32, batch_size=64, dropout=0.0, lr=4e-3
     ),
     ("transformer", "word"): _quick(
         n_layer=2, n_head=4, d_model=128, block_size=64, seq_len=64, batch_size=16, dropout=0.1, lr=1e-3
