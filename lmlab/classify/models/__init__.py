@@ -8,55 +8,24 @@ networks honour the contract of :mod:`lmlab.classify.models.base` (``forward(x, 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from lmlab.families import NetworkFamily, get_entry
+
 
 @dataclass(frozen=True)
-class Classifier:
-    name: str
-    summary: str
-    config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
-    network: str  # "module:Class", built from the config alone ("" for a count-based model)
-    #: "module:function": train(config, data, tokenizer, options, out, embeddings=...) -> trained classifier
+class Classifier(NetworkFamily):
+    """A text classifier family (see :class:`lmlab.families.NetworkFamily`); trained on the engine unless its
+    refs say otherwise (``nb`` counts)."""
+
     trainer: str = "lmlab.classify.task:train_classifier"
-    #: "module:function": load(run_dir, run_config) -> trained classifier (predict_proba, labels)
     loader: str = "lmlab.classify.task:load_neural_classifier"
-    #: "module:function" making the flags' dataclass from the family's config (with the training recipe for
-    #: networks trained on the engine)
     train_config: str = "lmlab.classify.task:training_config_class"
-    #: config fields set from the data (not flags)
+    recipes: str = "lmlab.classify.task:RECIPES"
     data_fields: tuple[str, ...] = ("vocab_size", "num_classes", "padding_idx")
     #: config fields set by a flag every family has (``--lowercase`` of the tokenizer flags)
     shared_fields: tuple[str, ...] = ()
-    timed: bool = True  # trains for a share of a comparison's time budget (False: counts, in seconds)
-
-    def _load(self, ref: str) -> Any:
-        module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
-
-    def config_class(self) -> type:
-        return self._load(self.config)
-
-    def network_class(self) -> type:
-        return self._load(self.network)
-
-    def trainer_fn(self):
-        return self._load(self.trainer)
-
-    def loader_fn(self):
-        return self._load(self.loader)
-
-    def train_config_class(self) -> type:
-        return self._load(self.train_config)(self.config_class())
-
-    @property
-    def recipe(self) -> dict[str, Any]:
-        """The family's default training recipe (flags and --config override it)."""
-        from lmlab.classify.task import RECIPES
-
-        return dict(RECIPES.get(self.name, {}))
 
     def compare_args(self, cmp: Any) -> list[str]:
         """The family's flags in ``lmlab compare``: its recipe, and early stopping for those trained in epochs."""
@@ -115,11 +84,7 @@ CLASSIFIERS: dict[str, Classifier] = {
 
 
 def get_classifier(name: str) -> Classifier:
-    from lmlab.errors import LmlabError
-
-    if name not in CLASSIFIERS:
-        raise LmlabError(f"unknown classifier {name!r}; choose one of: {', '.join(CLASSIFIERS)}")
-    return CLASSIFIERS[name]
+    return get_entry(CLASSIFIERS, name, "classifier")
 
 
 __all__ = ["CLASSIFIERS", "Classifier", "get_classifier"]

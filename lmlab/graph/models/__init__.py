@@ -9,57 +9,22 @@ trainer propagates the training labels and its loader does so again.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from lmlab.families import NetworkFamily, get_entry
+
 
 @dataclass(frozen=True)
-class GraphModel:
-    name: str
-    summary: str
-    config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
-    network: str  # "module:Class", built from the config alone ("" for label propagation)
-    #: "module:function": train(config, data, split, options, out) -> trained model (logits, embeddings)
+class GraphModel(NetworkFamily):
+    """A node-classification family (see :class:`lmlab.families.NetworkFamily`)."""
+
     trainer: str = "lmlab.graph.task:train_node_classifier"
-    #: "module:function": load(run_dir, run_config) -> trained model
     loader: str = "lmlab.graph.task:load_node_classifier"
-    #: "module:function" making the flags' dataclass from the family's config
     train_config: str = "lmlab.graph.task:training_config_class"
-    #: config fields set from the data (not flags)
+    recipes: str = "lmlab.graph.task:RECIPES"
+    compare: str = "lmlab.graph.compare:compare_args"
     data_fields: tuple[str, ...] = ("in_features", "num_classes")
-    timed: bool = True  # trains for a share of a comparison's time budget (False: propagates, in seconds)
-
-    def _load(self, ref: str) -> Any:
-        module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
-
-    def config_class(self) -> type:
-        return self._load(self.config)
-
-    def network_class(self) -> type:
-        return self._load(self.network)
-
-    def trainer_fn(self):
-        return self._load(self.trainer)
-
-    def loader_fn(self):
-        return self._load(self.loader)
-
-    def train_config_class(self) -> type:
-        return self._load(self.train_config)(self.config_class())
-
-    @property
-    def recipe(self) -> dict[str, Any]:
-        """The family's default training recipe (flags and --config override it)."""
-        from lmlab.graph.task import RECIPES
-
-        return dict(RECIPES.get(self.name, {}))
-
-    def compare_args(self, cmp: Any) -> list[str]:
-        from lmlab.graph.compare import compare_args
-
-        return compare_args(self.name, cmp)
 
     def data_values(self, in_features: int, num_classes: int) -> dict[str, Any]:
         values = {"in_features": in_features, "num_classes": num_classes}
@@ -106,11 +71,7 @@ GRAPH_MODELS: dict[str, GraphModel] = {
 
 
 def get_graph_model(name: str) -> GraphModel:
-    from lmlab.errors import LmlabError
-
-    if name not in GRAPH_MODELS:
-        raise LmlabError(f"unknown graph model {name!r}; choose one of: {', '.join(GRAPH_MODELS)}")
-    return GRAPH_MODELS[name]
+    return get_entry(GRAPH_MODELS, name, "graph model")
 
 
 __all__ = ["GRAPH_MODELS", "GraphModel", "get_graph_model"]

@@ -8,48 +8,19 @@ honour the contract of :mod:`lmlab.translate.models.base` (``encode``, ``start``
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import Any
+
+from lmlab.families import NetworkFamily, get_entry
 
 
 @dataclass(frozen=True)
-class Translator:
-    name: str
-    summary: str
-    config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
-    network: str  # "module:Class", built from the config alone
-    #: config fields set from the data (not flags)
+class Translator(NetworkFamily):
+    """A translation family (see :class:`lmlab.families.NetworkFamily`)."""
+
+    train_config: str = "lmlab.translate.task:training_config_class"
+    recipes: str = "lmlab.translate.task:RECIPES"
+    compare: str = "lmlab.translate.compare:compare_args"
     data_fields: tuple[str, ...] = ("src_vocab_size", "tgt_vocab_size", "bos_id", "eos_id")
-    timed: bool = True  # trains for a share of a comparison's time budget
-
-    def _load(self, ref: str) -> Any:
-        module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
-
-    def config_class(self) -> type:
-        return self._load(self.config)
-
-    def network_class(self) -> type:
-        return self._load(self.network)
-
-    def train_config_class(self) -> type:
-        """The flags' dataclass: the family's hyperparameters and the training recipe."""
-        from lmlab.translate.task import training_config_class
-
-        return training_config_class(self.config_class())
-
-    def compare_args(self, cmp: Any) -> list[str]:
-        from lmlab.translate.compare import compare_args
-
-        return compare_args(self.name, cmp)
-
-    @property
-    def recipe(self) -> dict[str, Any]:
-        """The family's default training recipe (flags and --config override it)."""
-        from lmlab.translate.task import RECIPES
-
-        return dict(RECIPES.get(self.name, {}))
 
 
 TRANSLATORS: dict[str, Translator] = {
@@ -81,11 +52,7 @@ TRANSLATORS: dict[str, Translator] = {
 
 
 def get_translator(name: str) -> Translator:
-    from lmlab.errors import LmlabError
-
-    if name not in TRANSLATORS:
-        raise LmlabError(f"unknown translation model {name!r}; choose one of: {', '.join(TRANSLATORS)}")
-    return TRANSLATORS[name]
+    return get_entry(TRANSLATORS, name, "translation model")
 
 
 __all__ = ["TRANSLATORS", "Translator", "get_translator"]

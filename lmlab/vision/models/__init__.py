@@ -9,48 +9,22 @@ named after its paper.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
+
+from lmlab.families import NetworkFamily, get_entry
 
 DATA_FIELDS = ("in_channels", "image_size", "num_classes")
 
 
 @dataclass(frozen=True)
-class ImageModel:
-    name: str
-    summary: str
-    config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
-    network: str  # "module:Class", built from the config alone
-    data_fields: tuple[str, ...] = DATA_FIELDS  # config fields set from the data (not flags)
-    timed: bool = True  # trains for a share of a comparison's time budget
+class ImageModel(NetworkFamily):
+    """An image classifier family (see :class:`lmlab.families.NetworkFamily`)."""
 
-    def _load(self, ref: str) -> Any:
-        module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
-
-    def config_class(self) -> type:
-        return self._load(self.config)
-
-    def network_class(self) -> type:
-        return self._load(self.network)
-
-    def train_config_class(self) -> type:
-        from lmlab.vision.task import training_config_class
-
-        return training_config_class(self.config_class())
-
-    def compare_args(self, cmp: Any) -> list[str]:
-        from lmlab.vision.compare import compare_args
-
-        return compare_args(self.name, cmp)
-
-    @property
-    def recipe(self) -> dict[str, Any]:
-        """The family's default training recipe (flags and --config override it)."""
-        from lmlab.vision.task import RECIPES
-
-        return dict(RECIPES.get(self.name, {}))
+    train_config: str = "lmlab.vision.task:training_config_class"
+    recipes: str = "lmlab.vision.task:RECIPES"
+    compare: str = "lmlab.vision.compare:compare_args"
+    data_fields: tuple[str, ...] = DATA_FIELDS
 
     @staticmethod
     def data_values(in_channels: int, image_size: int, num_classes: int) -> dict[str, Any]:
@@ -102,11 +76,7 @@ IMAGE_MODELS: dict[str, ImageModel] = {
 
 
 def get_image_model(name: str) -> ImageModel:
-    from lmlab.errors import LmlabError
-
-    if name not in IMAGE_MODELS:
-        raise LmlabError(f"unknown image model {name!r}; choose one of: {', '.join(IMAGE_MODELS)}")
-    return IMAGE_MODELS[name]
+    return get_entry(IMAGE_MODELS, name, "image model")
 
 
 __all__ = ["DATA_FIELDS", "IMAGE_MODELS", "ImageModel", "get_image_model"]
