@@ -109,6 +109,21 @@ class CompareProfile:
     measure: Any  # (run_dir, data, Comparison, Row) -> None: fills metrics, parameters, speed, curve, samples
 
 
+def read_training_log(run_dir: Path, row: Row, curve_key: str, unit: str) -> bool:
+    """Fill ``row.curve`` ([elapsed seconds, ``curve_key``] of each validation) and ``row.speed`` (the mean of the
+    logged ``<unit>_per_s``) from ``RUN/metrics.jsonl``; False for a run without one (a counting model)."""
+    from lmlab.train.metrics import read_metrics
+
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return False
+    rows = read_metrics(path)
+    row.curve = [[m["elapsed_s"], m[curve_key]] for m in rows if curve_key in m and "elapsed_s" in m]
+    speeds = [m[f"{unit}_per_s"] for m in rows if f"{unit}_per_s" in m]
+    row.speed = sum(speeds) / len(speeds) if speeds else None
+    return True
+
+
 def profile_for(task: str) -> CompareProfile:
     from lmlab.tasks import get_task
 
@@ -212,15 +227,7 @@ def measure_lm_run(run_dir: Path, corpus, cmp: Comparison, row: Row) -> None:
             "cross_entropy": r.cross_entropy,
             "test_tokens": r.tokens,
         }
-    metrics = run_dir / "metrics.jsonl"
-    if metrics.exists():
-        from lmlab.train.metrics import read_metrics
-
-        rows = read_metrics(metrics)
-        row.curve = [[r["elapsed_s"], r["val_perplexity"]] for r in rows if "val_perplexity" in r and "elapsed_s" in r]
-        speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
-        row.speed = sum(speeds) / len(speeds) if speeds else None
-    elif row.train_seconds:
+    if not read_training_log(run_dir, row, "val_perplexity", "tokens") and row.train_seconds:
         row.speed = stats.get("train_tokens", 0) / max(stats.get("train_seconds", row.train_seconds), 1e-9)
         if model.normalized:
             row.curve = [[row.train_seconds, evaluate(model, corpus.valid).perplexity]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmlab.compare import Column, CompareProfile, Comparison, Row
+from lmlab.compare import Column, CompareProfile, Comparison, Row, read_training_log
 
 
 def load_data(cmp: Comparison):
@@ -16,20 +16,13 @@ def load_data(cmp: Comparison):
 def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
     """Test accuracy, macro-F1, parameters, speed and the validation-accuracy curve of a trained classifier."""
     from lmlab.classify.task import evaluate_classifier_run, load_classifier
-    from lmlab.train.metrics import read_metrics
 
     classifier, config = load_classifier(run_dir)
     r = evaluate_classifier_run(run_dir, data.test, classifier=classifier)
     row.metrics = {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "test_examples": r["examples"]}
     row.parameters = classifier.num_parameters()
     stats = config.get("stats", {})
-    metrics = run_dir / "metrics.jsonl"
-    if metrics.exists():
-        rows = read_metrics(metrics)
-        row.curve = [[m["elapsed_s"], m["val_accuracy"]] for m in rows if "val_accuracy" in m and "elapsed_s" in m]
-        speeds = [m["examples_per_s"] for m in rows if "examples_per_s" in m]
-        row.speed = sum(speeds) / len(speeds) if speeds else None
-    else:
+    if not read_training_log(run_dir, row, "val_accuracy", "examples"):  # nb counts: no training log
         row.speed = stats.get("examples_per_s")
         if len(data.valid.texts):
             valid = evaluate_classifier_run(run_dir, data.valid, classifier=classifier)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmlab.compare import Column, CompareProfile, Comparison, Row
+from lmlab.compare import Column, CompareProfile, Comparison, Row, read_training_log
 
 
 def compare_args(family: str, cmp: Comparison) -> list[str]:
@@ -32,20 +32,13 @@ def load_data(cmp: Comparison) -> _GraphAndSplit:
 def measure(run_dir: Path, data: _GraphAndSplit, cmp: Comparison, row: Row) -> None:
     """Test accuracy, macro-F1, parameters, speed and the validation-accuracy curve of a trained node classifier."""
     from lmlab.graph.task import evaluate_nodes, load_graph_run
-    from lmlab.train.metrics import read_metrics
 
     model, config = load_graph_run(run_dir)
     r = evaluate_nodes(model, data.graph, data.split, "test")[0]
     row.metrics = {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "test_nodes": r["nodes"]}
     row.parameters = model.num_parameters()
     stats = config.get("stats", {})
-    metrics = run_dir / "metrics.jsonl"
-    if metrics.exists():
-        rows = read_metrics(metrics)
-        row.curve = [[m["elapsed_s"], m["val_accuracy"]] for m in rows if "val_accuracy" in m and "elapsed_s" in m]
-        speeds = [m["nodes_per_s"] for m in rows if "nodes_per_s" in m]
-        row.speed = sum(speeds) / len(speeds) if speeds else None
-    elif "best_val_accuracy" in stats:
+    if not read_training_log(run_dir, row, "val_accuracy", "nodes") and "best_val_accuracy" in stats:
         row.curve = [[stats.get("train_seconds", 0.0), stats["best_val_accuracy"]]]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmlab.compare import Column, CompareProfile, Comparison, Row
+from lmlab.compare import Column, CompareProfile, Comparison, Row, read_training_log
 
 
 def compare_args(family: str, cmp: Comparison) -> list[str]:
@@ -34,7 +34,6 @@ def load_data(cmp: Comparison):
 
 def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
     """Test BLEU, chrF and perplexity, parameters, speed, the validation-BLEU curve and three translations."""
-    from lmlab.train.metrics import read_metrics
     from lmlab.translate.task import evaluate_translator, load_translator
 
     translator, config = load_translator(run_dir)
@@ -46,12 +45,7 @@ def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
         "sentences": len(data.test),
     }
     row.parameters = translator.num_parameters()
-    metrics = run_dir / "metrics.jsonl"
-    if metrics.exists():
-        rows = read_metrics(metrics)
-        row.curve = [[m["elapsed_s"], m["val_bleu"]] for m in rows if "val_bleu" in m and "elapsed_s" in m]
-        speeds = [m["tokens_per_s"] for m in rows if "tokens_per_s" in m]
-        row.speed = sum(speeds) / len(speeds) if speeds else None
+    read_training_log(run_dir, row, "val_bleu", "tokens")
     row.samples = [f"{src}  ->  {hyp}" for src, hyp in zip(data.test.src[:3], r["translations"][:3])]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmlab.compare import Column, CompareProfile, Comparison, Row
+from lmlab.compare import Column, CompareProfile, Comparison, Row, read_training_log
 
 
 def compare_args(family: str, cmp: Comparison) -> list[str]:
@@ -21,17 +21,13 @@ def load_data(cmp: Comparison):
 
 def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
     """Test accuracy, macro-F1, parameters, speed and the validation-accuracy curve of a trained image model."""
-    from lmlab.train.metrics import read_metrics
     from lmlab.vision.task import evaluate_image_run, load_image_classifier
 
     classifier, _ = load_image_classifier(run_dir)
     r = evaluate_image_run(classifier, data.test, data.classes)
     row.metrics = {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "test_examples": r["examples"]}
     row.parameters = classifier.num_parameters()
-    rows = read_metrics(run_dir / "metrics.jsonl")
-    row.curve = [[m["elapsed_s"], m["val_accuracy"]] for m in rows if "val_accuracy" in m and "elapsed_s" in m]
-    speeds = [m["images_per_s"] for m in rows if "images_per_s" in m]
-    row.speed = sum(speeds) / len(speeds) if speeds else None
+    read_training_log(run_dir, row, "val_accuracy", "images")
 
 
 IMAGE_PROFILE = CompareProfile(
