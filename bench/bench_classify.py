@@ -53,7 +53,11 @@ def save_store(store: dict) -> None:
             current[key].update(value)
         else:
             current[key] = value
-    store.update(current)
+    for key, value in current.items():  # keep the caller's dicts (it goes on filling them)
+        if isinstance(value, dict) and isinstance(store.get(key), dict):
+            store[key].update(value)
+        else:
+            store[key] = value
     tmp = STORE.with_suffix(".tmp")
     tmp.write_text(json.dumps(current, indent=1) + "\n")
     os.replace(tmp, STORE)
