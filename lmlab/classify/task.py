@@ -40,14 +40,13 @@ from lmlab import __version__
 from lmlab.classify.metrics import ClassificationReport, classification_report, plot_confusion_matrix
 from lmlab.errors import LmlabError
 from lmlab.nn.init import init_parameters
+from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 
 PAD = 0  # the padding id of every classifier network; token ids are the tokenizer's + 1
 BUCKET_BATCHES = 50  # batches' worth of examples sorted by length together
-RUN_FORMAT = "lmlab-run"
-RUN_VERSION = 1
 
 
 @dataclass(kw_only=True)

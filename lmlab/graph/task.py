@@ -32,11 +32,10 @@ from torch import Tensor, nn
 
 from lmlab import __version__
 from lmlab.errors import LmlabError
+from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 
-RUN_FORMAT = "lmlab-run"
-RUN_VERSION = 1
 FEATURE_NORMS = ("row", "none")
 #: Features with at most this share of non-zeros are kept sparse (Cora: 1.3%, CiteSeer: 0.9%, PubMed: 10%).
 SPARSE_BELOW = 0.25

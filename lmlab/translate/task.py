@@ -43,6 +43,7 @@ from lmlab import __version__
 from lmlab.errors import LmlabError
 from lmlab.nn.init import init_parameters
 from lmlab.nn.loss import softmax_cross_entropy
+from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 from lmlab.translate.batching import EpochOrder, length_batches, pad_batch
@@ -62,8 +63,6 @@ from lmlab.translate.vocab import (
 
 log = logging.getLogger(__name__)
 
-RUN_FORMAT = "lmlab-run"
-RUN_VERSION = 1
 MAIN_METRICS = ("bleu", "loss")
 
 

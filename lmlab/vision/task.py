@@ -35,13 +35,12 @@ from lmlab import __version__
 from lmlab.classify.metrics import ClassificationReport, classification_report, plot_confusion_matrix
 from lmlab.errors import LmlabError
 from lmlab.nn.init import init_parameters
+from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 from lmlab.vision.augment import augment
 from lmlab.vision.data import ImageData, ImageSplit
 
-RUN_FORMAT = "lmlab-run"
-RUN_VERSION = 1
 PREDICT_BATCH = 500
 MAX_SHIFT = 16.0
 MAX_ROTATE = 90.0

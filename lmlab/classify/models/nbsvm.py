@@ -527,6 +527,7 @@ def train_nb(config: NBConfig, data: Any, tokenizer: Any, opts: Any, out: Path, 
     import time
 
     from lmlab import __version__
+    from lmlab.run import RUN_FORMAT, RUN_VERSION
     from lmlab.rundir import replace_run
 
     if embeddings is not None:
@@ -543,8 +544,8 @@ def train_nb(config: NBConfig, data: Any, tokenizer: Any, opts: Any, out: Path, 
         "ngrams": len(model.vocab),
     }
     run = {
-        "format": "lmlab-run",
-        "version": 1,
+        "format": RUN_FORMAT,
+        "version": RUN_VERSION,
         "task": "classify",
         "family": "nb",
         "model": asdict(config),
