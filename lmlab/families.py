@@ -45,6 +45,12 @@ class NetworkFamily:
     data_fields: tuple[str, ...] = ()
     timed: bool = True  # trains for a share of a comparison's time budget (False: counts or propagates)
 
+    @property
+    def by_gradient(self) -> bool:
+        """Whether the family trains by gradient descent on lmlab's engine (the untimed ones count or propagate),
+        and so can train on several processes."""
+        return self.timed
+
     def config_class(self) -> type:
         return load_ref(self.config)
 

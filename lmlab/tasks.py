@@ -24,6 +24,8 @@ class Task:
     families: str  # "module:ATTR", a dict of family name -> family (with config_class())
     cli: str  # the module with add_train_flags(parser, family), train(args), evaluate(args), attention(args)
     compare: str  # "module:ATTR", the task's lmlab.compare.CompareProfile
+    #: why the task cannot train on several processes ("" when it can: it trains on lmlab's engine)
+    single_process: str = ""
 
     @staticmethod
     def _load(ref: str) -> Any:
@@ -82,6 +84,7 @@ TASKS: dict[str, Task] = {
         "lmlab.word2vec.config:FAMILIES",
         "lmlab.cli.word2vec_task",
         "lmlab.word2vec.compare:WORD2VEC_PROFILE",
+        single_process="word2vec trains with its own threads (Hogwild, --threads N), not on several processes",
     ),
 }
 

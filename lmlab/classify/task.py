@@ -262,7 +262,7 @@ class ClassificationTask(TrainingTask):
         return xt, mt, yt
 
     def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, int, Any]:
-        index = self.batches.batch(step)
+        index = self.shard.rows(self.batches.batch(step))  # this process's examples of the batch
         x, mask, y = self._tensors(self.train_x, self.train_y, index)
         out = forward(x, mask)
         return classification_loss(out, y), len(index), None

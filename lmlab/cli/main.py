@@ -17,6 +17,7 @@ import sys
 from lmlab import __version__
 from lmlab.errors import LmlabError
 from lmlab.interrupt import Terminated, raise_on_sigterm, restore_sigterm
+from lmlab.train.ranks import is_worker
 
 
 class _OneLineFormatter(logging.Formatter):
@@ -106,14 +107,20 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     sigterm = raise_on_sigterm()  # SIGTERM (schedulers, docker stop, lmlab compare) ends a command like Ctrl-C
+    worker = is_worker()  # a process of rank > 0 under torchrun: rank 0 reports, the others stay quiet
+    if worker:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
         args.command_line = shlex.join(["lmlab", *argv])
-        _setup_logging(args.verbose)
+        _setup_logging(args.verbose and not worker)
+        if worker:
+            logging.getLogger("lmlab").setLevel(logging.ERROR)
         return int(args.func(args) or 0)
     except LmlabError as e:
-        print(f"lmlab: error: {e}", file=sys.stderr)
+        if not worker:  # every process meets the same bad input: one line, from rank 0
+            print(f"lmlab: error: {e}", file=sys.stderr)
         return 2
     except Terminated:
         print("lmlab: terminated (SIGTERM)", file=sys.stderr)

@@ -78,10 +78,30 @@ def register(sub, argv: list[str]) -> None:
         help="neural families: continue the run RUN from its last checkpoint, exactly as if never stopped "
         "(--max-steps, --epochs and --device may be changed)",
     )
+    p.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train on N processes of this machine (torchrun, DistributedDataParallel): --batch-size stays the "
+        "global batch, each process takes its share",
+    )
     p.set_defaults(tokenizer_given=_given(argv, "--tokenizer"))
     cli = task.cli_module()
     cli.add_train_flags(p, _family_from_argv(argv) or _resumed(argv, "family"), resuming)
-    p.set_defaults(func=cli.train)
+    p.set_defaults(func=lambda args: _dispatch(cli.train, args, argv))
+
+
+def _dispatch(train, args: argparse.Namespace, argv: list[str]) -> int:
+    """Train here, or launch the same command on ``--nproc`` processes; under torchrun, check first that the
+    training can be shared."""
+    from lmlab.cli.launch import check_distributed, launch
+    from lmlab.train.ranks import world_size_from_env
+
+    if args.nproc is not None:
+        return launch(args, argv)
+    if world_size_from_env() > 1:
+        check_distributed(args, world_size_from_env())
+    return train(args)
 
 
 def add_lm_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:

@@ -145,6 +145,9 @@ class GraphTask(TrainingTask):
         self.valid_nodes = torch.from_numpy(self.split.valid)
         self._device: torch.device | None = None
 
+    def batch_rows(self) -> None:
+        return None  # every update sees the whole graph; the processes share its training nodes
+
     @property
     def steps_per_epoch(self) -> int:
         return 1
@@ -178,11 +181,10 @@ class GraphTask(TrainingTask):
     def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, int, Any]:
         self._to_network_device()
         logits = forward(self.x, self.graph).logits
-        loss = F.cross_entropy(
-            logits.index_select(0, self.train_nodes).float(), self.y.index_select(0, self.train_nodes)
-        )
+        nodes = self.shard.rows(self.train_nodes)  # this process's training nodes (all of them on one process)
+        loss = F.cross_entropy(logits.index_select(0, nodes).float(), self.y.index_select(0, nodes))
         penalty = self.net.penalty()
-        return (loss if penalty is None else loss + penalty), self.train_size, None
+        return (loss if penalty is None else loss + penalty), int(nodes.numel()), None
 
     @torch.no_grad()
     def validate(self, subset: int | None = None) -> dict[str, float]:

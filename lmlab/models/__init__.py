@@ -28,6 +28,12 @@ class Family:
         module, _, attr = ref.partition(":")
         return getattr(importlib.import_module(module), attr)
 
+    @property
+    def by_gradient(self) -> bool:
+        """Whether the family trains by gradient descent on lmlab's engine (the untimed ones count or propagate),
+        and so can train on several processes."""
+        return self.timed
+
     def config_class(self) -> type:
         return self._load(self.config)
 

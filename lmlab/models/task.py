@@ -31,6 +31,7 @@ from lmlab.run import RunInfo, run_config
 from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.train.config import TrainConfig
+from lmlab.train.distributed import batch_dims
 from lmlab.train.task import TrainingTask
 
 log = logging.getLogger(__name__)
@@ -135,13 +136,14 @@ class LanguageModelTask(TrainingTask):
 
     def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, Tensor, Any]:
         net, device = self.lm.net, self.lm.device
+        rows = self.shard.rows  # this process's streams or blocks (all of them on one process)
         if isinstance(self.batches, StreamBatches):
             i = step % self.steps_per_epoch
+            x, y = (rows(a) for a in self.batches[i])
             if i == 0 or state is None:
-                state = net.init_state(self.cfg.batch_size)  # each epoch starts from the zero state
-            x, y = self.batches[i]
+                state = net.init_state(x.shape[0])  # each epoch starts from the zero state
         else:
-            x, y, context = self.batches.batch(step)
+            x, y, context = (rows(a) for a in self.batches.batch(step))
             state = net.state_from_context(torch.from_numpy(context).to(device))
         xt = torch.from_numpy(x).to(device, non_blocking=True)
         yt = torch.from_numpy(y).to(device, non_blocking=True)
@@ -150,6 +152,9 @@ class LanguageModelTask(TrainingTask):
         dtype = next(net.parameters()).dtype
         state = tuple(s.detach().to(dtype) if s.is_floating_point() else s.detach() for s in state)
         return loss, int((y >= 0).sum()), state  # B * T tokens, less the padding of --examples lines
+
+    def state_batch_dims(self) -> list[int]:
+        return batch_dims(self.lm.net.init_state)
 
     def validate(self, subset: int | None = None) -> dict[str, float]:
         assert self.valid_ids is not None

@@ -24,6 +24,7 @@ one as usual).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -50,7 +51,8 @@ from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train import checkpoint as ckpt
 from lmlab.train.config import RESUMABLE, TrainConfig
 from lmlab.train.device import CompiledOrEager, autocast, resolve_device
-from lmlab.train.metrics import MetricsLog, tensorboard_available, truncate_metrics
+from lmlab.train.distributed import World, check_batch, rank_seed, split_rows
+from lmlab.train.metrics import MetricsLog, NoMetricsLog, tensorboard_available, truncate_metrics
 from lmlab.train.optim import build_optimizer, clip_global_norm, set_lr
 from lmlab.train.schedules import LRSchedule, progress_step
 from lmlab.train.task import TrainingTask
@@ -84,11 +86,28 @@ def train_neural(
 
 
 def train_task(task: TrainingTask, opts: TrainOptions, out: Path, *, callbacks: Sequence[Callback] = ()) -> Any:
-    """Train ``task`` and leave a complete run directory at ``out``; returns the task's result (its model)."""
+    """Train ``task`` and leave a complete run directory at ``out``; returns the task's result (its model).
+
+    Under torchrun (``WORLD_SIZE`` > 1) every process trains its share of each batch (see
+    :mod:`lmlab.train.distributed`); rank 0 alone claims and writes ``out`` and returns, the other processes exit
+    when training ends (the command's report is rank 0's).
+    """
     out = Path(out)
-    claim = run_lock(out, opts.command or None) if opts.resume else claim_out(out, opts.command or None)
-    with claim, tempfile.TemporaryDirectory(prefix="lmlab-scratch-") as tmp:
-        return Trainer(task, opts, out, Path(tmp), callbacks).run()
+    world = World.from_env()
+    if not world.writer:
+        claim: Any = contextlib.nullcontext()
+    elif opts.resume:
+        claim = run_lock(out, opts.command or None)
+    else:
+        claim = claim_out(out, opts.command or None)
+    try:
+        with claim, tempfile.TemporaryDirectory(prefix="lmlab-scratch-") as tmp:
+            result = Trainer(task, opts, out, Path(tmp), callbacks, world=world).run()
+    finally:
+        world.stop()
+    if not world.writer:
+        raise SystemExit(0)
+    return result
 
 
 class Trainer:
@@ -101,6 +120,8 @@ class Trainer:
         out: Path,
         scratch: Path,
         callbacks: Sequence[Callback] = (),
+        *,
+        world: World | None = None,
     ):
         self.t_created = time.perf_counter()  # set-up (reading and encoding the data, checks) is counted from here
         self.task, self.cfg, self.opts, self.out = task, task.cfg, opts, out
@@ -108,13 +129,17 @@ class Trainer:
         self.build: RunBuild | None = None
         cfg = self.cfg
         self.callbacks = list(callbacks)
-        self.device = resolve_device(cfg.device)
+        self.world = world = world if world is not None else World()
+        self.device = world.device(resolve_device(cfg.device))
+        if world.active:
+            check_batch(task.batch_rows(), world.size)
+            task.shard = world.shard()
         if cfg.tensorboard and not tensorboard_available():
             raise LmlabError("--tensorboard needs the tensorboard package: pip install 'lmlab[tensorboard]'")
         self.resume_info = self._check_resume() if opts.resume else None
         self.seed = int(self.resume_info["seed"]) if self.resume_info is not None else opts.seed
         if not opts.resume:
-            check_out_dir(out)
+            check_out_dir(out)  # every process checks (read-only), so each stops with the same line
 
         task.prepare(scratch, self.seed)
         if not task.has_validation and (cfg.schedule == "plateau" or cfg.early_stop):
@@ -181,7 +206,8 @@ class Trainer:
 
     # ---- the run
     def run(self) -> Any:
-        if not self.opts.resume:
+        self.world.start(self.device)
+        if not self.opts.resume and self.world.writer:
             self.build = RunBuild(self.out)  # an older run at --out stays until this one has a checkpoint
             self.dir = self.build.dir
         try:
@@ -194,7 +220,7 @@ class Trainer:
 
     def _place(self) -> None:
         """Swap the run, complete since its first checkpoint, into ``--out`` and go on writing there."""
-        if self.build is not None and not self.build.placed:
+        if self.world.writer and self.build is not None and not self.build.placed:
             self.dir = self.build.place()
             self.metrics.move(self.dir / "metrics.jsonl", self._tensorboard_dir())
 
@@ -210,12 +236,13 @@ class Trainer:
         self.params = [p for p in net.parameters() if p.requires_grad]
         self.grad_norm_t: torch.Tensor | None = None
         self.optimizer = build_optimizer(self.params, cfg)
-        self.forward = CompiledOrEager(net) if cfg.compile else net
+        model = self.world.wrap(net, self.device)  # DDP: gradients averaged over the processes in backward
+        self.forward = CompiledOrEager(model) if cfg.compile else model
         self.carried: tuple[torch.Tensor, ...] | None = None
         self.best_tensors: dict[str, torch.Tensor] | None = None
         if self.opts.resume:
             self._restore()
-        else:
+        elif self.world.writer:
             self.task.write_static_files(self.dir)
 
     def _restore(self) -> None:
@@ -225,6 +252,8 @@ class Trainer:
         ckpt.optimizer_from_tensors(self.optimizer, opt_t, info["optimizer"], where)
         ckpt.restore_rng(state_t)
         self.carried = ckpt.carried_state(state_t, self.device)
+        if self.carried is not None and self.world.active:  # the whole batch's state: this process's rows
+            self.carried = split_rows(self.carried, self.task.state_batch_dims(), self.task.shard)
         self.step = int(info["step"])
         self.units_seen = int(info.get("units_seen", info.get("tokens_seen", 0)))
         self.elapsed_before = float(info["elapsed_s"])
@@ -232,9 +261,10 @@ class Trainer:
         self.best = tuple(info["best"]) if info.get("best") else None  # type: ignore[assignment]
         self.last_checkpoint_step = self.step
         self.pending = [[int(s), float(v)] for s, v in info.get("pending", [])]
-        if self.best is not None and (self.out / WEIGHTS_FILE).is_file():
+        if self.best is not None and self.world.writer and (self.out / WEIGHTS_FILE).is_file():
             self.best_tensors = load_tensors(self.out / WEIGHTS_FILE)
-        truncate_metrics(self.out / "metrics.jsonl", self.step)
+        if self.world.writer:
+            truncate_metrics(self.out / "metrics.jsonl", self.step)
         log.info("resuming %s at step %d of %d", self.out, self.step, self.total_steps)
 
     def _train(self) -> Any:
@@ -249,10 +279,13 @@ class Trainer:
             desc=f"{self.task.family}",
             unit="step",
             dynamic_ncols=True,
-            disable=True if not self.opts.progress else None,
+            disable=True if not self.opts.progress or not self.world.writer else None,
         )
         state = self.carried
-        metrics = MetricsLog(self.dir / "metrics.jsonl", self._tensorboard_dir())
+        if self.world.writer:
+            metrics: MetricsLog | NoMetricsLog = MetricsLog(self.dir / "metrics.jsonl", self._tensorboard_dir())
+        else:
+            metrics = NoMetricsLog()
         with metrics as self.metrics, stop_after_step() as interrupt:
             while self.step < self.total_steps:
                 step = self.step
@@ -272,6 +305,10 @@ class Trainer:
                 self.pending.append([self.step, loss])
                 bar.update(1)
                 out_of_time = cfg.max_seconds is not None and self._elapsed() >= cfg.max_seconds
+                signum = interrupt["signal"]
+                if self.world.active:  # every process stops at the same step, when one of them must
+                    time_up, signum = self.world.max([out_of_time, signum or 0], self.device)
+                    out_of_time, signum = bool(time_up), signum or None
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps or out_of_time:
                     self._log_row(lr, bar)
                 if cfg.eval_every:
@@ -290,13 +327,15 @@ class Trainer:
                     break
                 for callback in self.callbacks:
                     callback(self.step, self)
-                if interrupt["signal"] is not None:
+                if signum is not None:
                     bar.close()
                     self._save_on_interrupt()
-                    raise exception_for(interrupt["signal"])
+                    raise exception_for(signum)
             bar.close()
         if self.status == "training":
             self.status = "completed"
+        if not self.world.writer:
+            return self.task.result()
         if self.best_tensors is not None:
             load_state_into(net, self.best_tensors, str(self.out / WEIGHTS_FILE))
         self._final_validation()
@@ -338,6 +377,8 @@ class Trainer:
         self._check_finite()
         self._checkpoint()
         self.status = "interrupted"
+        if not self.world.writer:
+            return
         self._write_run()
         self._place()
         log.warning("saved %s at step %d; continue with: lmlab train --resume %s", self.out, self.step, self.out)
@@ -345,10 +386,23 @@ class Trainer:
     def _update(self, step: int, state, lr: float):
         """One optimizer step on batch ``step``: the loss (a tensor, not synchronised), its unit count, the state."""
         set_lr(self.optimizer, lr)
+        world = self.world
+        if world.active:
+            torch.manual_seed(rank_seed(self.seed, step, world.rank))  # dropout: per process and step
+            self.task.shard.borrowed = False
         with autocast(self.device, self.cfg.amp):
             loss, count, state = self.task.train_step(self.forward, step, state)
+        objective = loss
+        if world.active:
+            # this process's mean over its n units, weighted W n / N: DDP's average of the gradients is then the
+            # gradient of the global mean (1/N) sum_r n_r loss_r, as one process computes it
+            n = 0 if self.task.shard.borrowed else int(count)
+            units = torch.tensor(float(n), dtype=torch.float64, device=loss.device)
+            total, weighted = world.sum(torch.stack([units, loss.detach().double() * n])).unbind()
+            objective = loss * (n * world.size / total).to(loss.dtype)
+            loss, count = (weighted / total).float(), int(total)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         if self.cfg.clip is not None or (step + 1) % self.cfg.log_every == 0:
             # the norm is logged every log_every steps; unclipped runs need it only then (a pass over every
             # gradient: 7% of a text CNN's step, whose embedding table is most of its weights)
@@ -419,13 +473,17 @@ class Trainer:
         self._check_finite()
         t0 = time.perf_counter()
         stop = False
+        writer = self.world.writer
         if self.task.has_validation:
-            was_training = self.net.training
-            self.net.eval()
-            try:
-                metrics = self.task.validate(self.cfg.val_subset)
-            finally:
-                self.net.train(was_training)
+            metrics: dict[str, float] = {}
+            if writer:  # measured once, by rank 0, on the whole network: as one process measures it
+                was_training = self.net.training
+                self.net.eval()
+                try:
+                    metrics = self.task.validate(self.cfg.val_subset)
+                finally:
+                    self.net.train(was_training)
+            metrics = self.world.broadcast(metrics)  # every process takes the same decisions from them
             main = metrics[self.task.main_metric]
             if not _finite_loss(metrics.get("loss", main)):
                 self._stop_non_finite(self.step, metrics.get("loss", main), "validation")
@@ -445,18 +503,20 @@ class Trainer:
             if self.best is None or self._badness(main) < self._badness(self.best[1]):
                 self.best = (self.step, main)
                 self.best_metrics = metrics
-                self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.net).items()}
+                if writer:
+                    self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.net).items()}
             elif self.cfg.early_stop is not None:
                 since = sum(1 for s, _ in self.val_history if s > self.best[0])
                 stop = since >= self.cfg.early_stop
-        else:
+        elif writer:
             self.best_tensors = {k: v.detach().cpu().clone() for k, v in unique_state_dict(self.net).items()}
         self.evaluations += 1
         first = self.last_checkpoint_step is None
         if first or last or stop or self.evaluations % self.cfg.checkpoint_every == 0:
             self._checkpoint()
-            self._write_run()
-            self._place()  # the first checkpoint makes the run complete: it may replace an older one now
+            if writer:
+                self._write_run()
+                self._place()  # the first checkpoint makes the run complete: it may replace an older one now
         t_eval = time.perf_counter() - t0
         self.mark = (self.mark[0] + t_eval, self.mark[1])  # units/s counts training time only
         self.costs["validation"] += t_eval
@@ -464,6 +524,12 @@ class Trainer:
         return stop
 
     def _checkpoint(self) -> None:
+        carried = self.carried if self.task.carries_state else None
+        if carried is not None and self.world.active:  # every process's rows: the checkpoint holds the whole batch
+            carried = self.world.gather_rows(carried, self.task.state_batch_dims())
+        self.last_checkpoint_step = self.step
+        if not self.world.writer:
+            return
         info = {
             "task": self.task.name,
             "family": self.task.family,
@@ -479,7 +545,6 @@ class Trainer:
             "pending": self.pending,  # losses not yet in a metrics row (floats: checked before every checkpoint)
             **self.task.fingerprint(),
         }
-        carried = self.carried if self.task.carries_state else None
         ckpt.save_checkpoint(
             self.dir,
             model_tensors=unique_state_dict(self.net),
@@ -487,7 +552,6 @@ class Trainer:
             carried_state=carried,
             info=info,
         )
-        self.last_checkpoint_step = self.step
 
     def _write_run(self) -> None:
         """The run's model (the best weights so far) and config.json, loadable by ``lmlab eval`` at any time."""
@@ -508,6 +572,8 @@ class Trainer:
             "device": str(self.device),
             "preset": self.opts.preset,
         }
+        if self.world.active:
+            stats["processes"] = self.world.size
         if self.best is not None:
             stats.update(best_step=self.best[0], **{f"best_val_{self.task.main_metric}": self.best[1]})
             stats.update({f"best_val_{k}": v for k, v in getattr(self, "best_metrics", {}).items()})

@@ -101,4 +101,20 @@ class MetricsLog:
         self.close()
 
 
-__all__ = ["MetricsLog", "read_metrics", "tensorboard_available", "truncate_metrics"]
+class NoMetricsLog:
+    """The log of a process that writes no files (ranks > 0 of a multi-process run): rows go nowhere."""
+
+    def move(self, path: str | Path, tensorboard_dir: str | Path | None = None) -> None:
+        return None
+
+    def write(self, row: dict[str, Any]) -> None:
+        return None
+
+    def __enter__(self) -> NoMetricsLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+__all__ = ["MetricsLog", "NoMetricsLog", "read_metrics", "tensorboard_available", "truncate_metrics"]

@@ -9,6 +9,7 @@ Trainer)::
     net = task.build_network()                   after the engine seeds the generator
     loss, n, state = task.train_step(forward, step, state)
                                                  loss averaged over n units (tokens, examples) of batch `step`
+                                                 (of this process's rows of it: task.shard, on several processes)
     task.after_update()                          e.g. a max-norm constraint after the optimizer's step
     metrics = task.validate(subset)              {"loss": ..., "perplexity"/"accuracy": ...}
 
@@ -26,6 +27,7 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from lmlab.train.config import EngineConfig
+from lmlab.train.distributed import Shard
 
 
 class TrainingTask(ABC):
@@ -43,6 +45,9 @@ class TrainingTask(ABC):
 
     cfg: EngineConfig
     family: str  # the model family trained (recorded in checkpoints)
+    #: this process's share of every batch (the engine sets it when training on several processes): a task takes
+    #: ``shard.rows(...)`` of each global batch it builds, and returns the units of its own rows
+    shard: Shard = Shard()
 
     @abstractmethod
     def prepare(self, scratch: Path, seed: int) -> None:
@@ -65,6 +70,15 @@ class TrainingTask(ABC):
     @abstractmethod
     def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, Tensor | int, Any]:
         """Forward and loss on batch ``step``: ``(loss averaged over n units, n, state for the next batch)``."""
+
+    def batch_rows(self) -> int | None:
+        """Rows (sequences, examples) of every global batch, which must split evenly over the processes; None when
+        batches are not counted in rows (a budget of tokens, a whole graph)."""
+        return self.cfg.batch_size
+
+    def state_batch_dims(self) -> list[int]:
+        """The batch dimension of each tensor of the carried state (tasks with ``carries_state``)."""
+        raise NotImplementedError(f"the {self.name} task carries no state between batches")
 
     def after_update(self) -> None:
         """Called after every optimizer step (constraints on the weights); nothing by default."""

@@ -211,6 +211,9 @@ class TranslationTask(TrainingTask):
         for note in self.notes:
             log.warning("%s", note)
 
+    def batch_rows(self) -> int | None:
+        return None if self.cfg.max_tokens is not None else self.cfg.batch_size
+
     @property
     def steps_per_epoch(self) -> int:
         return len(self.batches)
@@ -250,7 +253,7 @@ class TranslationTask(TrainingTask):
         return torch.from_numpy(mask).to(self._device())
 
     def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, int, Any]:
-        index = self.batches.batch(step)
+        index = self.shard.rows(self.batches.batch(step))  # this process's pairs of the batch
         tgts = [self.train_tgt[i] for i in index]
         src, tgt_in, tgt_out = self.batch_tensors([self.train_src[i] for i in index], tgts)
         out = forward(src, src != PAD, tgt_in, self.teacher_forcing_mask(step, tgt_in.size(1)))

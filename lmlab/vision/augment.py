@@ -29,8 +29,13 @@ def affine_matrices(B: int, max_shift: float, max_degrees: float, size: int, gen
     return theta
 
 
-def augment(x: Tensor, max_shift: float, max_degrees: float, seed: int, step: int) -> Tensor:
+def augment(
+    x: Tensor, max_shift: float, max_degrees: float, seed: int, step: int, rows: tuple[int, int] | None = None
+) -> Tensor:
     """Randomly shifted and rotated copies of the images x (B, C, H, W) in [0, 1].
+
+    ``rows = (a, n)``: x holds the rows from a of a batch of n images (one process's share), and they get the
+    transformations those rows get when the whole batch is augmented at once.
 
     >>> x = torch.zeros(2, 1, 8, 8); x[:, :, 3:5, 3:5] = 1
     >>> y = augment(x, 0, 0, seed=0, step=0)
@@ -40,7 +45,9 @@ def augment(x: Tensor, max_shift: float, max_degrees: float, seed: int, step: in
     if max_shift <= 0 and max_degrees <= 0:
         return x
     g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    theta = affine_matrices(x.size(0), max_shift, max_degrees, x.size(-1), g).to(x.device, x.dtype)
+    a, n = rows if rows is not None else (0, x.size(0))
+    theta = affine_matrices(n, max_shift, max_degrees, x.size(-1), g)[a : a + x.size(0)]
+    theta = theta.to(x.device, x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 

@@ -298,17 +298,19 @@ class ImageClassificationTask(TrainingTask):
         return next(self.net.parameters()).device
 
     def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, int, Any]:
-        index = torch.from_numpy(self.batches.batch(step))
+        batch = self.batches.batch(step)
+        index = torch.from_numpy(self.shard.rows(batch))  # this process's images of the batch
+        rows = (self.shard.bounds(len(batch))[0], len(batch))  # their place in it: the same random transformations
         device = self.device
         if self.train_f is not None:
             x = self.train_f[index].to(device, non_blocking=True)  # (B, C, H, W), normalised
             if self.cfg.shift or self.cfg.rotate:
                 # shifted so that the background is 0 while moving: the same as augmenting before normalising
                 z = self.preprocess.background(x)
-                x = augment(x - z, self.cfg.shift, self.cfg.rotate, self.seed, step) + z
+                x = augment(x - z, self.cfg.shift, self.cfg.rotate, self.seed, step, rows) + z
         else:
             x = self.preprocess.inputs(self.train_x[index], device)
-            x = self.preprocess.normalise(augment(x, self.cfg.shift, self.cfg.rotate, self.seed, step))
+            x = self.preprocess.normalise(augment(x, self.cfg.shift, self.cfg.rotate, self.seed, step, rows))
         y = self.train_y[index].to(device, non_blocking=True)
         logits = forward(x)
         return F.cross_entropy(logits.float(), y), len(index), None
