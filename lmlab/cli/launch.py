@@ -75,6 +75,7 @@ def launch(args: argparse.Namespace, argv: list[str]) -> int:
         from lmlab.cli.main import main
 
         return main(strip_nproc(argv))
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
@@ -86,6 +87,8 @@ def launch(args: argparse.Namespace, argv: list[str]) -> int:
     config = parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "lmlab", *strip_nproc(argv)])
     try:
         run(config)
+    except SignalException as e:  # Ctrl-C or SIGTERM here: torchrun has passed it on, the workers have saved
+        return 128 + int(e.sigval)
     except ChildFailedError as e:
         rank, failure = e.get_first_failure()
         if failure.exitcode < 0:  # killed by a signal: say which process

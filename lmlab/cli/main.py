@@ -123,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lmlab: error: {e}", file=sys.stderr)
         return 2
     except Terminated:
-        print("lmlab: terminated (SIGTERM)", file=sys.stderr)
+        if not worker:
+            print("lmlab: terminated (SIGTERM)", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
-        print("lmlab: interrupted", file=sys.stderr)
+        if not worker:
+            print("lmlab: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `lmlab generate ... | head`
         return 0

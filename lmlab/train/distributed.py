@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -153,6 +154,9 @@ class World:
             return net
         from torch.nn.parallel import DistributedDataParallel
 
+        # a weight with a dimension of size 1 (a convolution over one channel) may have a gradient whose stride
+        # along it differs from DDP's bucket: the same memory layout, yet DDP warns at every step
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(net, device_ids=ids)
 

@@ -33,11 +33,15 @@ TRANSFORMER = ["--model", "transformer", "--tokenizer", "char", "--batch-size", 
                "--log-every", "5", "--eval-every", "10"]  # fmt: skip
 
 
-def lmlab(*args, nproc: int = 1, timeout: float = 240, check: bool = True) -> subprocess.CompletedProcess:
-    """``lmlab ARGS`` as a user runs it, on ``nproc`` processes (``--nproc``)."""
+def lmlab(*args, nproc: int = 1, timeout: float = 240, check: bool = True, torchrun: bool = False):
+    """``lmlab ARGS`` as a user runs it, on ``nproc`` processes (``--nproc``, or torchrun's own command)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    extra = ["--nproc", str(nproc)] if nproc > 1 else []
-    cmd = [sys.executable, "-m", "lmlab", *map(str, args), *extra]
+    if torchrun:
+        launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", "-m", "lmlab"]
+        cmd = [sys.executable, *launcher, *map(str, args)]
+    else:
+        extra = ["--nproc", str(nproc)] if nproc > 1 else []
+        cmd = [sys.executable, "-m", "lmlab", *map(str, args), *extra]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if check:
         assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stdout}\n{r.stderr}"
@@ -144,7 +148,7 @@ def test_a_two_process_checkpoint_resumes_on_one_process_and_the_reverse(lstm_ru
 def test_two_processes_train_a_transformer_as_one(tmp_path, text):
     common = ["train", "--data", text, *TRANSFORMER, "--max-steps", "20", "--seed", "5"]
     lmlab(*common, "--out", tmp_path / "one")
-    lmlab(*common, "--out", tmp_path / "two", nproc=2)
+    lmlab(*common, "--out", tmp_path / "two", nproc=2, torchrun=True)  # torchrun's own command
     assert max_difference(last_weights(tmp_path / "one"), last_weights(tmp_path / "two")) <= 1e-5
     assert_same_figures(tmp_path / "one", tmp_path / "two")
 
@@ -184,19 +188,45 @@ def _rank_of(pid: int) -> int | None:
     return None
 
 
+def _start_long_run(common: list, run: Path) -> subprocess.Popen:
+    """A 2-process run that would go on for long, once its first checkpoint (step 20) is written."""
+    long = ["--max-steps", "100000", "--epochs", "5000", "--eval-every", "20", "--out", str(run), "--nproc", "2"]
+    cmd = [sys.executable, "-m", "lmlab", *map(str, common), *long]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 180
+    while not (run / "checkpoints" / "last" / "state.json").is_file():
+        if launcher.poll() is not None or time.monotonic() > deadline:
+            launcher.kill()
+            pytest.fail(f"no checkpoint, or the run ended: {launcher.communicate()}")
+        time.sleep(0.05)
+    return launcher
+
+
+def test_sigterm_to_the_launcher_stops_every_process_and_rank_0_saves(lstm_runs, tmp_path):
+    d, common = lstm_runs
+    run = tmp_path / "stopped"
+    launcher = _start_long_run(common, run)
+    try:
+        time.sleep(1)
+        launcher.send_signal(signal.SIGTERM)
+        _, err = launcher.communicate(timeout=60)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert launcher.returncode == 143, err
+    assert "Traceback" not in err and "saved" in err
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["stats"]["status"] == "interrupted"
+    assert read_checkpoint_info(run)["step"] == cfg["stats"]["steps"] >= 20
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir() or shutil.which("pgrep") is None, reason="needs /proc and pgrep")
 def test_a_killed_worker_stops_the_run_with_its_error_and_one_process_resumes_it(lstm_runs, tmp_path):
     d, common = lstm_runs
     run = tmp_path / "killed"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    long = ["--max-steps", "100000", "--epochs", "5000", "--eval-every", "20", "--out", str(run), "--nproc", "2"]
-    cmd = [sys.executable, "-m", "lmlab", *map(str, common), *long]
-    launcher = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    launcher = _start_long_run(common, run)
     try:
-        deadline = time.monotonic() + 180
-        while not (run / "checkpoints" / "last" / "state.json").is_file():  # the first checkpoint, at step 20
-            assert launcher.poll() is None and time.monotonic() < deadline, "no checkpoint, or the run ended"
-            time.sleep(0.05)
         workers = [p for p in _children(launcher.pid) if _rank_of(p) == 1]
         assert workers, "the worker of rank 1 was not found"
         os.kill(workers[0], signal.SIGKILL)
