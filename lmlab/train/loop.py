@@ -305,10 +305,8 @@ class Trainer:
                 self.pending.append([self.step, loss])
                 bar.update(1)
                 out_of_time = cfg.max_seconds is not None and self._elapsed() >= cfg.max_seconds
-                signum = interrupt["signal"]
-                if self.world.active:  # every process stops at the same step, when one of them must
-                    time_up, signum = self.world.max([out_of_time, signum or 0], self.device)
-                    out_of_time, signum = bool(time_up), signum or None
+                if self.world.active and cfg.max_seconds is not None:  # every process stops at the same step
+                    out_of_time = bool(self.world.max([out_of_time], self.device)[0])
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps or out_of_time:
                     self._log_row(lr, bar)
                 if cfg.eval_every:
@@ -327,6 +325,9 @@ class Trainer:
                     break
                 for callback in self.callbacks:
                     callback(self.step, self)
+                signum = interrupt["signal"]
+                if self.world.active:  # Ctrl-C or SIGTERM seen by any process stops them all after this step
+                    signum = self.world.max([signum or 0], self.device)[0] or None
                 if signum is not None:
                     bar.close()
                     self._save_on_interrupt()
