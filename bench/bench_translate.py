@@ -210,6 +210,7 @@ class PlainLoop:
         self.net = task.network_class(cfg).train()
         self.opt = build_optimizer([p for p in self.net.parameters() if p.requires_grad], cfg)
         self.clip, self.bos = cfg.clip, cfg.bos_id
+        self.smoothing = getattr(cfg, "label_smoothing", 0.0)
 
     def step(self, step: int) -> int:
         index = self.task.batches.batch(step)
@@ -218,7 +219,9 @@ class PlainLoop:
         tgt_in = torch.from_numpy(self.pad([t[:-1] for t in tgts], prefix=self.bos))
         tgt_out = torch.from_numpy(self.pad(tgts))
         logits = self.net(src, src != 0, tgt_in).logits
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=0)
+        loss = F.cross_entropy(  # the same loss as the run's: label smoothing, padding ignored
+            logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=0, label_smoothing=self.smoothing
+        )
         self.opt.zero_grad()
         loss.backward()
         if self.clip is not None:

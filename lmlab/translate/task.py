@@ -144,11 +144,8 @@ def token_loss(logits: Tensor, targets: Tensor, label_smoothing: float = 0.0) ->
     >>> round(token_loss(z, torch.tensor([[2, 3, 0]])).item(), 6) == round(math.log(4), 6)   # uniform: ln V
     True
     """
-    real = targets != PAD
-    z, y = logits[real].float(), targets[real]  # (N, V), (N,)
-    if label_smoothing:
-        return F.cross_entropy(z, y, label_smoothing=label_smoothing)
-    return softmax_cross_entropy(z, y)
+    z, y = logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1)  # (B T, V), (B T)
+    return softmax_cross_entropy(z, y, label_smoothing=label_smoothing, ignore_index=PAD)
 
 
 def truncate(seqs: list[np.ndarray], max_len: int) -> tuple[list[np.ndarray], int]:

@@ -97,6 +97,23 @@ def test_fast_cross_entropy_equals_torch(N, V):
     torch.testing.assert_close(g_fast, g_ref, atol=1e-12, rtol=1e-12)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("ignore", [None, 0, -1])
+def test_fast_cross_entropy_with_label_smoothing_and_padding_equals_torch(smoothing, ignore):
+    torch.manual_seed(3)
+    N, V = 40, 30
+    logits = (torch.randn(N, V, dtype=torch.float64) * 3).requires_grad_()
+    targets = torch.randint(0, V, (N,))
+    if ignore is not None:
+        targets[torch.rand(N) < 0.3] = ignore  # padding rows
+    fast = softmax_cross_entropy(logits, targets, label_smoothing=smoothing, ignore_index=ignore)
+    (g_fast,) = torch.autograd.grad(fast * 0.7, logits)
+    ref = F.cross_entropy(logits, targets, label_smoothing=smoothing, ignore_index=-100 if ignore is None else ignore)
+    (g_ref,) = torch.autograd.grad(ref * 0.7, logits)
+    torch.testing.assert_close(fast, ref, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(g_fast, g_ref, atol=1e-12, rtol=1e-12)
+
+
 def test_fast_cross_entropy_refuses_a_second_backward():
     logits = torch.randn(3, 4, requires_grad=True)
     loss = softmax_cross_entropy(logits, torch.tensor([0, 1, 2]))
