@@ -27,6 +27,7 @@ the PyTorch DDP tutorial and torchrun's documentation.
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import warnings
 from collections.abc import Sequence
@@ -157,6 +158,8 @@ class World:
         # a weight with a dimension of size 1 (a convolution over one channel) may have a gradient whose stride
         # along it differs from DDP's bucket: the same memory layout, yet DDP warns at every step
         warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+        # torch.compile of DDP says, on every process, that DDP's profiler annotations are ignored
+        logging.getLogger("torch._dynamo").setLevel(logging.ERROR)
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(net, device_ids=ids)
 
