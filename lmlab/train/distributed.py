@@ -161,7 +161,7 @@ class World:
         # torch.compile of DDP says, on every process, that DDP's profiler annotations are ignored
         logging.getLogger("torch._dynamo").setLevel(logging.ERROR)
         ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(net, device_ids=ids)
+        return DistributedDataParallel(net, device_ids=ids, gradient_as_bucket_view=True)
 
     # ---- collectives (every process calls them, in the same order)
     def sum(self, values: Tensor) -> Tensor:
