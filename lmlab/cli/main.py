@@ -104,6 +104,19 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _rank_0_says_it(grace: float = 5.0) -> bool:
+    """A process of rank > 0 that met bad input: every process meets the same input, and rank 0's one line is
+    the one to read. Wait for it: once rank 0 has failed, torchrun stops this process (SIGTERM: False, stay quiet);
+    if it has not within ``grace`` seconds, the input was this process's alone (True: say it)."""
+    import time
+
+    try:
+        time.sleep(grace)
+    except KeyboardInterrupt:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     sigterm = raise_on_sigterm()  # SIGTERM (schedulers, docker stop, lmlab compare) ends a command like Ctrl-C
@@ -119,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("lmlab").setLevel(logging.ERROR)
         return int(args.func(args) or 0)
     except LmlabError as e:
-        if not worker:  # every process meets the same bad input: one line, from rank 0
-            print(f"lmlab: error: {e}", file=sys.stderr)
+        if worker and not _rank_0_says_it():
+            return 143
+        print(f"lmlab: error: {e}", file=sys.stderr)
         return 2
     except Terminated:
         if not worker:

@@ -271,3 +271,15 @@ def test_word2vec_and_counting_models_refuse_several_processes(tmp_path, text):
     assert r.returncode == 2 and "cannot train on several processes" in r.stderr and "Traceback" not in r.stderr
     r = lmlab("train", "--model", "ngram", "--data", text, "--out", tmp_path / "n", "--nproc", "2", check=False)
     assert r.returncode == 2 and "not trained by gradient descent" in r.stderr
+
+
+def test_a_folder_that_is_not_a_run_as_out_gets_one_line_from_rank_0(tmp_path, text):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    r = lmlab("train", "--data", text, *LSTM, "--max-steps", "2", "--out", out, "--nproc", "2", check=False)
+    assert r.returncode == 2
+    assert [x for x in r.stderr.splitlines() if x.strip()] == [
+        f"lmlab: error: {out} is not empty and is not an lmlab run; choose another --out"
+    ]
+    assert [p.name for p in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "keep me"
