@@ -70,8 +70,14 @@ def load_store(path: Path) -> dict:
 
 
 def save_store(store: dict, path: Path) -> None:
+    """Merge into what is on disk (another call may have stored other models meanwhile), then rename into place."""
+    on_disk = load_store(path)
+    merged = {**on_disk, **store, "anchors": {**on_disk.get("anchors", {}), **store.get("anchors", {})}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(store, indent=1) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(merged, indent=1) + "\n")
+    tmp.replace(path)
+    store.update(merged)
 
 
 def load_average() -> str:
@@ -159,7 +165,10 @@ def decode_and_score(translator, test, beam: int, tokenizer) -> dict:
     }
 
 
-def bench_anchors(store: dict, names: list[str], data: str, out_root: Path, extra: list[str], tokenizer) -> None:
+def bench_anchors(
+    store: dict, names: list[str], data: str, out_root: Path, extra: list[str], tokenizer, save=None
+) -> None:
+    """Train (or resume) and score each recipe; ``save(store)`` after each one, so a finished model is never lost."""
     from lmlab.translate.data import load_parallel_data
     from lmlab.translate.task import load_translator
 
@@ -195,6 +204,8 @@ def bench_anchors(store: dict, names: list[str], data: str, out_root: Path, extr
             f"{g['sacrebleu']:.2f}, beam 5 {b['sacrebleu']:.2f}; perplexity {g['perplexity']:.2f}",
             flush=True,
         )
+        if save is not None:
+            save(store)
 
 
 # ---- speed: lmlab's engine against a plain loop, one update each in turn
@@ -316,7 +327,7 @@ def section(store: dict) -> str:
             " / beam 5 | test perplexity | parameters | train s | epochs | greedy / beam-5 sent/s | load | date |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for name, r in anchors.items():
+        for name, r in sorted(anchors.items(), key=lambda kv: list(RECIPES).index(kv[0])):
             _, _, anchor, target, beam_target = RECIPES[name]
             g, b = r["greedy"], r["beam5"]
             lines.append(
@@ -327,6 +338,10 @@ def section(store: dict) -> str:
                 f"{b['sentences_per_s']:.1f} | {r['load_before']} | {r['date']} |"
             )
         lines += ["", f"Machine: {next(iter(anchors.values()))['machine']}.", ""]
+        for name, text in store.get("conditions", {}).items():  # how each training shared the machine
+            if name in anchors:
+                lines += [f"- {name}: {text}"]
+        lines += [""] if store.get("conditions") else []
     sp = store.get("speed")
     if sp:
         lines += [
@@ -367,6 +382,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="every part on 400 pairs with toy models; writes nothing")
     ap.add_argument("--models", default=",".join(RECIPES))
     ap.add_argument("--steps", type=int, default=30, help="speed: measured updates per run")
+    ap.add_argument("--note", help="anchors: how these trainings shared the machine, stored beside their results")
     ap.add_argument(
         "--extra", default="", help="more flags for lmlab train, FLAG VALUE pairs: '--max-seconds 36000 --device cuda'"
     )
@@ -401,7 +417,15 @@ def main() -> None:
         unknown = [n for n in names if n not in RECIPES]
         if unknown:
             ap.error(f"unknown models {unknown}; choose from {', '.join(RECIPES)}")
-        bench_anchors(store, names, "multi30k", ROOT / "bench" / "out", extra, tokenizer)
+
+        if args.note:  # a key of its own: calls running side by side keep each other's notes
+            store.setdefault("conditions", {}).update({name: args.note for name in names})
+
+        def save(store: dict) -> None:
+            save_store(store, STORE)
+            update_section("translate", section(store))
+
+        bench_anchors(store, names, "multi30k", ROOT / "bench" / "out", extra, tokenizer, save)
     elif args.only == "speed":
         from lmlab.translate.data import load_parallel_data
         from lmlab.translate.vocab import TokenizerOptions, build_vocabularies
