@@ -30,6 +30,7 @@ its section of bench/RESULTS.md; --smoke prints the section instead and writes n
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import statistics
@@ -71,9 +72,15 @@ def load_store(path: Path) -> dict:
 
 def save_store(store: dict, path: Path) -> None:
     """Merge into what is on disk (another call may have stored other models meanwhile), then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # read, merge and rename as one step: calls side by side lose nothing
+        _merge_into(store, path)
+
+
+def _merge_into(store: dict, path: Path) -> None:
     on_disk = load_store(path)
     merged = {**on_disk, **store, "anchors": {**on_disk.get("anchors", {}), **store.get("anchors", {})}}
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(merged, indent=1) + "\n")
     tmp.replace(path)
