@@ -80,7 +80,9 @@ def save_store(store: dict, path: Path) -> None:
 
 def _merge_into(store: dict, path: Path) -> None:
     on_disk = load_store(path)
-    merged = {**on_disk, **store, "anchors": {**on_disk.get("anchors", {}), **store.get("anchors", {})}}
+    merged = {**on_disk, **store}
+    for key in ("anchors", "conditions"):  # one entry per model: each call's own models replace only theirs
+        merged[key] = {**on_disk.get(key, {}), **store.get(key, {})}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(merged, indent=1) + "\n")
     tmp.replace(path)
