@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import stat
@@ -332,8 +333,152 @@ def config_from_json(cls: type, values: Any, where: str, field_prefix: str = "")
         raise LmlabError(f"{where}: {message}") from None
 
 
+# ---- safetensors files: the header checked against the file before any tensor is read
+#: Bytes per element of each safetensors dtype.
+SAFETENSORS_DTYPE_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2}
+SAFETENSORS_DTYPE_SIZES.update({"BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8})
+#: Largest safetensors header read: names, dtypes, shapes and offsets of tens of thousands of tensors fit in far less.
+MAX_SAFETENSORS_HEADER_BYTES = 16 * 2**20
+
+
+@dataclass(frozen=True)
+class SafetensorsHeader:
+    """What a safetensors file's header says, checked against the file: each tensor's dtype, shape and extent
+    ``[begin, end)`` in the data that follows the header (which starts at byte ``data_start``), and the
+    ``__metadata__`` strings."""
+
+    path: Path
+    tensors: dict[str, tuple[str, tuple[int, ...], int, int]]
+    metadata: dict[str, str]
+    data_start: int
+    size: int
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {name: t[1] for name, t in self.tensors.items()}
+
+    def dtypes(self) -> dict[str, str]:
+        return {name: t[0] for name, t in self.tensors.items()}
+
+
+def read_safetensors_header(path: str | os.PathLike) -> SafetensorsHeader:
+    """The header of the safetensors file ``path``, checked against the file's size; no tensor data is read.
+
+    The format: 8 bytes, the header's length n (little-endian); n bytes of JSON mapping each tensor's name to its
+    ``dtype``, ``shape`` and ``data_offsets`` [begin, end) in the data that follows, plus ``__metadata__``. Each
+    tensor's extent must equal its shape's element count times its dtype's size, and the extents must tile the
+    data exactly, as the format requires: no holes, no overlaps, and no bytes after the last tensor. So a header
+    that claims a huge tensor, or a file with gigabytes appended, is refused here, before anything is allocated.
+    """
+    path = Path(path)
+    with open_regular(path, missing=f"{path} not found") as f:
+        size = os.fstat(f.fileno()).st_size
+        raw = f.read(8)
+        n = int.from_bytes(raw, "little") if len(raw) == 8 else -1
+        if not 2 <= n <= min(size - 8, MAX_SAFETENSORS_HEADER_BYTES):
+            raise LmlabError(f"{path}: corrupted or truncated safetensors file (header length {n}, file {size} bytes)")
+        text = f.read(n)
+    try:
+        header = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise LmlabError(f"{path}: corrupted or truncated safetensors file ({type(e).__name__})") from None
+    if not isinstance(header, dict):
+        raise LmlabError(f"{path}: corrupted safetensors file (its header is not an object)")
+    data_size = size - 8 - n
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise LmlabError(f"{path}: corrupted safetensors file (bad __metadata__)")
+    tensors: dict[str, tuple[str, tuple[int, ...], int, int]] = {}
+    for name, entry in header.items():
+        ok = isinstance(entry, dict) and entry.get("dtype") in SAFETENSORS_DTYPE_SIZES
+        shape, offsets = (entry.get("shape"), entry.get("data_offsets")) if ok else (None, None)
+        ok = ok and isinstance(shape, list) and all(is_type(d, int) and d >= 0 for d in shape)
+        ok = ok and isinstance(offsets, list) and len(offsets) == 2 and all(is_type(o, int) for o in offsets)
+        if not ok or not 0 <= offsets[0] <= offsets[1] <= data_size:
+            raise LmlabError(f"{path}: corrupted or truncated safetensors file (tensor {name!r})")
+        if offsets[1] - offsets[0] != math.prod(shape) * SAFETENSORS_DTYPE_SIZES[entry["dtype"]]:
+            raise LmlabError(f"{path}: corrupted safetensors file (tensor {name!r} has shape {shape}, not its size)")
+        tensors[name] = (entry["dtype"], tuple(shape), offsets[0], offsets[1])
+    end = 0
+    for _, _, begin, stop in sorted(tensors.values(), key=lambda t: (t[2], t[3])):
+        if begin != end:
+            raise LmlabError(f"{path}: corrupted safetensors file (its tensors overlap or leave a hole at byte {end})")
+        end = stop
+    if end != data_size:
+        raise LmlabError(
+            f"{path}: corrupted safetensors file ({data_size - end:,} bytes after its last tensor); "
+            "lmlab reads only files whose header accounts for every byte"
+        )
+    return SafetensorsHeader(path, tensors, {str(k): v for k, v in metadata.items()}, 8 + n, size)
+
+
+def check_safetensors_shapes(header: SafetensorsHeader, expected: dict[str, tuple[int, ...]]) -> None:
+    """An LmlabError naming the first tensor of the file that is missing, unexpected or misshapen against
+    ``expected`` (name -> shape); uses the header alone."""
+    found = header.shapes()
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing or extra:
+        raise LmlabError(
+            f"{header.path}: the weights do not match the configuration "
+            f"({'missing ' + ', '.join(missing[:3]) if missing else 'unexpected ' + ', '.join(extra[:3])})"
+        )
+    for name, shape in expected.items():
+        if found[name] != tuple(shape):
+            raise LmlabError(f"{header.path}: {name} has shape {found[name]}, the configuration needs {tuple(shape)}")
+
+
+def read_safetensors_bytes(
+    path: str | os.PathLike, expected: dict[str, tuple[int, ...]] | None = None
+) -> tuple[SafetensorsHeader, bytes]:
+    """The checked header of ``path`` and the whole file's bytes, read only after the header (and, with
+    ``expected``, every tensor's shape) passed; the bytes read are exactly the size the header accounts for."""
+    header = read_safetensors_header(path)
+    if expected is not None:
+        check_safetensors_shapes(header, expected)
+    with open_regular(path, missing=f"{header.path} not found") as f:
+        data = f.read(header.size + 1)
+    if len(data) != header.size:
+        raise LmlabError(f"{header.path}: the file changed while it was read")
+    return header, data
+
+
+_NUMPY_DTYPES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "I16": "int16", "U16": "uint16", "F16": "float16"}
+_NUMPY_DTYPES.update({"I32": "int32", "U32": "uint32", "F32": "float32", "I64": "int64", "U64": "uint64"})
+_NUMPY_DTYPES["F64"] = "float64"
+
+
+def read_safetensors_arrays(
+    path: str | os.PathLike,
+    expected: dict[str, tuple[int, ...]] | None = None,
+    dtypes: dict[str, str] | None = None,
+) -> tuple[SafetensorsHeader, dict[str, Any]]:
+    """The arrays of a safetensors file as numpy arrays (little-endian, read-only views of one buffer), after its
+    header, the shapes ``expected`` and the safetensors dtypes ``dtypes`` (name -> ``"F32"``) are checked."""
+    import numpy as np
+
+    header = read_safetensors_header(path)
+    if dtypes is not None:
+        for name, dtype in dtypes.items():
+            if name in header.tensors and header.tensors[name][0] != dtype:
+                raise LmlabError(f"{header.path}: {name} is {header.tensors[name][0]}, lmlab wrote it as {dtype}")
+    header, data = read_safetensors_bytes(path, expected)
+    arrays = {}
+    for name, (dtype, shape, begin, _end) in header.tensors.items():
+        if dtype not in _NUMPY_DTYPES:
+            raise LmlabError(f"{header.path}: tensor {name!r} has dtype {dtype}, which lmlab does not read here")
+        a = np.frombuffer(data, dtype=np.dtype(_NUMPY_DTYPES[dtype]).newbyteorder("<"), count=math.prod(shape),
+                          offset=header.data_start + begin)  # fmt: skip
+        arrays[name] = a.reshape(shape)
+    return header, arrays
+
+
 __all__ = [
     "MAX_JSON_BYTES",
+    "SafetensorsHeader",
+    "check_safetensors_shapes",
+    "read_safetensors_arrays",
+    "read_safetensors_bytes",
+    "read_safetensors_header",
     "Field",
     "annotation_field",
     "check_fields",
