@@ -18,19 +18,22 @@ import hashlib
 import http.client
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from tqdm import tqdm
 
 from lmlab.data.registry import DataFile, DatasetInfo, get_dataset
 from lmlab.data.registry import data_dir as default_data_dir
 from lmlab.errors import LmlabError
+from lmlab.runfiles import open_regular
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def file_url(file: DataFile) -> str:
 def sha256_file(path: str | os.PathLike) -> str:
     """Hex sha256 of a file, read in chunks so a large file costs no memory."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -166,9 +169,9 @@ def _download(file: DataFile, dest: Path, *, progress: bool, timeout: float) -> 
     part_path = Path(part)
     try:
         log.info("downloading %s -> %s", url, dest)
-        _stream(url, part_path, dest, desc=file.path, progress=progress, timeout=timeout)
+        _stream(url, part_path, dest, download_limit(file), desc=file.path, progress=progress, timeout=timeout)
         if file.gzip and _starts_with(part_path, GZIP_MAGIC):
-            _gunzip_in_place(part_path, url, dest)
+            _gunzip_in_place(part_path, url, dest, file.size)
         digest = sha256_file(part_path)
         if digest != file.sha256:
             raise LmlabError(
@@ -184,23 +187,68 @@ def _download(file: DataFile, dest: Path, *, progress: bool, timeout: float) -> 
         raise
 
 
-def _stream(url: str, out: Path, dest: Path, *, desc: str, progress: bool, timeout: float) -> None:
-    """Copy ``url`` into ``out``; raise LmlabError for HTTP errors, network failures and short transfers."""
-    dest_hint = _how_to_fix(dest)
+def download_limit(file: DataFile) -> int:
+    """The most bytes a download of ``file`` may take: its registered size, or for a file that may come as a gzip
+    stream, that size plus the most gzip adds to data it cannot compress (zlib's ``deflateBound``: about 1/4096 of
+    the data, its header and trailer).
+
+    >>> download_limit(DataFile("a.txt", "", "0" * 64, 2_000_000)), download_limit(DataFile("a", "", "", 0, gzip=True))
+    (2000000, 1024)
+    """
+    return file.size + (file.size // 1024 + 1024 if file.gzip else 0)
+
+
+@contextlib.contextmanager
+def _open_url(url: str, timeout: float, hint: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    """The response to ``url`` and the length it announces (None if it does not); ``hint`` ends an error.
+
+    A ``file://`` URL is opened here rather than by urllib, which would open a FIFO in blocking mode and wait
+    forever for a writer: it must name a regular file (see :func:`lmlab.runfiles.open_regular`).
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise LmlabError(f"could not download {url}: a file:// URL must name a local file (no host); {hint}")
+        path = urllib.request.url2pathname(parts.path)
+        try:
+            f = open_regular(path)
+        except LmlabError as e:  # missing, or a FIFO, a device, a directory
+            raise LmlabError(f"could not download {url}: {e}; {hint}") from None
+        with f:
+            yield f, os.fstat(f.fileno()).st_size
+        return
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        yield response, int(length) if length and length.isdigit() else None
+
+
+def _stream(url: str, out: Path, dest: Path, limit: int, *, desc: str, progress: bool, timeout: float) -> None:
+    """Copy ``url`` into ``out``, at most ``limit`` bytes (:func:`download_limit`); raise LmlabError for HTTP
+    errors, network failures, short transfers and a source that sends more than ``limit``, as soon as it does."""
+    dest_hint = _how_to_fix(dest)
     n_read = 0
     expected: int | None = None
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response, open(out, "wb") as f:
-            length = response.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else None
+        with _open_url(url, timeout, dest_hint) as (response, expected), open(out, "wb") as f:
+            if expected is not None and expected > limit:
+                raise LmlabError(
+                    f"{url} is {expected:,} bytes, more than the {limit:,} registered for {dest.name} (a different "
+                    f"file?); {dest_hint}"
+                )
             show = progress and sys.stderr.isatty()
             with tqdm(total=expected, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, disable=not show) as bar:
                 # read(n) returns b"" when the peer closes early instead of raising IncompleteRead, so the
-                # byte count is compared with Content-Length below as well.
-                for chunk in iter(lambda: response.read(CHUNK), b""):
-                    f.write(chunk)
+                # byte count is compared with Content-Length below as well. One byte past the limit is asked
+                # for, to tell a source that goes on (an endless stream) from one that ends at the limit.
+                while chunk := response.read(min(CHUNK, limit + 1 - n_read)):
                     n_read += len(chunk)
+                    if n_read > limit:
+                        raise LmlabError(
+                            f"{url} sent more than the {limit:,} bytes registered for {dest.name} (an endless "
+                            f"stream, or a different file); stopped there; {dest_hint}"
+                        )
+                    f.write(chunk)
                     bar.update(len(chunk))
     except urllib.error.HTTPError as e:
         raise LmlabError(f"could not download {url}: HTTP {e.code} {e.reason}; {dest_hint}") from None
@@ -225,12 +273,21 @@ def _starts_with(path: Path, prefix: bytes) -> bool:
         return f.read(len(prefix)) == prefix
 
 
-def _gunzip_in_place(path: Path, url: str, dest: Path) -> None:
-    """Replace the gzip file at ``path`` by its decompressed content (via a second temporary)."""
+def _gunzip_in_place(path: Path, url: str, dest: Path, limit: int) -> None:
+    """Replace the gzip file at ``path`` by its decompressed content (via a second temporary), refused as soon as
+    it expands past ``limit`` bytes (the registered size): a small gzip bomb never fills the disk."""
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
-            shutil.copyfileobj(src, out, CHUNK)
+            n = 0
+            while chunk := src.read(min(CHUNK, limit + 1 - n)):
+                n += len(chunk)
+                if n > limit:
+                    raise LmlabError(
+                        f"{url}: the gzip stream expands to more than the {limit:,} bytes registered for "
+                        f"{dest.name} (a gzip bomb, or a different file); stopped there; {_how_to_fix(dest)}"
+                    )
+                out.write(chunk)
         os.replace(tmp, path)
     except (OSError, EOFError, zlib.error) as e:
         with contextlib.suppress(FileNotFoundError):

@@ -25,9 +25,12 @@ import numpy as np
 
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open
+from lmlab.runfiles import open_regular
 
 CHUNK = 1 << 20
 MAX_WORD_BYTES = 10_000  # longer means the file is not what the header says (or the dimension is wrong)
+MAX_VALUE_CHARS = 64  # per value of a text line, its separator included: '-1.2345678901234567e-300' is 24
+MAX_VALUES = 2**31  # 8 GiB of float32 at most; GoogleNews' 3,000,000 x 300 is 0.9 billion values
 _FLOAT = np.dtype("<f4")
 _SEPARATORS = " \t\n\r\v\f"  # end a word in one format or the other; other characters (U+00A0) are kept
 
@@ -79,18 +82,26 @@ def read_word2vec(
     path = Path(path)
     if path.is_dir():
         raise LmlabError(f"{path} is a folder, not a word-vector file")
-    if not path.exists():
-        raise LmlabError(f"{path} not found")
-    with open(path, "rb") as f:
+    with open_regular(path, missing=f"{path} not found") as f:
+        size = os.fstat(f.fileno()).st_size
         header = f.readline(MAX_WORD_BYTES)
         if not header:
             raise LmlabError(f"{path} is empty; a word2vec file starts with the header line 'N D'")
         n, dim = parse_header(header, path)
         count = n if limit is None else min(n, limit)
+        if count * dim > MAX_VALUES:
+            raise LmlabError(
+                f"{path}:1: the header asks for {count:,} vectors of dimension {dim:,} ({count * dim:,} values); "
+                f"lmlab reads at most {MAX_VALUES:,}"
+            )
         if binary is None:
             binary = not _looks_like_text(f, dim)
+        # Allocate only the rows the file can hold: a header that promises more than that is found out as the
+        # records run short, with the reader's own message, and costs no memory before.
+        rows = min(count, rows_that_fit(size - f.tell(), dim, binary=binary))
+        vectors = np.empty((rows, dim), dtype=np.float32)
         reader = _read_binary if binary else _read_text
-        words, vectors = reader(f, path, n, dim, count, encoding_errors)
+        words = reader(f, path, n, dim, count, vectors, encoding_errors)
     bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     if bad.size:
         i = int(bad[0])
@@ -99,10 +110,28 @@ def read_word2vec(
     return words, vectors
 
 
+def rows_that_fit(size: int, dim: int, *, binary: bool) -> int:
+    """The most vectors of dimension ``dim`` that ``size`` bytes (the file after its header) can hold.
+
+    A binary record is at least a 1-byte word, a space and 4 ``dim`` bytes; a text line at least a 1-byte word
+    and ``dim`` times a space and a 1-digit value, then a newline (but for the last line).
+
+    >>> rows_that_fit(60, 4, binary=True), rows_that_fit(11, 2, binary=False)  # 60 // 18; two lines "a 1 2"
+    (3, 2)
+    """
+    if binary:
+        return size // (4 * dim + 2)
+    return (size + 1) // (2 * dim + 2)
+
+
+def _grew(path: Path) -> LmlabError:
+    return LmlabError(f"{path} changed while it was read (it holds more vectors than its size allowed)")
+
+
 def _looks_like_text(f: BinaryIO, dim: int) -> bool:
     """Whether the first record after the header is a text line; the file position is left unchanged."""
     start = f.tell()
-    line = f.readline(MAX_WORD_BYTES + 40 * dim)
+    line = f.readline(MAX_WORD_BYTES + MAX_VALUE_CHARS * dim)
     f.seek(start)
     if not line.strip():
         return True  # no vectors: either format reads it
@@ -121,13 +150,18 @@ def _looks_like_text(f: BinaryIO, dim: int) -> bool:
 
 
 def _read_text(
-    f: BinaryIO, path: Path, n: int, dim: int, count: int, encoding_errors: str
-) -> tuple[list[str], np.ndarray]:
+    f: BinaryIO, path: Path, n: int, dim: int, count: int, vectors: np.ndarray, encoding_errors: str
+) -> list[str]:
+    """The words of the text records, their values stored in ``vectors`` (as many rows as the file can hold)."""
     words: list[str] = []
-    vectors = np.empty((count, dim), dtype=np.float32)
+    max_line = MAX_WORD_BYTES + MAX_VALUE_CHARS * dim
     line_no = 1
-    for raw in f:
+    while raw := f.readline(max_line + 1):
         line_no += 1
+        if len(raw) > max_line:
+            raise LmlabError(
+                f"{path}:{line_no}: longer than {max_line:,} bytes: not a word2vec text file of dimension {dim}"
+            )
         if len(words) == count:
             if count < n:
                 break  # the limit
@@ -148,6 +182,8 @@ def _read_text(
             raise LmlabError(f"{path}:{line_no}: the line starts with a space; expected 'word v1 ... v{dim}'")
         if len(values) != dim:
             raise LmlabError(f"{path}:{line_no}: word {word!r} has {len(values)} values, the header says {dim}")
+        if len(words) == len(vectors):
+            raise _grew(path)
         try:
             vectors[len(words)] = np.array(values, dtype=np.float32)
         except ValueError:
@@ -156,7 +192,7 @@ def _read_text(
         words.append(word)
     if len(words) < count:
         raise LmlabError(f"{path}: only {len(words):,} vectors, but the header says {n:,} (truncated file?)")
-    return words, vectors
+    return words
 
 
 def _is_number(value: str) -> bool:
@@ -226,10 +262,10 @@ class _Buffer:
 
 
 def _read_binary(
-    f: BinaryIO, path: Path, n: int, dim: int, count: int, encoding_errors: str
-) -> tuple[list[str], np.ndarray]:
+    f: BinaryIO, path: Path, n: int, dim: int, count: int, vectors: np.ndarray, encoding_errors: str
+) -> list[str]:
+    """The words of the binary records, their values stored in ``vectors`` (as many rows as the file can hold)."""
     words: list[str] = []
-    vectors = np.empty((count, dim), dtype=np.float32)
     buf = _Buffer(f)
     size = dim * _FLOAT.itemsize
     for i in range(count):
@@ -257,13 +293,15 @@ def _read_binary(
             raise LmlabError(
                 f"{path}: truncated: the file ends inside the vector of word #{i + 1:,} ({word!r}) of {n:,}"
             )
+        if i == len(vectors):
+            raise _grew(path)
         vectors[i] = np.frombuffer(values, dtype=_FLOAT)
         words.append(word)
     if count == n and not buf.rest_is_blank():
         raise LmlabError(
             f"{path}: more data after the {n:,} vectors the header announces (is the dimension {dim} right?)"
         )
-    return words, vectors
+    return words
 
 
 def write_word2vec(path: str | os.PathLike, words: Sequence[str], vectors: np.ndarray, *, binary: bool = False) -> None:
@@ -299,4 +337,4 @@ def write_word2vec(path: str | os.PathLike, words: Sequence[str], vectors: np.nd
                 f.write((word + " " + " ".join(str(v) for v in vector) + "\n").encode("utf-8"))
 
 
-__all__ = ["parse_header", "read_word2vec", "write_word2vec"]
+__all__ = ["parse_header", "read_word2vec", "rows_that_fit", "write_word2vec"]

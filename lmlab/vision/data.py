@@ -141,8 +141,10 @@ def _apportion(want: np.ndarray, total: int) -> np.ndarray:
 
 # ---- MNIST and IDX folders
 def _idx_file(folder: Path, stem: str) -> Path | None:
+    # anything under the name counts (not only a regular file), so that read_idx refuses a FIFO or a device
+    # in one line rather than the folder seeming to lack the file
     for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
+        if (folder / name).exists() or (folder / name).is_symlink():
             return folder / name
     return None
 

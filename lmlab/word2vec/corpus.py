@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from lmlab.errors import LmlabError
+from lmlab.runfiles import open_regular
 
 CHUNK_BYTES = 1 << 20
 _WHITESPACE = b" \t\n\r\v\f"
@@ -54,14 +55,20 @@ def resolve_corpus(spec: str) -> CorpusFiles:
     path = Path(spec)
     if path.is_dir():
         train = path / "train.txt"
-        if not train.is_file():
+        if not (train.exists() or train.is_symlink()):
             raise LmlabError(f"--data {spec}: the folder has no train.txt (word2vec trains on a folder's train.txt)")
+        _check_regular(train)
         return CorpusFiles(spec, (train,), f"folder {path} (train.txt)")
-    if path.is_file():
-        return CorpusFiles(spec, (path,), str(path))
     if not path.exists():
         raise LmlabError(f"--data {spec}: no such file, folder or registered corpus (`lmlab data list` shows them)")
-    raise LmlabError(f"--data {spec} is not a regular file or folder")
+    _check_regular(path)
+    return CorpusFiles(spec, (path,), str(path))
+
+
+def _check_regular(path: Path) -> None:
+    """A one-line LmlabError, before anything is trained or written, unless ``path`` is a regular file (a FIFO
+    would hang the reader, a device never end)."""
+    open_regular(path, missing=f"--data {path}: no such file").close()
 
 
 def read_text_chunks(path: Path, *, encoding_errors: str = "strict", chunk_bytes: int | None = None) -> Iterator[str]:
@@ -71,7 +78,7 @@ def read_text_chunks(path: Path, *, encoding_errors: str = "strict", chunk_bytes
     ``encoding_errors="replace"``. ``chunk_bytes`` defaults to :data:`CHUNK_BYTES`.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
-    with open(path, "rb") as f:
+    with open_regular(path, missing=f"{path}: no such file") as f:
         rest = f.read(len(codecs.BOM_UTF8))
         offset = 0
         if rest == codecs.BOM_UTF8:
@@ -122,7 +129,7 @@ def scan_corpus(files: CorpusFiles, *, lowercase: bool = False, encoding_errors:
     hashes = {}
     for path in files.paths:
         h = hashlib.sha256()
-        with open(path, "rb") as f:
+        with open_regular(path, missing=f"{path}: no such file") as f:
             for block in iter(lambda: f.read(CHUNK_BYTES), b""):
                 h.update(block)
                 size += len(block)

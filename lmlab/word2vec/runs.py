@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
+import os
 import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +22,16 @@ import numpy as np
 from lmlab import __version__
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open, write_json
-from lmlab.runfiles import config_from_json, open_regular, read_bytes
+from lmlab.runfiles import (
+    SafetensorsHeader,
+    check_fields,
+    check_safetensors_shapes,
+    config_from_json,
+    expect,
+    open_regular,
+    read_safetensors_arrays,
+    read_safetensors_header,
+)
 from lmlab.train_options import TrainOptions
 from lmlab.word2vec.config import Word2VecConfig, get_family
 from lmlab.word2vec.corpus import resolve_corpus, scan_corpus
@@ -35,7 +44,19 @@ TASK = "word2vec"
 VOCAB_FILE = "vocab.txt"
 WEIGHTS_FILE = "vectors.safetensors"
 METRICS_FILE = "metrics.jsonl"
+#: Largest vocab.txt read, whatever its run records: 1 GiB is 20 times GoogleNews' 3 million words.
 MAX_VOCAB_FILE_BYTES = 1 << 30
+#: Bytes allowed per word of vocab.txt, on average: a word with its count, far above any real vocabulary's.
+MAX_VOCAB_LINE_BYTES = 4096
+#: Digits of a count: 18 fit an int64 whatever they are.
+MAX_COUNT_DIGITS = 18
+#: The fields of a word2vec run's config.json that load_run reads beyond those every run has.
+CONFIG_SCHEMA = {
+    "vocab": expect(dict),
+    "vocab.file": expect(str),
+    "vocab.size": expect(int),
+    "vocab.corpus_words": expect(int),
+}
 
 
 @dataclass
@@ -171,33 +192,101 @@ def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def read_vocab_file(path: Path) -> tuple[list[str], np.ndarray]:
-    """The words and counts of ``vocab.txt``; a malformed line is an error naming it."""
-    with open_regular(path, missing=f"{path} not found") as f:
-        data = f.read(MAX_VOCAB_FILE_BYTES + 1)
-    if len(data) > MAX_VOCAB_FILE_BYTES:
-        raise LmlabError(f"{path} is larger than {MAX_VOCAB_FILE_BYTES:,} bytes; not an lmlab vocabulary")
+def vocab_bytes_limit(n_words: int) -> int:
+    """The most bytes a ``vocab.txt`` of ``n_words`` lines may hold, checked before it is read.
+
+    >>> vocab_bytes_limit(3), vocab_bytes_limit(10**9) == MAX_VOCAB_FILE_BYTES
+    (12288, True)
+    """
+    return min(MAX_VOCAB_FILE_BYTES, n_words * MAX_VOCAB_LINE_BYTES)
+
+
+def _vocab_line(raw: bytes, path: Path, number: int) -> tuple[str, int]:
+    """``(word, count)`` from one line of ``vocab.txt``.
+
+    >>> _vocab_line(b"the\\t1061396\\n", Path("vocab.txt"), 1)
+    ('the', 1061396)
+    """
     try:
-        lines = data.decode("utf-8").split("\n")
+        line = raw.decode("utf-8").removesuffix("\n")
     except UnicodeDecodeError as e:
-        raise LmlabError(f"{path}: not valid UTF-8 at byte offset {e.start}") from None
-    if lines and lines[-1] == "":
-        lines.pop()
-    words, counts = [], []
-    for number, line in enumerate(lines, start=1):
-        word, tab, count = line.partition("\t")
-        if not tab or not word or not count.isdigit():
-            raise LmlabError(f"{path}:{number}: expected 'word<TAB>count', found {line[:60]!r}")
-        words.append(word)
-        counts.append(int(count))
+        raise LmlabError(f"{path}:{number}: not valid UTF-8 at byte {e.start} of the line") from None
+    word, tab, count = line.partition("\t")
+    # ASCII digits only (int() also reads '\u0663'), and few enough of them to fit an int64
+    if not tab or not word or not (count.isascii() and count.isdigit() and len(count) <= MAX_COUNT_DIGITS):
+        raise LmlabError(f"{path}:{number}: expected 'word<TAB>count', found {line[:60]!r}")
+    return word, int(count)
+
+
+def read_vocab_file(path: Path, n_words: int | None = None) -> tuple[list[str], np.ndarray]:
+    """The words and counts of ``vocab.txt``; a malformed line is an error naming it.
+
+    With ``n_words`` (what ``config.json`` records, or the rows of the weights, checked against their shapes),
+    the file must hold exactly that many lines: its size is checked against :func:`vocab_bytes_limit` before
+    anything is read, and reading stops at the first line too many, so a huge or endless file costs no more memory
+    than a good one. Lines are parsed one at a time, never the whole text split at once.
+    """
+    limit = MAX_VOCAB_FILE_BYTES if n_words is None else vocab_bytes_limit(n_words)
+    with open_regular(path, missing=f"{path} not found") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:
+            raise LmlabError(f"{path} is {size:,} bytes, more than the {limit:,} bytes allowed for {_words(n_words)}")
+        words: list[str] = []
+        counts: list[int] = []
+        left = limit
+        while raw := f.readline(left + 1):  # the file may have grown since the fstat: never read past the limit
+            left -= len(raw)
+            if left < 0:
+                raise LmlabError(f"{path} is more than the {limit:,} bytes allowed for {_words(n_words)}")
+            if n_words is not None and len(words) == n_words:
+                raise LmlabError(f"{path} holds more than the {n_words:,} words its run records")
+            word, count = _vocab_line(raw, path, len(words) + 1)
+            words.append(word)
+            counts.append(count)
+    if n_words is not None and len(words) != n_words:
+        raise LmlabError(f"{path} holds {len(words):,} words, its run records {n_words:,}")
     return words, np.array(counts, dtype=np.int64)
 
 
-def load_run(path: str | Path) -> Word2VecRun:
-    """A word2vec run directory, every file checked (types, shapes, checksum) with one-line errors."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
+def _words(n_words: int | None) -> str:
+    return "a vocabulary" if n_words is None else f"a vocabulary of {n_words:,} words"
 
+
+def expected_shapes(cfg: Word2VecConfig, n_words: int) -> dict[str, tuple[int, ...]]:
+    """The arrays of ``vectors.safetensors`` and their shapes, from the configuration and the vocabulary's size.
+
+    >>> expected_shapes(Word2VecConfig(dim=4, negative=5, hs=True), 10)
+    {'syn0': (10, 4), 'syn1neg': (10, 4), 'syn1': (9, 4)}
+    """
+    shapes = {"syn0": (n_words, cfg.dim)}
+    if cfg.negative:
+        shapes["syn1neg"] = (n_words, cfg.dim)
+    if cfg.hs:
+        shapes["syn1"] = (max(n_words - 1, 1), cfg.dim)  # one inner node per merge of the Huffman tree
+    return shapes
+
+
+def _recorded_vocab_size(cfg_json: dict[str, Any], header: SafetensorsHeader, where: str) -> int:
+    """The vocabulary's size as ``config.json`` records it or, for a run that does not, as the weights' ``syn0``
+    has it; either way checked against the weights file before ``vocab.txt`` is read."""
+    size = cfg_json.get("vocab", {}).get("size")
+    if size is None:
+        shape = header.shapes().get("syn0")
+        if shape is None or len(shape) != 2:
+            raise LmlabError(f"{header.path}: no syn0 of shape (words, dimension), and {where} records no vocab.size")
+        size = shape[0]
+    if size < 1:
+        raise LmlabError(f"{where}: field 'vocab.size' must be an integer >= 1, got {size}")
+    return size
+
+
+def load_run(path: str | Path) -> Word2VecRun:
+    """A word2vec run directory, every file checked (types, shapes, checksum) with one-line errors.
+
+    The order bounds what an untrusted run can make lmlab read: ``config.json`` (16 MiB at most) gives the
+    arrays' shapes, which the weights' header must match, and only then are ``vocab.txt`` (as many lines as the
+    shapes say) and the weights (exactly the bytes their header accounts for) read.
+    """
     from lmlab.run import read_run_config
 
     path = Path(path)
@@ -207,41 +296,37 @@ def load_run(path: str | Path) -> Word2VecRun:
     where = str(path / "config.json")
     if cfg_json.get("task") != TASK:
         raise LmlabError(f"{path} is a {cfg_json.get('task', 'lm')} run, not a word2vec run")
+    check_fields(cfg_json, CONFIG_SCHEMA, where)
     family = cfg_json["family"]
     try:
         get_family(family)
     except LmlabError as e:
         raise LmlabError(f"{where}: field 'family': {e}") from None
     cfg = config_from_json(Word2VecConfig, cfg_json["model"], where, "model.")
-    words, counts = read_vocab_file(path / VOCAB_FILE)
     weights_path = path / WEIGHTS_FILE
-    data = read_bytes(weights_path, missing=f"{weights_path} not found")
-    try:
-        arrays = load(data)
-        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
-    except (SafetensorError, ValueError) as e:
-        raise LmlabError(f"{weights_path}: corrupted or truncated safetensors file ({e})") from None
-    if header.get("__metadata__", {}).get("lmlab_sha256") != _arrays_sha256(arrays):
+    header = read_safetensors_header(weights_path)
+    n_words = _recorded_vocab_size(cfg_json, header, where)
+    expected = expected_shapes(cfg, n_words)
+    check_safetensors_shapes(header, expected)
+    words, counts = read_vocab_file(path / VOCAB_FILE, n_words)
+    header, arrays = read_safetensors_arrays(weights_path, expected, dict.fromkeys(expected, "F32"))
+    if header.metadata.get("lmlab_sha256") != _arrays_sha256(arrays):
         raise LmlabError(f"{weights_path}: corrupted file (its arrays do not match the checksum written with them)")
-    expected = {"syn0": (len(words), cfg.dim)}
-    if cfg.negative:
-        expected["syn1neg"] = (len(words), cfg.dim)
-    if cfg.hs:
-        expected["syn1"] = (max(len(words) - 1, 1), cfg.dim)
-    for name, shape in expected.items():
-        found = arrays.get(name)
-        if found is None or found.shape != shape or found.dtype != np.float32:
-            raise LmlabError(
-                f"{weights_path}: {name} should be float32 of shape {shape} ({len(words):,} words in {VOCAB_FILE}, "
-                f"dimension {cfg.dim}), found {None if found is None else (found.dtype.name, found.shape)}"
-            )
-    vocab = Vocabulary(words, counts, corpus_words=int(cfg_json.get("vocab", {}).get("corpus_words", 0) or 0))
+    vocab = Vocabulary(words, counts, corpus_words=cfg_json.get("vocab", {}).get("corpus_words", 0))
     weights = Weights(
-        np.ascontiguousarray(arrays["syn0"]),
-        arrays.get("syn1neg", np.zeros(0, np.float32)),
-        arrays.get("syn1", np.zeros(0, np.float32)),
+        np.array(arrays["syn0"], dtype=np.float32),  # a writable copy in native byte order: training may go on
+        np.array(arrays["syn1neg"], dtype=np.float32) if "syn1neg" in arrays else np.zeros(0, np.float32),
+        np.array(arrays["syn1"], dtype=np.float32) if "syn1" in arrays else np.zeros(0, np.float32),
     )
     return Word2VecRun(family, cfg, vocab, weights, dict(cfg_json.get("stats", {})))
 
 
-__all__ = ["Word2VecRun", "load_run", "read_vocab_file", "train_word2vec", "write_run_files"]
+__all__ = [
+    "Word2VecRun",
+    "expected_shapes",
+    "load_run",
+    "read_vocab_file",
+    "train_word2vec",
+    "vocab_bytes_limit",
+    "write_run_files",
+]

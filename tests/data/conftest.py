@@ -19,7 +19,9 @@ class Server:
     """A static file server on 127.0.0.1: ``url`` serves the files under ``root``.
 
     ``url + "/cut/<path>"`` announces the full Content-Length of ``<path>`` and then closes after half the
-    bytes, the way a dropped connection looks to the client. ``requests`` records every path asked for.
+    bytes, the way a dropped connection looks to the client. ``url + "/endless/<path>"`` sends ``<path>``'s bytes
+    again and again with no Content-Length, until the client hangs up (or 1 GiB has gone, so that a client that
+    never stops cannot keep the thread forever). ``requests`` records every path asked for.
     """
 
     url: str
@@ -39,6 +41,17 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
+            self.close_connection = True
+            return
+        if self.path.startswith("/endless/"):
+            data = (self.server_state.root / self.path.removeprefix("/endless/")).read_bytes()
+            self.send_response(200)
+            self.end_headers()  # no Content-Length: the body ends when the connection does
+            try:
+                for _ in range(2**30 // len(data)):
+                    self.wfile.write(data)
+            except ConnectionError:  # a broken pipe or a reset: the client stopped reading, as it should
+                pass
             self.close_connection = True
             return
         super().do_GET()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lmlab.data import DATASETS, DataFile, DatasetInfo, fetch, load_corpus, register_dataset
+from lmlab.data.download import download_limit
 from lmlab.errors import LmlabError
 
 CONTENT = "".join(f"line {i} of the fake corpus\n" for i in range(1000)).encode()
@@ -106,6 +107,51 @@ def test_transfer_cut_halfway(server, monkeypatch: pytest.MonkeyPatch, data: Pat
     info = _info(url=f"{server.url}/cut/fake/words.txt")
     with pytest.raises(LmlabError, match=rf"cut short after {len(CONTENT) // 2:,} of {len(CONTENT):,} bytes"):
         fetch(info, data, progress=False)
+    assert _leftovers(data) == []
+
+
+def test_endless_stream_is_stopped_at_the_registered_size(server, monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
+    monkeypatch.delenv("LMLAB_DATA_MIRROR", raising=False)
+    _serve(server, "fake/words.txt", CONTENT)
+    info = _info(url=f"{server.url}/endless/fake/words.txt")
+    with pytest.raises(LmlabError, match=rf"sent more than the {len(CONTENT):,} bytes registered for words.txt") as e:
+        fetch(info, data, progress=False)
+    assert "\n" not in str(e.value)
+    assert _leftovers(data) == []
+
+
+def test_larger_announced_size_is_refused_before_reading(mirror, data: Path) -> None:
+    _serve(mirror, "fake/words.txt", CONTENT * 100)
+    with pytest.raises(LmlabError, match=rf"words.txt is {100 * len(CONTENT):,} bytes, more than the {len(CONTENT):,}"):
+        fetch(_info(), data, progress=False)
+    assert _leftovers(data) == []
+
+
+def test_gzip_bomb_is_stopped_at_the_registered_size(server, monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
+    monkeypatch.delenv("LMLAB_DATA_MIRROR", raising=False)
+    bomb = gzip.compress(bytes(20 * 2**20))  # about 20 KB that expand to 20 MiB
+    _serve(server, "upstream/words.txt.gz", bomb)
+    info = _info(url=f"{server.url}/upstream/words.txt.gz", gzip=True)
+    assert len(bomb) < download_limit(info.files[0])  # so the download is taken, and its expansion stopped
+    with pytest.raises(LmlabError, match=rf"expands to more than the {len(CONTENT):,} bytes registered for words.txt"):
+        fetch(info, data, progress=False)
+    assert _leftovers(data) == []
+
+
+def test_file_url_mirror_refuses_special_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: Path) -> None:
+    """A directory or a device where the file should be: one line, nothing left (a FIFO, which could block, is
+    tested in a child process in tests/safety/test_untrusted_data.py)."""
+    (tmp_path / "mirror" / "fake" / "words.txt").mkdir(parents=True)
+    monkeypatch.setenv("LMLAB_DATA_MIRROR", (tmp_path / "mirror").as_uri())
+    with pytest.raises(LmlabError, match=r"could not download file://.*words.txt is a directory"):
+        fetch(_info(), data, progress=False)
+    (tmp_path / "mirror" / "fake" / "words.txt").rmdir()
+    (tmp_path / "mirror" / "fake" / "words.txt").symlink_to("/dev/zero")
+    with pytest.raises(LmlabError, match=r"words.txt is a device; lmlab reads only regular files here"):
+        fetch(_info(), data, progress=False)
+    (tmp_path / "mirror" / "fake" / "words.txt").unlink()
+    with pytest.raises(LmlabError, match=r"could not download file://.*words.txt: no such file"):
+        fetch(_info(), data, progress=False)
     assert _leftovers(data) == []
 
 
