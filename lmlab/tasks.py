@@ -78,6 +78,13 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.image_task",
         "lmlab.vision.compare:IMAGE_PROFILE",
     ),
+    "tag": Task(
+        "tag",
+        "sequence labelling: part-of-speech tags, named entities (accuracy per word, span F1)",
+        "lmlab.tag.models:TAGGERS",
+        "lmlab.cli.tag_task",
+        "lmlab.tag.compare:TAG_PROFILE",
+    ),
     "word2vec": Task(
         "word2vec",
         "word vectors, skip-gram and CBOW (analogy accuracy, word similarity)",
