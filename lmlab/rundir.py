@@ -22,6 +22,7 @@ the neural trainer places its run after the first checkpoint and goes on trainin
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import logging
 import os
@@ -50,8 +51,50 @@ CHECKPOINT_FORMAT = "lmlab-checkpoint"
 PARTIAL_FORMAT = "lmlab-partial"
 #: written into every partial build; a folder holding it is lmlab's own, replaceable leftover
 PARTIAL_MARKER = ".lmlab-partial"
+#: written into a folder of several runs (``--folds``, ``--repeat``); a folder holding it is lmlab's
+GROUP_MARKER = ".lmlab-group"
+GROUP_FORMAT = "lmlab-group"
 #: the JSON files read to recognise a run are small; a larger one is not lmlab's
 _MAX_JSON_BYTES = 16 << 20
+
+#: What lmlab writes into a run or a group of runs, as glob patterns. Anything else in a run folder (notes, the
+#: user's own figures) is the user's: a run that replaces the folder carries it over (:func:`swap_into_place`).
+#: ``tests/safety/test_write.py`` trains every task and checks that each file it writes matches one of these.
+LMLAB_ENTRIES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer.vocab",
+    "tokenizer-src.json",
+    "tokenizer-src.vocab",
+    "tokenizer-tgt.json",
+    "tokenizer-tgt.vocab",
+    "model.safetensors",
+    "nb.json",
+    "vectors.safetensors",
+    "vocab.txt",
+    "metrics.jsonl",
+    "checkpoints",
+    "tensorboard",
+    "confusion-valid.png",
+    "cv.json",
+    "repeat.json",
+    "fold-[0-9]*",
+    "run-[0-9]*",
+    PARTIAL_MARKER,
+    GROUP_MARKER,
+    ".*.lock",
+    ".*.partial-*",
+    ".*.old-*",
+)
+
+
+def is_lmlab_entry(name: str) -> bool:
+    """True for a name lmlab writes into a run (:data:`LMLAB_ENTRIES`); other entries are the user's.
+
+    >>> is_lmlab_entry("model.safetensors"), is_lmlab_entry("fold-3"), is_lmlab_entry("notes.txt")
+    (True, True, False)
+    """
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in LMLAB_ENTRIES)
 
 
 # ---- recognising a run
@@ -79,32 +122,38 @@ def _small_json(path: Path) -> Any:
         return None
 
 
-def _says(path: Path, fmt: str) -> bool:
-    d = _small_json(path)
+def says_format(path: str | os.PathLike, fmt: str) -> bool:
+    """True when ``path`` is a small regular JSON file (not a link, FIFO or device) saying ``"format": fmt``."""
+    d = _small_json(Path(path))
     return isinstance(d, dict) and d.get("format") == fmt
 
 
 def is_partial(path: str | os.PathLike) -> bool:
     """True for a folder lmlab was building a run in (it holds the marker :data:`PARTIAL_MARKER`)."""
     path = Path(path)
-    return _is_real_dir(path) and _says(path / PARTIAL_MARKER, PARTIAL_FORMAT)
+    return _is_real_dir(path) and says_format(path / PARTIAL_MARKER, PARTIAL_FORMAT)
 
 
 def is_lmlab_run(path: str | os.PathLike) -> bool:
     """True when ``path`` is a folder lmlab wrote, and so one it may replace.
 
-    A run's ``config.json`` parses and says ``"format": "lmlab-run"``; a neural run killed early has at least its
-    checkpoint (``checkpoints/last/state.json``, ``"format": "lmlab-checkpoint"``); a partial build holds the marker.
+    A run's ``config.json`` parses and says ``"format": "lmlab-run"``; a folder of several runs (``--folds``,
+    ``--repeat``) holds the marker :data:`GROUP_MARKER`; a neural run killed early has at least its checkpoint
+    (``checkpoints/last/state.json``, ``"format": "lmlab-checkpoint"``); a partial build holds the marker.
     A folder with some other ``config.json`` (every HuggingFace model folder has one) is not a run.
     """
     path = Path(path)
     if not _is_real_dir(path):
         return False
-    if _says(path / "config.json", RUN_FORMAT) or is_partial(path):
+    if (
+        says_format(path / "config.json", RUN_FORMAT)
+        or says_format(path / GROUP_MARKER, GROUP_FORMAT)
+        or is_partial(path)
+    ):
         return True
     checkpoints = path / "checkpoints"
     return _is_real_dir(checkpoints) and any(
-        _is_real_dir(checkpoints / name) and _says(checkpoints / name / "state.json", CHECKPOINT_FORMAT)
+        _is_real_dir(checkpoints / name) and says_format(checkpoints / name / "state.json", CHECKPOINT_FORMAT)
         for name in ("last", ".last.old")
     )
 
@@ -228,8 +277,13 @@ def _acquire(lock: Path, out: Path, command: str) -> int:
             fd = os.open(lock, flags, 0o666)
         except OSError as e:
             if os.path.islink(lock):
-                raise LmlabError(f"{lock} is a symbolic link, not lmlab's lock file; remove it") from None
-            raise e
+                raise LmlabError(
+                    f"{out} cannot be locked: {lock.name} beside it is a symbolic link, not lmlab's lock file; "
+                    "remove that link or choose another --out"
+                ) from None
+            raise LmlabError(
+                f"{out} cannot be written: {e.strerror or e} in {lock.parent}; choose another --out"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -272,7 +326,10 @@ def run_lock(out: str | os.PathLike, command: str | None = None) -> Iterator[Non
         return
     _refuse_below_file(out, "--out")  # the folder the lock goes in must be creatable
     created = [p for p in reversed(lock.parents) if not os.path.lexists(p)]  # outermost first
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LmlabError(f"{out} cannot be created: {e.strerror or e} ({e.filename}); choose another --out") from None
     try:
         fd = _acquire(lock, out, command if command is not None else shlex.join(["lmlab", *sys.argv[1:]]))
     except BaseException:
@@ -334,17 +391,44 @@ def clean_leftovers(out: str | os.PathLike) -> None:
         os.rename(back, out)
         olds.remove(back)
         log.warning("%s: restored the previous run (an lmlab process was killed while replacing it)", out)
-    for p in olds + [p for p in _leftovers(out, "partial") if is_partial(p)]:
+    for p in olds:
+        if os.path.lexists(out):
+            _carry_user_entries(p, out)
         remove_tree(p)
+    for p in _leftovers(out, "partial"):
+        if is_partial(p):
+            remove_tree(p)
+
+
+def user_entries(run: Path) -> list[str]:
+    """The names in the run folder ``run`` that lmlab did not write (see :data:`LMLAB_ENTRIES`)."""
+    try:
+        return sorted(n for n in os.listdir(run) if not is_lmlab_entry(n))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _carry_user_entries(old: Path, new: Path) -> None:
+    """Move what the user added to the run ``old`` (``notes.txt``, a ``figs/`` folder) into the run ``new``, by
+    renaming (same folder, so nothing is copied); a name the new run already has stays in ``old``."""
+    for name in user_entries(old):
+        if not os.path.lexists(new / name):
+            os.rename(old / name, new / name)
+            log.info("%s: kept %s, which lmlab did not write", new, name)
 
 
 def swap_into_place(new: Path, out: Path) -> None:
     """Rename the complete folder ``new`` to ``out``; a folder already at ``out`` is renamed aside first and removed
-    after, so at every moment one complete run exists (at ``out``, or aside for the instant between renames)."""
+    after, so at every moment one complete run exists (at ``out``, or aside for the instant between renames).
+
+    What the user added to the old run (any entry lmlab does not write: :func:`is_lmlab_entry`) is moved into the
+    new one before the old one is removed; a kill in between leaves it in the old run set aside, and the next
+    writer's :func:`clean_leftovers` moves it over then."""
     if os.path.lexists(out):
         aside = _sibling(out, "old")
         os.rename(out, aside)
         os.rename(new, out)
+        _carry_user_entries(aside, out)
         remove_tree(aside)
     else:
         os.rename(new, out)
@@ -402,7 +486,30 @@ def replace_run(out: str | os.PathLike, command: str | None = None) -> Iterator[
             raise
 
 
+@contextlib.contextmanager
+def replace_group(
+    out: str | os.PathLike, owned: Callable[[Path], bool], what: str, command: str | None = None
+) -> Iterator[Path]:
+    """:func:`replace_run` for a folder of several runs (``--folds``, ``--repeat``): the lock is held for the whole
+    group, its runs and its summary are built in one partial folder, marked as a group, and swapped in together, so
+    two writers never meet and a kill leaves the previous group whole. ``owned`` also recognises groups written
+    before the marker existed; ``what`` names such a folder in the refusal."""
+    refuse_forbidden_place(out)
+    with run_lock(out, command):
+        check_out_dir(out, owned=lambda p: is_lmlab_run(p) or owned(p), what=what)
+        build = RunBuild(out)
+        try:
+            write_json(build.dir / GROUP_MARKER, {"format": GROUP_FORMAT, "version": 1})
+            yield build.dir
+            build.place()
+        except BaseException:
+            build.discard()
+            raise
+
+
 __all__ = [
+    "GROUP_MARKER",
+    "LMLAB_ENTRIES",
     "PARTIAL_MARKER",
     "RunBuild",
     "check_out_dir",
@@ -410,12 +517,16 @@ __all__ = [
     "claim_out",
     "clean_leftovers",
     "holds_lock",
+    "is_lmlab_entry",
     "is_lmlab_run",
     "is_partial",
     "lock_path",
     "refuse_forbidden_place",
+    "replace_group",
+    "says_format",
     "replace_run",
     "require_no_link",
     "run_lock",
     "swap_into_place",
+    "user_entries",
 ]

@@ -309,6 +309,13 @@ def flag_to_field(message: str, names: Iterable[str], field_prefix: str) -> str:
     return re.sub(r"--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)", sub, message)
 
 
+def _is_tuple_type(tp: Any) -> bool:
+    """``tuple[int, ...]`` or ``tuple[int, ...] | None``: a field whose JSON list becomes a tuple."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return any(_is_tuple_type(a) for a in typing.get_args(tp))
+    return tp is tuple or typing.get_origin(tp) is tuple
+
+
 def config_from_json(cls: type, values: Any, where: str, field_prefix: str = "") -> Any:
     """An instance of the configuration dataclass ``cls`` from values read from the file ``where``.
 
@@ -324,6 +331,10 @@ def config_from_json(cls: type, values: Any, where: str, field_prefix: str = "")
     schema = {k: dataclasses.replace(v, required=False) for k, v in dataclass_schema(cls, field_prefix).items()}
     check_fields({prefix_name: values} if prefix_name else values, schema, where)
     kwargs = {name: values[name] for name in known if name in values}
+    hints = typing.get_type_hints(cls)
+    for name, value in kwargs.items():  # JSON has no tuples: a tuple field was saved as a list
+        if isinstance(value, list) and _is_tuple_type(hints.get(name)):
+            kwargs[name] = tuple(value)
     try:
         return cls(**kwargs)
     except LmlabError as e:

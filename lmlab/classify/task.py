@@ -22,7 +22,6 @@ References: Kim 2014 (the recipe: mini-batches of 50, Adadelta, early stopping o
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import math
@@ -322,7 +321,12 @@ class ClassificationTask(TrainingTask):
             "family": self.family,
             "model": self.cfg.to_dict(),
             "labels": self.labels,
-            "tokenizer": {"kind": self.tokenizer.kind, "file": "tokenizer.json"},
+            # the hash ties the weights to their tokenizer: one with the same words in another order is refused
+            "tokenizer": {
+                "kind": self.tokenizer.kind,
+                "file": "tokenizer.json",
+                "sha256": tokenizer_sha256(self.tokenizer),
+            },
             "data": info.data,
             "command": info.command,
             "stats": stats,
@@ -468,22 +472,20 @@ def load_classifier(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
 
 
 def load_neural_classifier(run_dir: Path, run_cfg: dict[str, Any]) -> NeuralTextClassifier:
+    """A neural classifier from its run: the tokenizer a plain file of the run with the recorded hash, the
+    configuration checked field by field, and the weights' shapes checked before the network is built."""
     from lmlab.classify.models import get_classifier
-    from lmlab.models.neural import load_state_into
-    from lmlab.nn.tensor_io import load_tensors
-    from lmlab.tokenizers import load_tokenizer
+    from lmlab.nn.weights import load_network
+    from lmlab.run import load_run_tokenizer
 
+    where = str(run_dir / "config.json")
     entry = get_classifier(run_cfg["family"])
-    tokenizer = load_tokenizer(run_dir / run_cfg.get("tokenizer", {}).get("file", "tokenizer.json"))
-    values = run_cfg.get("model", {})
-    if not isinstance(values, dict):
-        raise LmlabError(f"{run_dir}/config.json: field 'model' must be an object")
-    cfg = config_from_dict(entry.train_config_class(), values)
+    tokenizer = load_run_tokenizer(run_dir, run_cfg)
+    cfg = config_from_dict(entry.train_config_class(), run_cfg.get("model"), where)
     if cfg.vocab_size != tokenizer.vocab_size + 1 or cfg.num_classes != len(run_cfg["labels"]):
         raise LmlabError(f"{run_dir}: the configuration does not match its tokenizer.json or its labels")
-    net = entry.network_class()(cfg)
-    path = run_dir / "model.safetensors"
-    load_state_into(net, load_tensors(path), str(path))
+    network_class = entry.network_class()
+    net = load_network(run_dir / "model.safetensors", lambda: network_class(cfg))
     return NeuralTextClassifier(net, tokenizer, run_cfg["labels"], cfg)
 
 
@@ -506,13 +508,12 @@ def evaluate_classifier_run(
     return result
 
 
-def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
-    known = {f.name for f in dataclasses.fields(cls)}
-    coerced = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known}
-    try:
-        return cls(**coerced)
-    except TypeError as e:
-        raise LmlabError(f"bad saved configuration: {e}") from None
+def config_from_dict(cls: type, values: Any, where: str = "saved configuration") -> Any:
+    """A classifier's configuration from ``config.json``'s ``model`` object, each field checked against its type
+    (:func:`lmlab.runfiles.config_from_json`, naming the file and the field); JSON lists become tuples."""
+    from lmlab.runfiles import config_from_json
+
+    return config_from_json(cls, values, where, "model.")
 
 
 __all__ = [

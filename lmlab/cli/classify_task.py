@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,10 @@ CV_FORMAT = "lmlab-cross-validation"
 
 def _is_cross_validation(path: Path) -> bool:
     """A folder an earlier ``--folds`` run wrote (its cv.json says so, or it holds only fold-N runs so far)."""
-    try:
-        if json.loads((path / "cv.json").read_text(encoding="utf-8")).get("format") == CV_FORMAT:
-            return True
-    except (OSError, ValueError, AttributeError):
-        pass
-    from lmlab.rundir import is_lmlab_run
+    from lmlab.rundir import is_lmlab_run, says_format
+
+    if says_format(path / "cv.json", CV_FORMAT):
+        return True
 
     entries = list(path.iterdir())
     return bool(entries) and all(e.name.startswith("fold-") and is_lmlab_run(e) for e in entries)
@@ -78,8 +77,10 @@ def _load_data(spec: str, args: argparse.Namespace, saved: dict[str, Any] | None
 
 
 def _data_info(args: argparse.Namespace, data) -> dict[str, Any]:
+    from lmlab.data.fingerprint import data_spec
+
     return {
-        "spec": str(args.data),
+        "spec": data_spec(args.data),  # a path made absolute: the run evaluates the same file from any folder
         "source": data.source,
         "encoding_errors": args.encoding_errors,
         "text_column": args.text_column,
@@ -87,7 +88,19 @@ def _data_info(args: argparse.Namespace, data) -> dict[str, Any]:
         "split_seed": args.seed,
         "sizes": {"train": len(data.train), "valid": len(data.valid), "test": len(data.test)},
         "notes": list(data.notes),
+        # the examples as read: an edited file shows up as a warning when the run is evaluated on it later
+        "sha256": {name: _split_sha256(split) for name, split in _splits(data)},
     }
+
+
+def _split_sha256(split) -> str:
+    from lmlab.data.fingerprint import labeled_sha256
+
+    return labeled_sha256(split.texts, split.labels)
+
+
+def _splits(data) -> list[tuple[str, Any]]:
+    return [("train", data.train), ("valid", data.valid), ("test", data.test)]
 
 
 def train(args: argparse.Namespace) -> int:
@@ -158,7 +171,7 @@ def _build(entry, args: argparse.Namespace, data):
     return cfg, tokenizer, embeddings
 
 
-def _train_one(entry, cfg, data, tokenizer, opts, out: Path, *, embeddings) -> int:
+def _train_one(entry, cfg, data, tokenizer, opts, out: Path, *, embeddings, shown: Path | None = None) -> int:
     t0 = time.perf_counter()
     result = entry.trainer_fn()(cfg, data, tokenizer, opts, out, embeddings=embeddings)
     seconds = time.perf_counter() - t0
@@ -170,7 +183,7 @@ def _train_one(entry, cfg, data, tokenizer, opts, out: Path, *, embeddings) -> i
         valid = f"; valid accuracy {r['accuracy']:.2%}"
     print(
         f"trained {entry.name} ({result.num_parameters():,} parameters, {len(data.labels)} classes, "
-        f"{len(data.train):,} training examples) in {seconds:.2f} s{valid} -> {out}"
+        f"{len(data.train):,} training examples) in {seconds:.2f} s{valid} -> {shown or out}"
     )
     return 0
 
@@ -183,35 +196,35 @@ def _cross_validate(entry, args: argparse.Namespace, data, out: Path) -> int:
     total = len(data.train) + len(data.valid) + len(data.test)
     if args.folds > total:
         raise LmlabError(f"--folds {args.folds} is more than the {total:,} examples")
-    from lmlab.rundir import check_out_dir, refuse_forbidden_place
+    from lmlab.rundir import replace_group
 
-    refuse_forbidden_place(out)
-    check_out_dir(out, owned=_is_cross_validation, what="an lmlab cross-validation")
-    folds = fold_datasets(data, args.folds, seed=args.seed)
-    results = []
-    for i, fold in enumerate(folds, start=1):
-        cfg, tokenizer, embeddings = _build(entry, args, fold)
-        info = {**_data_info(args, fold), "fold": i, "folds": args.folds}
-        opts = TrainOptions(seed=args.seed, command=args.command_line, data_info=info)
-        fold_dir = out / f"fold-{i}"
-        _train_one(entry, cfg, fold, tokenizer, opts, fold_dir, embeddings=embeddings)
-        from lmlab.classify.task import evaluate_classifier_run
+    # the lock is held for all the folds, which are built beside the old folder and swapped in with cv.json
+    with replace_group(out, _is_cross_validation, "an lmlab cross-validation", args.command_line) as build:
+        folds = fold_datasets(data, args.folds, seed=args.seed)
+        results = []
+        for i, fold in enumerate(folds, start=1):
+            cfg, tokenizer, embeddings = _build(entry, args, fold)
+            info = {**_data_info(args, fold), "fold": i, "folds": args.folds}
+            opts = TrainOptions(seed=args.seed, command=args.command_line, data_info=info)
+            fold_dir = build / f"fold-{i}"
+            _train_one(entry, cfg, fold, tokenizer, opts, fold_dir, embeddings=embeddings, shown=out / fold_dir.name)
+            from lmlab.classify.task import evaluate_classifier_run
 
-        r = evaluate_classifier_run(fold_dir, fold.test)
-        print(f"fold {i}/{args.folds}: test accuracy {r['accuracy']:.2%}, macro-F1 {r['macro_f1']:.4f}")
-        results.append({"fold": i, "accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "examples": r["examples"]})
-    summary = {
-        "format": CV_FORMAT,
-        "version": 1,
-        "folds": args.folds,
-        "model": entry.name,
-        "data": str(args.data),
-        "per_fold": results,
-    }
-    for key in ("accuracy", "macro_f1"):
-        values = [r[key] for r in results]
-        summary[key] = {"mean": statistics.fmean(values), "std": statistics.stdev(values)}
-    write_json(out / "cv.json", summary)
+            r = evaluate_classifier_run(fold_dir, fold.test)
+            print(f"fold {i}/{args.folds}: test accuracy {r['accuracy']:.2%}, macro-F1 {r['macro_f1']:.4f}")
+            results.append({"fold": i, "accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "examples": r["examples"]})
+        summary = {
+            "format": CV_FORMAT,
+            "version": 1,
+            "folds": args.folds,
+            "model": entry.name,
+            "data": _data_info(args, data)["spec"],
+            "per_fold": results,
+        }
+        for key in ("accuracy", "macro_f1"):
+            values = [r[key] for r in results]
+            summary[key] = {"mean": statistics.fmean(values), "std": statistics.stdev(values)}
+        write_json(build / "cv.json", summary)
     acc = summary["accuracy"]
     print(f"{args.folds}-fold cross-validation: accuracy {acc['mean']:.2%} +- {acc['std']:.2%} -> {out / 'cv.json'}")
     return 0
@@ -233,6 +246,9 @@ def evaluate(args: argparse.Namespace) -> int:
             raise LmlabError("this run records no dataset; pass --data DATA or --text FILE")
         data = _load_data(spec, args, saved if not args.data else None)
         split, where = data.split(args.split), f"{spec}:{args.split}"
+        recorded = saved.get("sha256") if not args.data else None
+        if isinstance(recorded, dict) and recorded.get(args.split) not in (None, _split_sha256(split)):
+            print(f"lmlab: warning: {spec}: its {args.split} examples changed since training", file=sys.stderr)
     r = evaluate_classifier_run(args.run, split, classifier=classifier, confusion=args.confusion)
     if args.json:
         print(json.dumps({"data": where, "family": run_cfg.get("family"), **r}))

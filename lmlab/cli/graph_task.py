@@ -69,8 +69,10 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
 
 
 def _data_info(args: argparse.Namespace, data, split) -> dict[str, Any]:
+    from lmlab.data.fingerprint import data_spec
+
     return {
-        "spec": str(args.data),
+        "spec": data_spec(args.data),  # a path made absolute: the run evaluates the same graph from any folder
         "source": data.source,
         "strict": bool(args.strict),
         "split": split.kind,
@@ -208,12 +210,10 @@ def _train_one(entry, cfg, data, split, opts, out: Path, *, quiet: bool = False)
 
 def _is_repeat(path: Path) -> bool:
     """A folder an earlier ``--repeat`` wrote (its repeat.json says so, or it holds only run-N runs so far)."""
-    try:
-        if json.loads((path / "repeat.json").read_text(encoding="utf-8")).get("format") == REPEAT_FORMAT:
-            return True
-    except (OSError, ValueError, AttributeError):
-        pass
-    from lmlab.rundir import is_lmlab_run
+    from lmlab.rundir import is_lmlab_run, says_format
+
+    if says_format(path / "repeat.json", REPEAT_FORMAT):
+        return True
 
     entries = list(path.iterdir())
     return bool(entries) and all(e.name.startswith("run-") and is_lmlab_run(e) for e in entries)
@@ -223,40 +223,40 @@ def _repeat(entry, cfg, args: argparse.Namespace, data, split, out: Path) -> int
     from lmlab.graph.data import make_split
     from lmlab.graph.task import evaluate_nodes
     from lmlab.io import write_json
-    from lmlab.rundir import check_out_dir, refuse_forbidden_place
+    from lmlab.rundir import replace_group
     from lmlab.train_options import TrainOptions
 
-    refuse_forbidden_place(out)
-    check_out_dir(out, owned=_is_repeat, what="an lmlab --repeat folder")
-    runs = []
-    for i in range(args.repeat):
-        seed = args.seed + i
-        if split.kind == "random":
-            split = make_split(data, "random", args.split_seed + i, **_sizes(args))
-        opts = TrainOptions(seed=seed, command=args.command_line, data_info=_data_info(args, data, split))
-        model = _train_one(entry, cfg, data, split, opts, out / f"run-{i + 1}", quiet=True)
-        valid = evaluate_nodes(model, data, split, "valid")[0]["accuracy"] if split.valid.size else None
-        test = evaluate_nodes(model, data, split, "test")[0]["accuracy"] if split.test.size else None
-        shown = ", ".join(f"{k} {v:.2%}" for k, v in (("valid", valid), ("test", test)) if v is not None)
-        print(f"run {i + 1}/{args.repeat} (seed {seed}, {split.describe()}): {shown}")
-        runs.append({"run": f"run-{i + 1}", "seed": seed, "split_seed": split.seed, "valid_accuracy": valid,
-                     "test_accuracy": test})  # fmt: skip
-    summary: dict[str, Any] = {
-        "format": REPEAT_FORMAT,
-        "version": 1,
-        "model": entry.name,
-        "data": str(args.data),
-        "split": split.kind,
-        "runs": runs,
-    }
-    for key in ("valid_accuracy", "test_accuracy"):
-        values = [r[key] for r in runs if r[key] is not None]
-        if values:
-            summary[key] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            }
-    write_json(out / "repeat.json", summary)
+    # the lock is held for all the runs, which are built beside the old folder and swapped in with repeat.json
+    with replace_group(out, _is_repeat, "an lmlab --repeat folder", args.command_line) as build:
+        runs = []
+        for i in range(args.repeat):
+            seed = args.seed + i
+            if split.kind == "random":
+                split = make_split(data, "random", args.split_seed + i, **_sizes(args))
+            opts = TrainOptions(seed=seed, command=args.command_line, data_info=_data_info(args, data, split))
+            model = _train_one(entry, cfg, data, split, opts, build / f"run-{i + 1}", quiet=True)
+            valid = evaluate_nodes(model, data, split, "valid")[0]["accuracy"] if split.valid.size else None
+            test = evaluate_nodes(model, data, split, "test")[0]["accuracy"] if split.test.size else None
+            shown = ", ".join(f"{k} {v:.2%}" for k, v in (("valid", valid), ("test", test)) if v is not None)
+            print(f"run {i + 1}/{args.repeat} (seed {seed}, {split.describe()}): {shown}")
+            runs.append({"run": f"run-{i + 1}", "seed": seed, "split_seed": split.seed, "valid_accuracy": valid,
+                         "test_accuracy": test})  # fmt: skip
+        summary: dict[str, Any] = {
+            "format": REPEAT_FORMAT,
+            "version": 1,
+            "model": entry.name,
+            "data": _data_info(args, data, split)["spec"],
+            "split": split.kind,
+            "runs": runs,
+        }
+        for key in ("valid_accuracy", "test_accuracy"):
+            values = [r[key] for r in runs if r[key] is not None]
+            if values:
+                summary[key] = {
+                    "mean": statistics.fmean(values),
+                    "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                }
+        write_json(build / "repeat.json", summary)
     which = "random splits" if split.kind == "random" else "the planetoid split"
     if "test_accuracy" in summary:
         t = summary["test_accuracy"]

@@ -9,6 +9,7 @@ different perplexity.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,32 @@ def split_sha256(lines: Sequence[str]) -> str:
         block = lines[start : start + 4096]
         h.update(("\n".join(block) + "\n").encode("utf-8", errors="surrogatepass"))
     return h.hexdigest()
+
+
+def data_spec(spec: str | os.PathLike) -> str:
+    """How a run records its ``--data``: a registered dataset name as it is, anything else as an absolute path, so
+    that ``lmlab eval RUN`` reads the same files from any working directory.
+
+    >>> data_spec("ptb"), data_spec("/data/my corpus.txt")
+    ('ptb', '/data/my corpus.txt')
+    >>> data_spec("corpus.txt") == os.path.join(os.getcwd(), "corpus.txt")
+    True
+    """
+    from lmlab.data.registry import DATASETS
+
+    spec = os.fspath(spec)
+    if spec in DATASETS or not spec:
+        return spec
+    return os.path.abspath(os.path.expanduser(spec))
+
+
+def labeled_sha256(texts: Sequence[str], labels: Sequence[str]) -> str:
+    """Hex sha256 of labelled examples, one ``label<TAB>text`` line each (see :func:`split_sha256`).
+
+    >>> labeled_sha256(["good film"], ["pos"]) == split_sha256(["pos\\tgood film"])
+    True
+    """
+    return split_sha256([f"{label}\t{text}" for label, text in zip(labels, texts, strict=True)])
 
 
 def data_fingerprint(corpus: Corpus) -> dict[str, Any]:

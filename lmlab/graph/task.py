@@ -355,8 +355,7 @@ def train_node_classifier(
 
 def load_node_classifier(run_dir: Path, run_cfg: dict[str, Any]) -> NodeClassifier:
     from lmlab.graph.models import get_graph_model
-    from lmlab.models.neural import WEIGHTS_FILE, load_state_into
-    from lmlab.nn.tensor_io import load_tensors
+    from lmlab.nn.weights import load_network
     from lmlab.runfiles import config_from_json
 
     entry = get_graph_model(run_cfg["family"])
@@ -365,9 +364,8 @@ def load_node_classifier(run_dir: Path, run_cfg: dict[str, Any]) -> NodeClassifi
         raise LmlabError(
             f"{run_dir}/config.json: {cfg.num_classes} classes in 'model', {len(run_cfg['classes'])} listed"
         )
-    net = entry.network_class()(cfg)
-    path = run_dir / WEIGHTS_FILE
-    load_state_into(net, load_tensors(path), str(path))
+    network_class = entry.network_class()
+    net = load_network(run_dir / "model.safetensors", lambda: network_class(cfg))  # shapes checked first
     return NodeClassifier(net, cfg, run_cfg["classes"])
 
 

@@ -19,7 +19,7 @@ n tokens (``</s>`` before the start).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,7 +31,13 @@ from torch import Tensor, nn
 from lmlab.errors import LmlabError
 from lmlab.lm import LanguageModel
 from lmlab.nn.loss import softmax_cross_entropy
-from lmlab.nn.tensor_io import check_shapes, load_tensors, save_tensors
+from lmlab.nn.tensor_io import load_tensors, save_tensors
+from lmlab.nn.weights import (
+    check_weights_fit,
+    expected_shapes,
+    load_state_into,
+    unique_state_dict,
+)
 from lmlab.runfiles import config_from_json
 from lmlab.tokenizers import Tokenizer
 from lmlab.train.config import TrainConfig
@@ -57,81 +63,10 @@ def lm_loss(logits: Tensor, targets: Tensor, *, padded: bool = False) -> Tensor:
     return softmax_cross_entropy(logits, targets)
 
 
-def unique_state_dict(net: nn.Module) -> dict[str, Tensor]:
-    """The network's tensors, each stored once (tied weights appear under their first name only)."""
-    out, seen = {}, set()
-    for name, t in net.state_dict().items():
-        key = (t.data_ptr(), t.dtype, tuple(t.shape)) if t.numel() else (name,)
-        if key in seen:
-            continue
-        seen.add(key)
-        out[name] = t
-    return out
-
-
 def config_from_dict(cls: type, values: dict[str, Any], where: str = "saved configuration", prefix: str = "") -> Any:
     """A config dataclass from values saved in the file ``where`` (keys it does not know are ignored); a value of
     the wrong type or out of range is an LmlabError naming the file and the field (``prefix`` + its name)."""
     return config_from_json(cls, values, where, prefix)
-
-
-#: Most bytes a network may hold beyond its saved weights (position tables, masks), unless the weights are larger.
-MAX_DERIVED_BYTES = 2**30
-
-
-def expected_shapes(net: nn.Module) -> dict[str, tuple[int, ...]]:
-    """The shape of each tensor :func:`unique_state_dict` saves (tied tensors once, under their first name).
-
-    Works on a network built on the ``meta`` device, which has shapes but no memory.
-    """
-    out, seen = {}, set()
-    for name, t in net.state_dict(keep_vars=True).items():
-        if id(t) not in seen:
-            seen.add(id(t))
-            out[name] = tuple(t.shape)
-    return out
-
-
-def check_weights_fit(path: Path, build: Callable[[], nn.Module]) -> None:
-    """Check the weights file ``path`` against the network ``build()`` makes, before that network takes memory.
-
-    The network is first built on the ``meta`` device (shapes only). Every tensor it saves must be in the file
-    with the same shape, read from the file's header alone; and what it computes at build time but does not
-    save (position tables, masks) must stay within :data:`MAX_DERIVED_BYTES` or the weights' own size. So a
-    configuration with a huge dimension is refused without allocating anything for it.
-    """
-    try:
-        with torch.device("meta"):
-            net = build()
-    except (RuntimeError, OverflowError, MemoryError) as e:
-        raise LmlabError(f"{path}: the configuration cannot be built ({type(e).__name__}: {str(e)[:100]})") from None
-    check_shapes(path, expected_shapes(net))
-    saved = set(net.state_dict(keep_vars=True))
-    derived = sum(b.numel() * b.element_size() for name, b in net.named_buffers() if name not in saved)
-    weights = sum(p.numel() * p.element_size() for p in net.parameters())
-    if derived > max(MAX_DERIVED_BYTES, weights):
-        raise LmlabError(
-            f"{path}: the configuration asks for {derived / 2**30:.1f} GiB of tables beyond its "
-            f"{weights / 2**30:.2f} GiB of weights; its block_size or context length is too large"
-        )
-
-
-def load_state_into(net: nn.Module, tensors: dict[str, Tensor], where: str) -> None:
-    """Load ``tensors`` into ``net``, or an LmlabError naming the first missing, extra or misshapen tensor."""
-    expected = unique_state_dict(net)
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(net.state_dict()))
-    if missing or extra:
-        raise LmlabError(
-            f"{where}: the weights do not match the configuration "
-            f"({'missing ' + ', '.join(missing[:3]) if missing else 'unexpected ' + ', '.join(extra[:3])})"
-        )
-    for name, t in tensors.items():
-        if name in expected and tuple(t.shape) != tuple(expected[name].shape):
-            raise LmlabError(
-                f"{where}: {name} has shape {tuple(t.shape)}, the configuration needs {tuple(expected[name].shape)}"
-            )
-    net.load_state_dict(tensors, strict=False)
 
 
 class NeuralLM(LanguageModel):

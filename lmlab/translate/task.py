@@ -427,10 +427,9 @@ def train_translator(
 
 def load_translator(run_dir: str | Path) -> tuple[NeuralTranslator, dict[str, Any]]:
     """The trained translator of a run directory and its ``config.json``; a run of another task is refused."""
-    from lmlab.models.neural import check_weights_fit, config_from_dict, load_state_into
-    from lmlab.nn.tensor_io import load_tensors
+    from lmlab.nn.weights import load_network
     from lmlab.run import read_run_config
-    from lmlab.runfiles import plain_file_name
+    from lmlab.runfiles import config_from_json, plain_file_name
     from lmlab.tokenizers import load_tokenizer, tokenizer_sha256
     from lmlab.translate.models import get_translator
 
@@ -461,16 +460,12 @@ def load_translator(run_dir: str | Path) -> tuple[NeuralTranslator, dict[str, An
     if tokenizer_sha256(tokenizers["src"]) == tokenizer_sha256(tokenizers["tgt"]) and recorded.get("joint"):
         tokenizers["tgt"] = tokenizers["src"]
     vocabs = Vocabularies(tokenizers["src"], tokenizers["tgt"])
-    cfg = config_from_dict(entry.train_config_class(), run_cfg["model"], where, "model.")
+    cfg = config_from_json(entry.train_config_class(), run_cfg["model"], where, "model.")
     expected = (vocabs.src_size, vocabs.tgt_size, vocabs.tgt.bos_id + 1, vocabs.tgt.eos_id + 1)
     if (cfg.src_vocab_size, cfg.tgt_vocab_size, cfg.bos_id, cfg.eos_id) != expected:
         raise LmlabError(f"{where}: the model's vocabulary sizes do not match its tokenizer files")
     network = entry.network_class()
-    weights = run_dir / "model.safetensors"
-    check_weights_fit(weights, lambda: network(cfg))
-    net = network(cfg)
-    load_state_into(net, load_tensors(weights), str(weights))
-    net.eval()
+    net = load_network(run_dir / "model.safetensors", lambda: network(cfg))  # shapes checked first
     return NeuralTranslator(net, vocabs, cfg), run_cfg
 
 

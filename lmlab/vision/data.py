@@ -427,8 +427,10 @@ def data_info(
     spec: str, data: ImageData, split_seed: int, image_size: int | None, channels: int | None
 ) -> dict[str, Any]:
     """What a run records about its data (and what ``eval`` and ``--resume`` read back)."""
+    from lmlab.data.fingerprint import data_spec
+
     return {
-        "spec": str(spec),
+        "spec": data_spec(spec),  # a path made absolute: the run evaluates the same images from any folder
         "source": data.source,
         "layout": data.layout,
         "split_seed": split_seed,

@@ -391,9 +391,9 @@ def train_image_classifier(
 
 def load_image_classifier(run_dir: str | Path) -> tuple[ImageClassifier, dict[str, Any]]:
     """The trained classifier of an image run and its config.json (every file read as untrusted input)."""
-    from lmlab.models.neural import check_weights_fit, config_from_dict, load_state_into
-    from lmlab.nn.tensor_io import load_tensors
+    from lmlab.nn.weights import load_network
     from lmlab.run import read_run_config
+    from lmlab.runfiles import config_from_json
     from lmlab.vision.models import get_image_model
 
     run_dir = Path(run_dir)
@@ -407,14 +407,11 @@ def load_image_classifier(run_dir: str | Path) -> tuple[ImageClassifier, dict[st
         entry = get_image_model(run_cfg.get("family", ""))
     except LmlabError as e:
         raise LmlabError(f"{where}: field 'family': {e}") from None
-    cfg = config_from_dict(entry.train_config_class(), run_cfg["model"], where, "model.")
+    cfg = config_from_json(entry.train_config_class(), run_cfg["model"], where, "model.")
     if (cfg.num_classes, cfg.in_channels, cfg.image_size) != (len(labels), preprocess.channels, preprocess.image_size):
         raise LmlabError(f"{where}: the model's sizes do not match its labels and preprocessing")
-    path = run_dir / "model.safetensors"
     network_class = entry.network_class()
-    check_weights_fit(path, lambda: network_class(cfg))
-    net = network_class(cfg)
-    load_state_into(net, load_tensors(path), str(path))
+    net = load_network(run_dir / "model.safetensors", lambda: network_class(cfg))  # shapes checked first
     return ImageClassifier(net, labels, cfg, preprocess), run_cfg
 
 

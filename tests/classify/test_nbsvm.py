@@ -198,7 +198,7 @@ def test_save_and_load_round_trip(tmp_path: Path, sst2) -> None:
         model.save(tmp_path / "run")
         assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted([META_FILE, WEIGHTS_FILE])
         meta = json.loads((tmp_path / "run" / META_FILE).read_text())
-        assert meta["classes"] == ["negative", "positive"] and meta["vocab"] == model.vocab
+        assert meta["classes"] == ["negative", "positive"] and "vocab" not in meta  # in the weights file
         loaded = NBClassifier.load(tmp_path / "run")
         assert loaded.config == cfg
         np.testing.assert_array_equal(loaded.predict_proba(sst2.valid.texts), model.predict_proba(sst2.valid.texts))
@@ -215,10 +215,17 @@ def test_damaged_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(LmlabError, match="corrupted or truncated"):
         NBClassifier.load(tmp_path)
     (tmp_path / WEIGHTS_FILE).write_bytes(weights)
+    (tmp_path / WEIGHTS_FILE).write_bytes(weights + b"\0" * 64)  # bytes after the last tensor
+    with pytest.raises(LmlabError, match="64 bytes after its last tensor"):
+        NBClassifier.load(tmp_path)
+    (tmp_path / WEIGHTS_FILE).write_bytes(weights)
     meta = json.loads((tmp_path / META_FILE).read_text())
-    (tmp_path / META_FILE).write_text(json.dumps({**meta, "vocab": meta["vocab"][:-1]}))
+    # version 1 kept the vocabulary in nb.json: still read, and still checked against the arrays
+    (tmp_path / META_FILE).write_text(json.dumps({**meta, "version": 1, "vocab": model.vocab[:-1]}))
     with pytest.raises(LmlabError, match=r"feature_counts should have shape \(2, 3\), found \(2, 4\)"):
         NBClassifier.load(tmp_path)
+    (tmp_path / META_FILE).write_text(json.dumps({**meta, "version": 1, "vocab": model.vocab}))
+    assert NBClassifier.load(tmp_path).vocab == model.vocab
     (tmp_path / META_FILE).write_text(json.dumps({**meta, "config": {**meta["config"], "order": 3}}))
     with pytest.raises(LmlabError, match="unknown config"):
         NBClassifier.load(tmp_path)

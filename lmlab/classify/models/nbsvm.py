@@ -32,7 +32,6 @@ Fan et al. 2008 (LIBLINEAR).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import os
@@ -46,12 +45,13 @@ import numpy as np
 
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open, write_json
-from lmlab.runfiles import read_bytes, read_versioned_json
+from lmlab.runfiles import read_json, read_safetensors_arrays
 
 log = logging.getLogger(__name__)
 
 FORMAT = "lmlab-nb"
-VERSION = 1
+#: 2: the n-gram vocabulary is in the weights file (``vocab_utf8``), so nb.json stays small whatever the vocabulary
+VERSION = 2
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "nb.json"
 MAX_NGRAM = 5
@@ -369,13 +369,22 @@ class NBClassifier:
 
     # Saving and loading: safetensors for the arrays, JSON for the rest; nothing pickled.
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """The arrays and the JSON-able rest (config, classes, vocabulary) that :meth:`from_state` takes."""
+        """The arrays and the JSON-able rest (config, classes) that :meth:`from_state` takes.
+
+        The n-gram vocabulary is an array too (``vocab_utf8``: the n-grams in UTF-8, one per line), because it
+        grows with the data: a trigram model of 23,000 texts has a vocabulary of tens of megabytes, which the
+        JSON file (read with a 16 MiB cap, like every JSON run file) could not hold.
+        """
         self._check_fitted()
-        arrays = {"feature_counts": self.feature_counts, "class_counts": self.class_counts}
+        arrays = {
+            "feature_counts": self.feature_counts,
+            "class_counts": self.class_counts,
+            "vocab_utf8": np.frombuffer("\n".join(self.vocab).encode("utf-8"), dtype=np.uint8),
+        }
         if self.config.svm:
             arrays |= {"svm_weight": self.svm_weight, "svm_bias": self.svm_bias}
         meta = {"format": FORMAT, "version": VERSION, "config": asdict(self.config), "classes": self.classes}
-        return arrays, meta | {"vocab": self.vocab}
+        return arrays, meta
 
     @classmethod
     def from_state(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], where: str = "model") -> NBClassifier:
@@ -384,10 +393,16 @@ class NBClassifier:
         cfg_dict = meta.get("config")
         if not isinstance(cfg_dict, dict) or set(cfg_dict) - known:
             raise LmlabError(f"{where}: bad or unknown config {cfg_dict!r}")
-        model = cls(NBConfig(**cfg_dict))
-        classes, vocab = meta.get("classes"), meta.get("vocab")
+        try:
+            model = cls(NBConfig(**cfg_dict))
+        except (TypeError, ValueError) as e:
+            raise LmlabError(f"{where}: bad config ({e})") from None
+        classes = meta.get("classes")
+        vocab = meta["vocab"] if "vocab" in meta else _vocab_from_bytes(arrays.get("vocab_utf8"), where)
         if not (isinstance(classes, list) and isinstance(vocab, list) and len(classes) >= 2 and vocab):
             raise LmlabError(f"{where}: classes or vocabulary missing")
+        if not all(isinstance(c, str) for c in classes) or not all(isinstance(g, str) for g in vocab):
+            raise LmlabError(f"{where}: classes and n-grams must be strings")
         C, V, K = len(classes), len(vocab), (1 if len(classes) == 2 else len(classes))
         shapes = {"feature_counts": (C, V), "class_counts": (C,)}
         if model.config.svm:
@@ -418,22 +433,40 @@ class NBClassifier:
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> NBClassifier:
-        """Read a model written by :meth:`save`; a missing, truncated or altered file is an LmlabError."""
-        from safetensors import SafetensorError
-        from safetensors.numpy import load
-
+        """Read a model written by :meth:`save` (or by lmlab's version 1, with the vocabulary in nb.json); a
+        missing, truncated, padded or altered file is an LmlabError."""
         directory = Path(directory)
-        meta = read_versioned_json(directory / META_FILE, FORMAT, VERSION, "naive Bayes model file")
-        path = directory / WEIGHTS_FILE
-        data = read_bytes(path, missing=f"{path} not found")
-        try:
-            arrays = load(data)
-            header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
-        except (SafetensorError, ValueError) as e:
-            raise LmlabError(f"{path}: corrupted or truncated safetensors file ({e})") from None
-        if header.get("__metadata__", {}).get("lmlab_sha256") != _arrays_sha256(arrays):
-            raise LmlabError(f"{path}: corrupted file (its arrays do not match the checksum written with them)")
+        path = directory / META_FILE
+        meta = read_json(path, what="naive Bayes model file", missing=f"{path} not found")
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise LmlabError(f"{path}: not an lmlab naive Bayes model file (no 'format': '{FORMAT}')")
+        if meta.get("version") not in (1, VERSION):
+            raise LmlabError(f"{path}: format version {meta.get('version')!r} is not supported (1 or {VERSION})")
+        if meta["version"] == 1 and not isinstance(meta.get("vocab"), list):
+            raise LmlabError(f"{path}: field 'vocab' must be a list of n-grams")
+        if meta["version"] == VERSION:
+            meta.pop("vocab", None)  # version 2 keeps it in the weights file only
+        classes = meta.get("classes")
+        if not isinstance(classes, list) or len(classes) < 2:
+            raise LmlabError(f"{path}: field 'classes' must be a list of at least two labels")
+        header, arrays = read_safetensors_arrays(directory / WEIGHTS_FILE)
+        if header.metadata.get("lmlab_sha256") != _arrays_sha256(arrays):
+            raise LmlabError(f"{header.path}: corrupted file (its arrays do not match the checksum written with them)")
         return cls.from_state(arrays, meta, where=str(directory))
+
+
+def _vocab_from_bytes(data: Any, where: str) -> list[str]:
+    """The n-grams stored as UTF-8 lines in a uint8 array.
+
+    >>> _vocab_from_bytes(np.frombuffer(b"a\\na b", dtype=np.uint8), "run")
+    ['a', 'a b']
+    """
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1:
+        raise LmlabError(f"{where}: the n-gram vocabulary (vocab_utf8) is missing from the weights file")
+    try:
+        return data.tobytes().decode("utf-8").split("\n")
+    except UnicodeDecodeError as e:
+        raise LmlabError(f"{where}: the n-gram vocabulary is not valid UTF-8 (byte {e.start})") from None
 
 
 def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
