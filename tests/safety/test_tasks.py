@@ -364,7 +364,9 @@ def test_a_reordered_tokenizer_is_refused(runs, tmp_path, name):
 
 
 # ---- the recorder: data paths and hashes
-@pytest.mark.parametrize("name", ["classify-bow", "graph-gcn", "image-mlp", "lm-mlp", "translate-seq2seq"])
+@pytest.mark.parametrize(
+    "name", ["classify-bow", "graph-gcn", "image-mlp", "lm-mlp", "translate-seq2seq", "word2vec-skipgram"]
+)
 def test_runs_record_an_absolute_data_path_and_hashes(runs, name):
     cfg = json.loads((runs[name] / "config.json").read_text())
     spec = cfg["data"]["spec"]
