@@ -26,6 +26,8 @@ class Task:
     compare: str  # "module:ATTR", the task's lmlab.compare.CompareProfile
     #: why the task cannot train on several processes ("" when it can: it trains on lmlab's engine)
     single_process: str = ""
+    #: "module:function": load_run(path) -> lmlab.api.TrainedRun, what lmlab.load returns for the task's runs
+    api: str = ""
 
     @staticmethod
     def _load(ref: str) -> Any:
@@ -41,6 +43,14 @@ class Task:
     def cli_module(self) -> ModuleType:
         return importlib.import_module(self.cli)
 
+    def load_run(self, path: Any) -> Any:
+        """The task's :class:`lmlab.api.TrainedRun` for the run at ``path``."""
+        if not self.api:
+            from lmlab.errors import LmlabError
+
+            raise LmlabError(f"the {self.name} task has no inference API yet (lmlab.load)")
+        return self._load(self.api)(path)
+
 
 TASKS: dict[str, Task] = {
     "lm": Task(
@@ -49,6 +59,7 @@ TASKS: dict[str, Task] = {
         "lmlab.models:FAMILIES",
         "lmlab.cli.lm_task",
         "lmlab.compare:LM_PROFILE",
+        api="lmlab.lm_api:load_run",
     ),
     "classify": Task(
         "classify",
@@ -56,6 +67,7 @@ TASKS: dict[str, Task] = {
         "lmlab.classify.models:CLASSIFIERS",
         "lmlab.cli.classify_task",
         "lmlab.classify.compare:CLASSIFY_PROFILE",
+        api="lmlab.classify.api:load_run",
     ),
     "graph": Task(
         "graph",
@@ -63,6 +75,7 @@ TASKS: dict[str, Task] = {
         "lmlab.graph.models:GRAPH_MODELS",
         "lmlab.cli.graph_task",
         "lmlab.graph.compare:GRAPH_PROFILE",
+        api="lmlab.graph.api:load_run",
     ),
     "translate": Task(
         "translate",
@@ -70,6 +83,7 @@ TASKS: dict[str, Task] = {
         "lmlab.translate.models:TRANSLATORS",
         "lmlab.cli.translate_task",
         "lmlab.translate.compare:TRANSLATE_PROFILE",
+        api="lmlab.translate.api:load_run",
     ),
     "image": Task(
         "image",
@@ -77,6 +91,7 @@ TASKS: dict[str, Task] = {
         "lmlab.vision.models:IMAGE_MODELS",
         "lmlab.cli.image_task",
         "lmlab.vision.compare:IMAGE_PROFILE",
+        api="lmlab.vision.api:load_run",
     ),
     "tag": Task(
         "tag",
@@ -84,6 +99,7 @@ TASKS: dict[str, Task] = {
         "lmlab.tag.models:TAGGERS",
         "lmlab.cli.tag_task",
         "lmlab.tag.compare:TAG_PROFILE",
+        api="lmlab.tag.api:load_run",
     ),
     "word2vec": Task(
         "word2vec",
@@ -92,6 +108,7 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.word2vec_task",
         "lmlab.word2vec.compare:WORD2VEC_PROFILE",
         single_process="word2vec trains with its own threads (Hogwild, --threads N), not on several processes",
+        api="lmlab.word2vec.api:load_run",
     ),
 }
 
