@@ -35,11 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmlab import __version__
 from lmlab.classify.metrics import ClassificationReport, classification_report, plot_confusion_matrix
 from lmlab.errors import LmlabError
 from lmlab.nn.init import init_parameters
-from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
@@ -309,31 +307,13 @@ class ClassificationTask(TrainingTask):
         self.tokenizer.save(directory / "tokenizer.json")
 
     def run_config(self, info: Any) -> dict[str, Any]:
-        import datetime as _dt
-        import platform
+        from lmlab.runconfig import RunInfo, run_envelope, tokenizer_record
 
-        stats = dict(info.stats)
-        stats["truncated_texts"] = self.truncated
-        return {
-            "format": RUN_FORMAT,
-            "version": RUN_VERSION,
-            "task": self.name,
-            "family": self.family,
-            "model": self.cfg.to_dict(),
-            "labels": self.labels,
-            # the hash ties the weights to their tokenizer: one with the same words in another order is refused
-            "tokenizer": {
-                "kind": self.tokenizer.kind,
-                "file": "tokenizer.json",
-                "sha256": tokenizer_sha256(self.tokenizer),
-            },
-            "data": info.data,
-            "command": info.command,
-            "stats": stats,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "lmlab_version": __version__,
-            "machine": platform.node(),
-        }
+        info = RunInfo(data=info.data, command=info.command, stats={**info.stats, "truncated_texts": self.truncated})
+        return run_envelope(
+            self.name, self.family, self.cfg.to_dict(), info, labels=self.labels,
+            tokenizer=tokenizer_record(self.tokenizer),
+        )  # fmt: skip
 
     def finish(self, directory: Path) -> None:
         if self.has_validation:

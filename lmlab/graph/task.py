@@ -39,9 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmlab import __version__
 from lmlab.errors import LmlabError
-from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 
@@ -284,23 +282,11 @@ def run_config(
     family: str, cfg: Any, classes: Sequence[str], data: dict[str, Any], command: str, stats: dict[str, Any]
 ) -> dict[str, Any]:
     """A graph run's ``config.json``."""
-    import datetime as _dt
-    import platform
+    from lmlab.runconfig import RunInfo, run_envelope
 
-    return {
-        "format": RUN_FORMAT,
-        "version": RUN_VERSION,
-        "task": "graph",
-        "family": family,
-        "model": cfg.to_dict() if hasattr(cfg, "to_dict") else dataclasses.asdict(cfg),
-        "classes": list(classes),
-        "data": data,
-        "command": command,
-        "stats": stats,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "lmlab_version": __version__,
-        "machine": platform.node(),
-    }
+    model = cfg.to_dict() if hasattr(cfg, "to_dict") else dataclasses.asdict(cfg)
+    info = RunInfo(data=data, command=command, stats=stats)
+    return run_envelope("graph", family, model, info, classes=list(classes))
 
 
 class NodeClassifier:

@@ -39,11 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmlab import __version__
 from lmlab.errors import LmlabError
 from lmlab.nn.init import init_parameters
 from lmlab.nn.loss import softmax_cross_entropy
-from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 from lmlab.translate.batching import EpochOrder, length_batches, pad_batch
@@ -309,32 +307,20 @@ class TranslationTask(TrainingTask):
             self.vocabs.tgt.save(directory / TGT_FILE)
 
     def run_config(self, info: Any) -> dict[str, Any]:
-        import datetime as _dt
-        import platform
+        from lmlab.runconfig import RunInfo, run_envelope
 
         sha = self.vocabs.sha256()
         joint = self.vocabs.joint
         stats = {**info.stats, "train_pairs": len(self.train_src), "notes": self.notes}
-        return {
-            "format": RUN_FORMAT,
-            "version": RUN_VERSION,
-            "task": self.name,
-            "family": self.family,
-            "model": self.cfg.to_dict(),
-            "languages": {"src": self.data.src_lang, "tgt": self.data.tgt_lang},
-            "tokenizer": {
-                "kind": self.vocabs.tgt.kind,
-                "joint": joint,
-                "src": {"file": JOINT_FILE if joint else SRC_FILE, "sha256": sha["src"]},
-                "tgt": {"file": JOINT_FILE if joint else TGT_FILE, "sha256": sha["tgt"]},
-            },
-            "data": info.data,
-            "command": info.command,
-            "stats": stats,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "lmlab_version": __version__,
-            "machine": platform.node(),
+        tokenizer = {
+            "kind": self.vocabs.tgt.kind,
+            "joint": joint,
+            "src": {"file": JOINT_FILE if joint else SRC_FILE, "sha256": sha["src"]},
+            "tgt": {"file": JOINT_FILE if joint else TGT_FILE, "sha256": sha["tgt"]},
         }
+        languages = {"src": self.data.src_lang, "tgt": self.data.tgt_lang}
+        info = RunInfo(data=info.data, command=info.command, stats=stats)
+        return run_envelope(self.name, self.family, self.cfg.to_dict(), info, languages=languages, tokenizer=tokenizer)
 
     def result(self) -> NeuralTranslator:
         return self.translator()

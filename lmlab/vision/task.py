@@ -31,11 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmlab import __version__
 from lmlab.classify.metrics import ClassificationReport, classification_report, plot_confusion_matrix
 from lmlab.errors import LmlabError
 from lmlab.nn.init import init_parameters
-from lmlab.run import RUN_FORMAT, RUN_VERSION
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 from lmlab.vision.augment import augment
@@ -348,24 +346,11 @@ class ImageClassificationTask(TrainingTask):
         return None  # the classes and the preprocessing are in config.json
 
     def run_config(self, info: Any) -> dict[str, Any]:
-        import datetime as _dt
-        import platform
+        from lmlab.runconfig import run_envelope
 
-        return {
-            "format": RUN_FORMAT,
-            "version": RUN_VERSION,
-            "task": self.name,
-            "family": self.family,
-            "model": self.cfg.to_dict(),
-            "labels": self.classes,
-            "preprocess": self.preprocess.to_dict(),
-            "data": info.data,
-            "command": info.command,
-            "stats": dict(info.stats),
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "lmlab_version": __version__,
-            "machine": platform.node(),
-        }
+        return run_envelope(
+            self.name, self.family, self.cfg.to_dict(), info, labels=self.classes, preprocess=self.preprocess.to_dict()
+        )
 
     def finish(self, directory: Path) -> None:
         if self.has_validation:

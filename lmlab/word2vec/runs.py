@@ -9,19 +9,17 @@ the command, the training statistics), ``vocab.txt`` (``word<TAB>count`` per lin
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import os
-import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lmlab import __version__
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open, write_json
+from lmlab.runconfig import RunInfo, run_envelope
 from lmlab.runfiles import (
     SafetensorsHeader,
     check_fields,
@@ -154,23 +152,11 @@ def write_run_files(run: Word2VecRun, directory: Path, data_info: dict[str, Any]
     data = save(arrays, metadata={"lmlab_sha256": _arrays_sha256(arrays)})
     with atomic_open(directory / WEIGHTS_FILE, "wb") as f:
         f.write(data)
+    vocab = {"file": VOCAB_FILE, "size": len(run.vocab), "corpus_words": run.vocab.corpus_words}
+    info = RunInfo(data=data_info, command=opts.command, stats=run.stats)
     write_json(
         directory / "config.json",
-        {
-            "format": "lmlab-run",
-            "version": 1,
-            "task": TASK,
-            "family": run.family,
-            "model": asdict(run.config),
-            "vocab": {"file": VOCAB_FILE, "size": len(run.vocab), "corpus_words": run.vocab.corpus_words},
-            "data": data_info,
-            "seed": opts.seed,
-            "command": opts.command,
-            "stats": run.stats,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "lmlab_version": __version__,
-            "machine": platform.node(),
-        },
+        run_envelope(TASK, run.family, asdict(run.config), info, vocab=vocab, seed=opts.seed),
     )
 
 

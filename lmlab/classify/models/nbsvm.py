@@ -555,12 +555,9 @@ def train_nb(config: NBConfig, data: Any, tokenizer: Any, opts: Any, out: Path, 
     """Count the training texts' n-grams (and train NBSVM's SVM) and write a run directory at ``out``.
 
     The word tokenizer of the other families is not used: the model keeps its own n-gram vocabulary."""
-    import datetime as _dt
-    import platform
     import time
 
-    from lmlab import __version__
-    from lmlab.run import RUN_FORMAT, RUN_VERSION
+    from lmlab.runconfig import RunInfo, run_envelope
     from lmlab.rundir import replace_run
 
     if embeddings is not None:
@@ -576,20 +573,8 @@ def train_nb(config: NBConfig, data: Any, tokenizer: Any, opts: Any, out: Path, 
         "parameters": model.num_parameters(),
         "ngrams": len(model.vocab),
     }
-    run = {
-        "format": RUN_FORMAT,
-        "version": RUN_VERSION,
-        "task": "classify",
-        "family": "nb",
-        "model": asdict(config),
-        "labels": list(model.classes),
-        "data": opts.data_info,
-        "command": opts.command,
-        "stats": stats,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "lmlab_version": __version__,
-        "machine": platform.node(),
-    }
+    info = RunInfo(data=opts.data_info, command=opts.command, stats=stats)
+    run = run_envelope("classify", "nb", asdict(config), info, labels=list(model.classes))
     with replace_run(out, opts.command or None) as tmp:
         model.save(tmp)
         write_json(tmp / "config.json", run)

@@ -1,0 +1,155 @@
+"""A run's ``config.json``: the one envelope every task writes, and the one reader of it.
+
+Every run directory, whatever its task, holds a ``config.json`` of the same shape::
+
+    {"format": "lmlab-run", "version": 1, "task": "classify", "family": "textcnn",
+     "model": {...the family's configuration...}, "data": {...spec, source, sha256...},
+     "command": "lmlab train ...", "stats": {...}, "created": "...", "lmlab_version": "...", "machine": "...",
+     ...the task's own fields (labels, classes, tokenizer, vocab)...}
+
+:func:`run_envelope` writes it (so the common fields are written once, here) and :func:`read_run_config` reads it as
+untrusted input. A tokenizer is recorded with :func:`tokenizer_record` (its kind, its file, and its sha256, which
+ties the weights to it) and read back with :func:`load_run_tokenizer`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmlab import __version__
+from lmlab.errors import LmlabError
+from lmlab.runfiles import check_fields, expect, plain_file_name, read_versioned_json
+
+RUN_FORMAT = "lmlab-run"
+RUN_VERSION = 1
+
+
+@dataclass
+class RunInfo:
+    """What ``config.json`` records besides the model's own configuration."""
+
+    data: dict[str, Any] = field(default_factory=dict)  # {"spec": ..., "source": ..., "sha256": {...}}
+    command: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def run_envelope(task: str | None, family: str, model: dict[str, Any], info: RunInfo, **fields: Any) -> dict[str, Any]:
+    """The ``config.json`` of a run: the common fields, then the task's own ``fields`` (labels, tokenizer, ...).
+
+    ``task=None`` writes no ``task`` field (language-model runs before tasks existed had none; lmlab reads such a
+    run as a language model).
+
+    >>> cfg = run_envelope("graph", "gcn", {"hidden": 16}, RunInfo(command="lmlab train"), classes=["a", "b"])
+    >>> cfg["format"], cfg["task"], cfg["family"], cfg["classes"], cfg["command"]
+    ('lmlab-run', 'graph', 'gcn', ['a', 'b'], 'lmlab train')
+    """
+    head: dict[str, Any] = {"format": RUN_FORMAT, "version": RUN_VERSION}
+    if task is not None:
+        head["task"] = task
+    head.update(family=family, model=model)
+    return {
+        **head,
+        **fields,
+        "data": info.data,
+        "command": info.command,
+        "stats": info.stats,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "lmlab_version": __version__,
+        "machine": platform.node(),
+    }
+
+
+def tokenizer_record(tokenizer: Any, file: str = "tokenizer.json") -> dict[str, str]:
+    """How a run records its tokenizer: kind, file name, and the sha256 that ties the weights to it (a tokenizer
+    with the same tokens in another order is refused on load)."""
+    from lmlab.tokenizers import tokenizer_sha256
+
+    return {"kind": tokenizer.kind, "file": file, "sha256": tokenizer_sha256(tokenizer)}
+
+
+#: The fields of ``config.json`` that lmlab reads (others are kept for the user and left alone).
+RUN_SCHEMA = {
+    "family": expect(str, required=True),
+    "model": expect(dict, required=True),
+    "tokenizer": expect(dict),
+    "tokenizer.kind": expect(str),
+    "tokenizer.file": expect(str),
+    "tokenizer.sha256": expect(str),
+    "data": expect(dict),
+    "data.spec": expect(str, None),
+    "data.source": expect(str, None),
+    "data.encoding_errors": expect(str),
+    "command": expect(str),
+    "stats": expect(dict),
+    "stats.status": expect(str),
+    "stats.steps": expect(int),
+    "stats.total_steps": expect(int),
+    "stats.train_tokens": expect(int),
+    "stats.train_seconds": expect(float),
+}
+#: ``stats.status`` of a run whose training did not finish: its weights are those of the last evaluation.
+UNFINISHED = ("training", "interrupted")
+
+
+def read_run_config(run_dir: str | Path) -> dict[str, Any]:
+    """``RUN/config.json``, checked: a regular file of at most 16 MiB, valid JSON, the fields lmlab reads of the
+    right types; otherwise one LmlabError line naming the file and the field."""
+    path = Path(run_dir) / "config.json"
+    cfg = read_versioned_json(
+        path,
+        RUN_FORMAT,
+        RUN_VERSION,
+        "run configuration",
+        missing=f"{run_dir} is not a run directory (no config.json) nor an ARPA file",
+    )
+    check_fields(cfg, RUN_SCHEMA, str(path))
+    return cfg
+
+
+def load_run_tokenizer(run_dir: str | Path, cfg: dict[str, Any]) -> Any:
+    """The tokenizer ``config.json`` names: a plain file name in the run directory, a regular file, and, when the
+    run records its hash (older runs do not), the very tokenizer the weights were trained with."""
+    from lmlab.tokenizers import load_tokenizer, tokenizer_sha256
+
+    where = str(Path(run_dir) / "config.json")
+    recorded = cfg.get("tokenizer", {})
+    path = Path(run_dir) / plain_file_name(recorded.get("file", "tokenizer.json"), where, "tokenizer.file")
+    tokenizer = load_tokenizer(path)
+    if recorded.get("kind", tokenizer.kind) != tokenizer.kind:
+        raise LmlabError(f"{path}: a {tokenizer.kind} tokenizer, but {where} records a {recorded['kind']} tokenizer")
+    expected, actual = recorded.get("sha256"), tokenizer_sha256(tokenizer)
+    if expected is not None and actual != expected:
+        raise LmlabError(
+            f"{path}: {path.name} does not match the weights of this run (sha256 {actual[:16]}..., "
+            f"{where} records {expected[:16]}...); restore the run's own tokenizer"
+        )
+    return tokenizer
+
+
+def unfinished_note(run: str | Path, cfg: dict[str, Any]) -> str | None:
+    """A warning for a run whose training did not finish (still running, killed, or interrupted), or None."""
+    stats = cfg.get("stats", {})
+    status = stats.get("status")
+    if status not in UNFINISHED:
+        return None
+    steps = f" at step {stats['steps']} of {stats['total_steps']}" if {"steps", "total_steps"} <= stats.keys() else ""
+    how = "is still training (or its training was killed)" if status == "training" else "was interrupted"
+    return f"{run} {how}{steps}; these are the weights of its last evaluation"
+
+
+__all__ = [
+    "RUN_FORMAT",
+    "RUN_SCHEMA",
+    "RUN_VERSION",
+    "UNFINISHED",
+    "RunInfo",
+    "load_run_tokenizer",
+    "read_run_config",
+    "run_envelope",
+    "tokenizer_record",
+    "unfinished_note",
+]
