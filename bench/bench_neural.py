@@ -44,11 +44,11 @@ STORE = OUT / "neural.json"
 os.environ.setdefault("LMLAB_DATA_DIR", str(REPO.parent / "shared" / "data"))
 
 from lmlab.data import Corpus, load_corpus  # noqa: E402
-from lmlab.evaluate import evaluate  # noqa: E402
-from lmlab.models import get_family  # noqa: E402
+from lmlab.lm.evaluate import evaluate  # noqa: E402
+from lmlab.lm.models import get_family  # noqa: E402
+from lmlab.lm.models.task import train_neural  # noqa: E402
+from lmlab.lm.presets import get_preset  # noqa: E402
 from lmlab.tokenizers import CharTokenizer, WordTokenizer  # noqa: E402
-from lmlab.train.loop import train_neural  # noqa: E402
-from lmlab.train.presets import get_preset  # noqa: E402
 from lmlab.train_options import TrainOptions  # noqa: E402
 
 
@@ -193,7 +193,7 @@ def bench_names(store: dict) -> None:
     corpus = load_corpus("names")
     tok = CharTokenizer.train(corpus.train)
     results = {}
-    from lmlab.ngram.model import NgramConfig, NgramLM
+    from lmlab.lm.ngram.model import NgramConfig, NgramLM
 
     t0 = time.perf_counter()
     ngram = NgramLM.fit(tok.encode_lines(corpus.train).ids, tok, NgramConfig(order=5))

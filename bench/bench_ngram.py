@@ -31,7 +31,7 @@ def ptb(split: str) -> list[str]:
 
 
 def task_estimate(out: Path) -> dict:
-    from lmlab.ngram.model import NgramConfig, NgramLM
+    from lmlab.lm.ngram.model import NgramConfig, NgramLM
     from lmlab.tokenizers import WordTokenizer
 
     t0 = time.perf_counter()
@@ -56,8 +56,8 @@ def task_estimate(out: Path) -> dict:
 def task_score(arpa: Path) -> dict:
     import numpy as np
 
-    from lmlab.evaluate import evaluate
-    from lmlab.ngram.model import NgramConfig, NgramLM
+    from lmlab.lm.evaluate import evaluate
+    from lmlab.lm.ngram.model import NgramConfig, NgramLM
     from lmlab.tokenizers import WordTokenizer
 
     lines = ptb("train")

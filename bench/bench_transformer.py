@@ -45,12 +45,12 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LMLAB_DATA_DIR", str(REPO.parent / "shared" / "data"))
 
 from lmlab.data import load_corpus  # noqa: E402
-from lmlab.evaluate import evaluate  # noqa: E402
-from lmlab.models import get_family  # noqa: E402
+from lmlab.lm.evaluate import evaluate  # noqa: E402
+from lmlab.lm.models import get_family  # noqa: E402
+from lmlab.lm.models.task import train_neural  # noqa: E402
+from lmlab.lm.presets import get_preset  # noqa: E402
 from lmlab.tokenizers import CharTokenizer  # noqa: E402
-from lmlab.train.loop import train_neural  # noqa: E402
 from lmlab.train.metrics import read_metrics  # noqa: E402
-from lmlab.train.presets import get_preset  # noqa: E402
 from lmlab.train_options import TrainOptions  # noqa: E402
 
 
@@ -149,7 +149,7 @@ def bench_names() -> None:
     """
     from bench_neural import independent_nll
 
-    from lmlab.ngram.model import NgramConfig, NgramLM
+    from lmlab.lm.ngram.model import NgramConfig, NgramLM
 
     corpus = load_corpus("names")
     tok = CharTokenizer.train(corpus.train)

@@ -56,10 +56,10 @@ TASKS: dict[str, Task] = {
     "lm": Task(
         "lm",
         "language modelling (perplexity)",
-        "lmlab.models:FAMILIES",
+        "lmlab.lm.models:FAMILIES",
         "lmlab.cli.lm_task",
-        "lmlab.compare:LM_PROFILE",
-        api="lmlab.lm_api:load_run",
+        "lmlab.lm.compare:LM_PROFILE",
+        api="lmlab.lm.api:load_run",
     ),
     "classify": Task(
         "classify",

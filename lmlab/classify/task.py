@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmlab.classify.metrics import ClassificationReport, classification_report, plot_confusion_matrix
 from lmlab.errors import LmlabError
+from lmlab.metrics import ClassificationReport, evaluation_metrics, plot_confusion_matrix
 from lmlab.nn.init import init_parameters
 from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train.config import EngineConfig, check_engine_config
@@ -329,28 +328,6 @@ def _title(split: str, report: ClassificationReport) -> str:
     return f"{split}: accuracy {report.accuracy:.2%}, macro-F1 {report.macro_f1:.3f} ({report.examples:,} examples)"
 
 
-def evaluation_metrics(
-    logits: np.ndarray, true_labels: Sequence[str], labels: Sequence[str]
-) -> tuple[dict[str, float], ClassificationReport]:
-    """Loss, accuracy and macro-F1 of ``logits`` (N, C over ``labels``) against the true label strings, and the
-    full report. A true label never seen in training is always an error; it is a class of its own in the report
-    (and in macro-F1), and the loss averages over the examples with a known label.
-
-    >>> m, r = evaluation_metrics(np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]]), ["a", "b", "new"], ["a", "b"])
-    >>> round(m["accuracy"], 4), r.labels
-    (0.6667, ['a', 'b', 'new'])
-    """
-    unseen = sorted(set(true_labels) - set(labels))
-    all_labels = [*labels, *unseen]
-    index = {label: i for i, label in enumerate(all_labels)}
-    true = np.array([index[label] for label in true_labels], dtype=np.int64)
-    logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-    known = true < len(labels)
-    loss = float(-logp[known, true[known]].mean()) if known.any() else math.nan
-    report = classification_report(true, logits.argmax(axis=1), all_labels)
-    return {"loss": loss, "accuracy": report.accuracy, "macro_f1": report.macro_f1}, report
-
-
 class NeuralTextClassifier:
     """A trained classifier network with its tokenizer and labels: what ``lmlab eval``, ``lmlab classify`` and
     ``lmlab attention`` use."""
@@ -440,7 +417,7 @@ def embedding_rows(path: str | Path, tokenizer: Tokenizer, d_embed: int | None) 
 def load_classifier(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     """The trained classifier of a run directory (any family, through its table entry) and its config."""
     from lmlab.classify.models import get_classifier
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
 
     run_dir = Path(run_dir)
     cfg = read_run_config(run_dir)
@@ -456,7 +433,7 @@ def load_neural_classifier(run_dir: Path, run_cfg: dict[str, Any]) -> NeuralText
     configuration checked field by field, and the weights' shapes checked before the network is built."""
     from lmlab.classify.models import get_classifier
     from lmlab.nn.weights import load_network
-    from lmlab.run import load_run_tokenizer
+    from lmlab.runconfig import load_run_tokenizer
 
     where = str(run_dir / "config.json")
     entry = get_classifier(run_cfg["family"])

@@ -7,8 +7,12 @@ import argparse
 from pathlib import Path
 
 from lmlab.errors import LmlabError
-from lmlab.run import is_arpa_file, load_model, read_run_config
+from lmlab.lm.run import is_arpa_file, load_model
+from lmlab.runconfig import read_run_config
 from lmlab.tasks import task_of_run
+
+#: The most positions (tokens, </s> included) drawn: each panel is 0.28 inch a position, side by side per head
+MAX_POSITIONS = 128
 
 
 def register(sub) -> None:
@@ -64,6 +68,10 @@ def attention_lm(args: argparse.Namespace) -> int:
         raise LmlabError("--text has no tokens")
     weights = attention(ids)
     T = weights[0].size(-1)
+    if T > MAX_POSITIONS:  # a panel grows with T: past this, the figure is too large to draw or read
+        raise LmlabError(
+            f"--text reads as {T} positions; the attention plot draws at most {MAX_POSITIONS}: give a shorter text"
+        )
     shown = [tok.eos_id, *ids][-T:]
     labels = [repr(tok.id_to_token(i))[1:-1] for i in shown]
     plot_attention(weights, labels, Path(args.out), f"{args.run}: {args.text[:60]}")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
+from lmlab.cli.common import input_lines
 from lmlab.errors import LmlabError
 
 BATCH = 512  # lines classified together from --input; results are printed as each batch finishes
+CLASSIFYING_TASKS = ("classify", "image")  # the tasks whose runs label a text or an image
 
 
 def register(sub) -> None:
@@ -32,21 +33,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _lines(args: argparse.Namespace):
-    if args.input == "-":
-        yield from (line.rstrip("\n") for line in sys.stdin)
-        return
-    path = Path(args.input)
-    if not path.is_file():
-        raise LmlabError(f"--input {args.input}: no such file")
-    with open(path, encoding="utf-8", errors=args.encoding_errors, newline="") as f:
-        try:
-            for line in f:
-                yield line.rstrip("\r\n")
-        except UnicodeDecodeError as e:
-            raise LmlabError(f"{path}: not UTF-8 ({e.reason}); try --encoding-errors replace") from None
-
-
 def _print(classifier, texts: list[str], as_json: bool) -> None:
     probs = classifier.predict_proba(texts)
     for text, p in zip(texts, probs):
@@ -62,22 +48,27 @@ def _print(classifier, texts: list[str], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lmlab.classify.task import load_classifier
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
     from lmlab.tasks import task_of_run
 
-    task_cli = task_of_run(read_run_config(args.run)).cli_module()
+    task = task_of_run(read_run_config(args.run))
+    if task.name not in CLASSIFYING_TASKS:
+        what = {"lm": "language-model", "translate": "translation", "word2vec": "word-vector"}.get(task.name, task.name)
+        raise LmlabError(f"{args.run} is a {what} run, not a classifier (lmlab train --task classify, or --task image)")
+    task_cli = task.cli_module()
     if hasattr(task_cli, "classify_image"):  # a task whose inputs are images
         if args.image is None:
             raise LmlabError(f"{args.run} classifies images; give --image FILE")
         return task_cli.classify_image(args)
     if args.image is not None:
         raise LmlabError(f"{args.run} does not classify images; give --text TEXT or --input FILE")
+    lines = input_lines(args.input, "--input", args.encoding_errors) if args.text is None else None
     classifier, _ = load_classifier(args.run)
-    if args.text is not None:
+    if lines is None:
         _print(classifier, [args.text], args.json)
         return 0
     batch: list[str] = []
-    for line in _lines(args):
+    for line in lines:
         batch.append(line)
         if len(batch) == BATCH:
             _print(classifier, batch, args.json)

@@ -110,14 +110,9 @@ def train(args: argparse.Namespace) -> int:
     from lmlab.train_options import TrainOptions
 
     if args.resume:
-        from lmlab.train.checkpoint import read_checkpoint_info
+        from lmlab.cli.common import resume_inputs
 
-        run_dir = Path(args.resume)
-        if args.out and Path(args.out).resolve() != run_dir.resolve():
-            raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
-        if args.config or args.preset:
-            raise LmlabError("--config and --preset cannot be used with --resume: the configuration is in the run")
-        info = read_checkpoint_info(run_dir)
+        run_dir, info = resume_inputs(args)
         entry = get_classifier(info.get("family", ""))
         saved_data = info.get("data", {})
         data = _load_data(saved_data.get("spec", ""), args, saved_data)

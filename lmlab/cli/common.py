@@ -3,14 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import io
+import math
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from lmlab.data import Corpus, load_corpus
 from lmlab.errors import LmlabError
+from lmlab.runfiles import open_regular
 from lmlab.tokenizers import TOKENIZERS, Tokenizer, load_tokenizer
 
 #: Seeds are 63-bit: what both NumPy and PyTorch accept.
 MAX_SEED = 2**63 - 1
+
+
+def resume_inputs(args: argparse.Namespace) -> tuple[Path, dict]:
+    """The run ``--resume`` names and its checkpoint's record, after the checks every task makes: ``--out``, if
+    given, is the same folder; ``--config`` and ``--preset`` are refused (the configuration is in the checkpoint);
+    ``--model``, if given, is the run's family."""
+    from lmlab.train.checkpoint import read_checkpoint_info
+
+    run_dir = Path(args.resume)
+    if getattr(args, "out", None) and Path(args.out).resolve() != run_dir.resolve():
+        raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
+    if getattr(args, "config", None) or getattr(args, "preset", None):
+        raise LmlabError(
+            "--config and --preset cannot be used with --resume: the run's configuration is in its checkpoint"
+        )
+    info = read_checkpoint_info(run_dir)  # checked: field types
+    from lmlab.tasks import get_family_of
+
+    where = f"{run_dir}/checkpoints/last/state.json"
+    try:
+        family = get_family_of(info)
+    except LmlabError as e:
+        raise LmlabError(f"{where}: field 'family': {e}") from None
+    read_checkpoint_info(run_dir, family.train_config_class())  # and its configuration, field by field
+    model = getattr(args, "model", None)
+    if model and model != info.get("family"):
+        raise LmlabError(f"--resume {run_dir} is a {info.get('family')} run, not --model {model}")
+    return run_dir, info
 
 
 def check_seed(seed: int | None, flag: str = "--seed") -> None:
@@ -27,6 +61,126 @@ def check_input_file(path: str | Path, flag: str) -> Path:
     if path.is_dir():
         raise LmlabError(f"{flag} {path} is a directory; give a text file")
     return path
+
+
+def check_output_file(path: str | Path, flag: str) -> None:
+    """Refuse, before any work, an output file that names a directory."""
+    if Path(path).is_dir():
+        raise LmlabError(f"{flag} {path} is a directory; give the name of the file to write")
+
+
+def open_input_file(path: str | Path, flag: str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file, or a one-line LmlabError naming ``flag``: missing, a
+    directory, a FIFO (which would hang the command until someone writes to it), a device."""
+    try:
+        return open_regular(path, missing=f"{path}: no such file")
+    except LmlabError as e:
+        raise LmlabError(f"{flag} {e}") from None
+
+
+def input_lines(path: str | None, flag: str, encoding_errors: str = "strict") -> Iterator[str]:
+    """The lines of ``--input FILE`` (standard input for None or ``-``), without their line ends and without a
+    leading UTF-8 byte-order mark, which Windows editors write and which would change the first line's answer.
+
+    A file is opened here, before any line is read, so that a bad ``--input`` is reported before a model is
+    loaded; only a regular file is opened (a FIFO that nobody writes would hang the command).
+    """
+    if path in (None, "-"):
+        return _stdin_lines(encoding_errors)
+    text = io.TextIOWrapper(open_input_file(path, flag), encoding="utf-8-sig", errors=encoding_errors, newline="")
+    return _read_lines(text, str(path))
+
+
+def _stdin_lines(encoding_errors: str) -> Iterator[str]:
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a text stream put in place of standard input (a notebook, a test)
+        for i, line in enumerate(sys.stdin):
+            yield (line.removeprefix("\ufeff") if i == 0 else line).rstrip("\r\n")
+        return
+    text = io.TextIOWrapper(buffer, encoding="utf-8-sig", errors=encoding_errors, newline="")
+    try:
+        yield from _read_lines(text, "standard input", close=False)
+    finally:
+        text.detach()  # standard input stays open
+
+
+def _read_lines(text: io.TextIOWrapper, name: str, close: bool = True) -> Iterator[str]:
+    try:
+        for line in text:
+            yield line.rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        raise LmlabError(f"{name}: not UTF-8 ({e.reason}); try --encoding-errors replace") from None
+    finally:
+        if close:
+            text.close()
+
+
+# ---- argparse types: a bad value stops the parsing with one line naming the flag, the value and what is allowed
+def seed_arg(text: str) -> int:
+    """The ``type`` of every ``--seed`` and ``--split-seed``: an integer both NumPy and PyTorch accept.
+
+    >>> seed_arg("3")
+    3
+    >>> seed_arg("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be an integer from 0 to 2**63 - 1, got '-1'
+    """
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63 - 1, got {text!r}")
+    return seed
+
+
+def int_arg(lo: int, hi: int) -> Callable[[str], int]:
+    """The ``type`` of an integer flag that must lie in [lo, hi].
+
+    >>> int_arg(1, 100)("5")
+    5
+    >>> int_arg(1, 100)("1000000")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be an integer from 1 to 100, got '1000000'
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer from {lo:,} to {hi:,}, got {text!r}")
+        return value
+
+    return parse
+
+
+def number_arg(lo: float, hi: float, *, above: bool = False) -> Callable[[str], float]:
+    """The ``type`` of a number flag that must be finite and lie in [lo, hi] (``above``: in (lo, hi]).
+
+    >>> number_arg(0, 10, above=True)("0.5")
+    0.5
+    >>> number_arg(0, 10, above=True)("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a number above 0 and at most 10, got 'nan'
+    """
+    allowed = f"above {lo:g} and at most {hi:g}" if above else f"from {lo:g} to {hi:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        inside = lo < value <= hi if above else lo <= value <= hi  # False for nan
+        if not (math.isfinite(value) and inside):
+            raise argparse.ArgumentTypeError(f"must be a number {allowed}, got {text!r}")
+        return value
+
+    return parse
 
 
 def add_data_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lmlab.cli.common import check_seed
+from lmlab.cli.common import check_seed, int_arg, number_arg, seed_arg
 from lmlab.compare import Comparison, markdown_table, parse_models, profile_for, run_comparison
 from lmlab.tasks import DEFAULT_TASK, TASKS
+
+#: Bounds of the budget flags: a week of wall time, a billion steps per family; more is a typo
+MAX_BUDGET_MINUTES = 7 * 24 * 60
+MAX_STEPS = 10**9
 
 
 def register(sub) -> None:
@@ -28,13 +32,19 @@ def register(sub) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument(
         "--budget-minutes",
-        type=float,
+        type=number_arg(0, MAX_BUDGET_MINUTES, above=True),
         default=None,
-        help="wall time for all neural families, shared equally (counting models, n-gram or nb, take seconds)",
+        help="wall time for all neural families, shared equally (counting models, n-gram or nb, take seconds); "
+        f"at most {MAX_BUDGET_MINUTES:,} (a week)",
     )
-    g.add_argument("--steps", type=int, default=None, help="train each neural family this many steps instead")
+    g.add_argument(
+        "--steps",
+        type=int_arg(1, MAX_STEPS),
+        default=None,
+        help="train each neural family this many steps instead",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0, help="0 to 2**63 - 1 (default: 0)")
     p.add_argument("--out", required=True, metavar="REPORT_DIR")
     p.add_argument("--force", action="store_true", help="replace a different comparison in REPORT_DIR")
     p.set_defaults(func=run)
@@ -50,10 +60,6 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise LmlabError(f"--out {args.out} is a file; compare writes a folder (report, results, runs)")
-    if args.steps is not None and args.steps < 1:
-        raise LmlabError(f"--steps must be >= 1, got {args.steps}")
-    if args.budget_minutes is not None and not args.budget_minutes > 0:
-        raise LmlabError(f"--budget-minutes must be > 0, got {args.budget_minutes}")
     if args.budget_minutes is None and args.steps is None:
         args.budget_minutes = 5.0
     cmp = Comparison(

@@ -144,13 +144,16 @@ def coerce(tp: Any, value: Any, name: str) -> Any:
     return value
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """The values of a TOML file (a regular file of at most 16 MiB), or a one-line LmlabError."""
+def read_toml(path: str | Path, flag: str = "--config") -> dict[str, Any]:
+    """The values of a TOML file (a regular file of at most 16 MiB), or a one-line LmlabError naming ``flag``."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
-    data = read_bytes(path, limit=MAX_JSON_BYTES, missing=f"config file not found: {path}")
+    try:
+        data = read_bytes(path, limit=MAX_JSON_BYTES, missing=f"{path}: no such file")
+    except LmlabError as e:  # missing, a directory, a FIFO, too large: say which flag named it
+        raise LmlabError(f"{flag} {e}") from None
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:

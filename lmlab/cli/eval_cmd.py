@@ -10,8 +10,9 @@ import sys
 from lmlab.cli.common import check_input_file
 from lmlab.data import data_changes, load_corpus, read_lines
 from lmlab.errors import LmlabError
-from lmlab.evaluate import evaluate
-from lmlab.run import is_arpa_file, load_model, read_run_config, unfinished_note
+from lmlab.lm.evaluate import evaluate
+from lmlab.lm.run import is_arpa_file, load_model
+from lmlab.runconfig import read_run_config, unfinished_note
 from lmlab.tasks import TASKS, task_of_run
 
 

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from lmlab.errors import LmlabError
-from lmlab.run import is_arpa_file, load_model, read_run_config
+from lmlab.lm.run import is_arpa_file, load_model
+from lmlab.runconfig import read_run_config
 from lmlab.tasks import task_of_run
 
 FORMATS = ("arpa", "word2vec")

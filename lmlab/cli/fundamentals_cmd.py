@@ -6,6 +6,13 @@ from __future__ import annotations
 import argparse
 import math
 
+from lmlab.cli.common import check_output_file, int_arg, number_arg, seed_arg
+
+#: Bounds of ``lmlab approx``: each network is trained and drawn, so a list longer than a figure can show is a
+#: typo; a range beyond a million loses float64's resolution once scaled to [-1, 1]
+MAX_NETWORKS = 16
+MAX_RANGE = 1e6
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -21,12 +28,25 @@ def register(sub) -> None:
     p.add_argument("--depth", metavar="D1,D2,...", help="sweep depth instead: hidden layers of each network, all of "
                    "the one width --widths gives (default 8)")  # fmt: skip
     from lmlab.fundamentals.activations import ACTIVATIONS
+    from lmlab.fundamentals.approximation import MAX_LR
 
     p.add_argument("--activation", default="relu", choices=list(ACTIVATIONS), help="(default relu)")
-    p.add_argument("--steps", type=int, default=2000, help="full-batch Adam steps per network (default 2000)")
-    p.add_argument("--lr", type=float, default=0.01, help="(default 0.01)")
-    p.add_argument("--points", type=int, default=256, help="sample points of the target (default 256)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--steps",
+        type=int_arg(1, 1_000_000),
+        default=2000,
+        help="full-batch Adam steps per network, 1 to 1,000,000 (default 2000)",
+    )
+    p.add_argument(
+        "--lr", type=number_arg(0, MAX_LR, above=True), default=0.01, help=f"0 < lr <= {MAX_LR:g} (default 0.01)"
+    )
+    p.add_argument(
+        "--points",
+        type=int_arg(2, 100_000),
+        default=256,
+        help="sample points of the target, 2 to 100,000 (default 256)",
+    )
+    p.add_argument("--seed", type=seed_arg, default=0, help="0 to 2**63 - 1 (default 0)")
     p.add_argument("--out", required=True, metavar="FILE.png")
     p.set_defaults(func=run_approx)
 
@@ -36,7 +56,8 @@ def register(sub) -> None:
     a.set_defaults(func=run_activations)
 
 
-def _ints(text: str, flag: str) -> list[int]:
+def _ints(text: str, flag: str, hi: int) -> list[int]:
+    """Comma-separated integers from 1 to ``hi``, at most :data:`MAX_NETWORKS` of them (one network each)."""
     from lmlab.errors import LmlabError
 
     try:
@@ -45,7 +66,28 @@ def _ints(text: str, flag: str) -> list[int]:
         raise LmlabError(f"{flag} must be comma-separated integers, got {text!r}") from None
     if not values:
         raise LmlabError(f"{flag} needs at least one value")
+    if len(values) > MAX_NETWORKS:
+        raise LmlabError(f"{flag} gives {len(values)} networks; at most {MAX_NETWORKS} are trained and drawn")
+    if not all(1 <= v <= hi for v in values):
+        raise LmlabError(f"{flag} must be integers from 1 to {hi:,}, got {text!r}")
     return values
+
+
+def _interval(text: str) -> tuple[float, float]:
+    """``--range LO,HI``: finite, LO < HI, within +-:data:`MAX_RANGE`.
+
+    >>> _interval("-2,2")
+    (-2.0, 2.0)
+    """
+    from lmlab.errors import LmlabError
+
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        lo = hi = math.nan
+    if not (-MAX_RANGE <= lo < hi <= MAX_RANGE):  # False for nan
+        raise LmlabError(f"--range must be LO,HI with -{MAX_RANGE:,.0f} <= LO < HI <= {MAX_RANGE:,.0f}, got {text!r}")
+    return lo, hi
 
 
 def run_approx(args: argparse.Namespace) -> int:
@@ -53,6 +95,8 @@ def run_approx(args: argparse.Namespace) -> int:
 
     from lmlab.errors import LmlabError
     from lmlab.fundamentals.approximation import (
+        MAX_DEPTH,
+        MAX_WIDTH,
         TARGETS,
         fit_depths,
         fit_widths,
@@ -64,20 +108,18 @@ def run_approx(args: argparse.Namespace) -> int:
 
     if not args.out.lower().endswith(".png"):
         raise LmlabError(f"--out must end in .png, got {args.out!r}")
+    check_output_file(args.out, "--out")
     formula, lo, hi = TARGETS.get(args.target, (args.target, -3.0, 3.0))
     if args.interval:
-        try:
-            lo, hi = (float(v) for v in args.interval.split(","))
-        except ValueError:
-            raise LmlabError(f"--range must be LO,HI, got {args.interval!r}") from None
+        lo, hi = _interval(args.interval)
     x = sample_points(lo, hi, args.points)
     y = parse_expression(formula, "--target")(x)
     if not torch.isfinite(y).all():
         raise LmlabError(f"--target {args.target!r} is not finite everywhere on [{lo:g}, {hi:g}]")
-    widths = _ints(args.widths, "--widths")
+    widths = _ints(args.widths, "--widths", MAX_WIDTH)
     kw = {"steps": args.steps, "lr": args.lr, "seed": args.seed}
     if args.depth:
-        depths = _ints(args.depth, "--depth")
+        depths = _ints(args.depth, "--depth", MAX_DEPTH)
         if len(widths) != 1:
             widths = [8] if args.widths == "2,8,32,128" else widths
             if len(widths) != 1:
@@ -107,10 +149,15 @@ def run_approx(args: argparse.Namespace) -> int:
 
 def run_activations(args: argparse.Namespace) -> int:
     from lmlab.errors import LmlabError
-    from lmlab.fundamentals.activations import plot_activations
+    from lmlab.fundamentals.activations import get_activation, plot_activations
 
     if not args.out.lower().endswith(".png"):
         raise LmlabError(f"--out must end in .png, got {args.out!r}")
-    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    check_output_file(args.out, "--out")
+    names = None
+    if args.only:
+        names = list(dict.fromkeys(n.strip() for n in args.only.split(",") if n.strip()))  # each one panel
+        for name in names:
+            get_activation(name, "--only")
     print(f"wrote {plot_activations(args.out, names)}")
     return 0

@@ -7,31 +7,42 @@ import sys
 
 import numpy as np
 
-from lmlab.cli.common import check_seed
-from lmlab.generate import SamplingConfig, sample_tokens
-from lmlab.run import load_model
+from lmlab.cli.common import int_arg, number_arg, seed_arg
+from lmlab.lm.generate import SamplingConfig, sample_tokens
+from lmlab.lm.run import load_model
+
+#: Bounds of the flags, far beyond any useful value: a sample is streamed, but each token decodes the sample so
+#: far again, so a very long one grows slower and slower; a temperature under 0.001 overflows log p / T
+MAX_TOKENS = 100_000
+MAX_SAMPLES = 10_000
+MAX_TOP_K = 1_000_000  # a cut larger than the vocabulary keeps every token
 
 
 def register(sub) -> None:
     p = sub.add_parser("generate", help="sample text from a model")
     p.add_argument("run", metavar="RUN", help="run directory or ARPA file")
     p.add_argument("--prompt", default="", help="text the samples continue (the start of a line)")
-    p.add_argument("--max-tokens", type=int, default=100, help="longest sample in tokens (default: 100)")
-    p.add_argument("--num-samples", type=int, default=1, help="(default: 1)")
-    p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible samples")
-    p.add_argument("--temperature", type=float, default=1.0, help="(default: 1.0)")
-    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
-    p.add_argument("--top-p", type=float, default=None, help="nucleus sampling: smallest set with mass >= p")
+    p.add_argument(
+        "--max-tokens",
+        type=int_arg(1, MAX_TOKENS),
+        default=100,
+        help=f"longest sample in tokens, 1 to {MAX_TOKENS:,} (default: 100)",
+    )
+    p.add_argument("--num-samples", type=int_arg(1, MAX_SAMPLES), default=1, help=f"1 to {MAX_SAMPLES:,} (default: 1)")
+    p.add_argument("--seed", type=seed_arg, default=None, help="random seed, for reproducible samples (0 to 2**63 - 1)")
+    p.add_argument("--temperature", type=number_arg(1e-3, 1e3), default=1.0, help="0.001 to 1000 (default: 1.0)")
+    p.add_argument("--top-k", type=int_arg(1, MAX_TOP_K), default=None, help="sample among the k most likely tokens")
+    p.add_argument(
+        "--top-p",
+        type=number_arg(0, 1, above=True),
+        default=None,
+        help="nucleus sampling: smallest set with mass >= p (0 < p <= 1)",
+    )
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lmlab.errors import LmlabError
-
-    if args.num_samples < 1:
-        raise LmlabError(f"--num-samples must be >= 1, got {args.num_samples}")
-    check_seed(args.seed)
     cfg = SamplingConfig(
         max_tokens=args.max_tokens, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy
     )

@@ -141,14 +141,9 @@ def train(args: argparse.Namespace) -> int:
     if args.tokenizer != "none":
         raise LmlabError(f"--tokenizer: a graph task has no tokenizer, got {args.tokenizer!r}")
     if args.resume:
-        from lmlab.train.checkpoint import read_checkpoint_info
+        from lmlab.cli.common import resume_inputs
 
-        run_dir = Path(args.resume)
-        if args.out and Path(args.out).resolve() != run_dir.resolve():
-            raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
-        if args.config or args.preset:
-            raise LmlabError("--config and --preset cannot be used with --resume: the configuration is in the run")
-        info = read_checkpoint_info(run_dir)
+        run_dir, info = resume_inputs(args)
         entry = get_graph_model(info.get("family", ""))
         saved = _saved_data(info, f"checkpoint of {run_dir}")
         data, split = _load(
@@ -195,7 +190,7 @@ def _train_one(entry, cfg, data, split, opts, out: Path, *, quiet: bool = False)
     model = entry.trainer_fn()(cfg, data, split, opts, out)
     seconds = time.perf_counter() - t0
     if not quiet:
-        from lmlab.run import read_run_config
+        from lmlab.runconfig import read_run_config
 
         stats = read_run_config(out).get("stats", {})
         best = stats.get("best_val_accuracy")
@@ -293,7 +288,7 @@ def evaluate(args: argparse.Namespace) -> int:
     r, report = evaluate_nodes(model, data, split, args.split)
     where = f"{args.data or run_cfg['data']['spec']}:{args.split}"
     if args.confusion:
-        from lmlab.classify.metrics import plot_confusion_matrix
+        from lmlab.metrics import plot_confusion_matrix
 
         plot_confusion_matrix(report, args.confusion, title=f"{where}: accuracy {r['accuracy']:.2%}")
     if args.json:

@@ -8,13 +8,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lmlab.cli.common import check_seed, open_input_file, seed_arg
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.errors import LmlabError
+
+#: The most pixels of an image given with --image: more than any camera's photo. A PNG of a few kB can claim
+#: billions of pixels (a decompression bomb), so the size is read from the header and checked before decoding.
+MAX_IMAGE_PIXELS = 64 * 2**20
 
 
 def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
@@ -28,7 +36,10 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
         help="mnist, a folder of MNIST IDX files, or a folder of images in class subfolders (DATA/train/<class>/*.png)",
     )
     g.add_argument(
-        "--split-seed", type=int, default=0, help="seed of the stratified split when one is made (default 0)"
+        "--split-seed",
+        type=seed_arg,
+        default=0,
+        help="seed of the stratified split when one is made, 0 to 2**63 - 1 (default 0)",
     )
     g.add_argument("--image-size", type=int, help="folders of images: resize every image to N x N")
     g.add_argument("--image-channels", type=int, choices=[1, 3], help="folders of images: 1 (grey) or 3 (colour)")
@@ -44,12 +55,63 @@ def _load(spec: str, saved: dict[str, Any] | None, args: argparse.Namespace):
     from lmlab.vision.data import load_image_data
 
     saved = saved or {}
-    return load_image_data(
-        spec,
-        split_seed=int(saved.get("split_seed", getattr(args, "split_seed", 0))),
-        image_size=saved.get("image_size", getattr(args, "image_size", None)),
-        channels=saved.get("channels", getattr(args, "image_channels", None)),
-    )
+    split_seed = int(saved.get("split_seed", getattr(args, "split_seed", 0)))
+    check_seed(split_seed, "--split-seed")  # a run's own may have been edited
+    with refuse_image_bombs(str(spec)):
+        return load_image_data(
+            spec,
+            split_seed=split_seed,
+            image_size=saved.get("image_size", getattr(args, "image_size", None)),
+            channels=saved.get("channels", getattr(args, "image_channels", None)),
+        )
+
+
+@contextlib.contextmanager
+def refuse_image_bombs(where: str) -> Iterator[None]:
+    """PIL's decompression-bomb check (an image claiming more than 89 million pixels), warning included, as a
+    one-line error instead of a traceback."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise LmlabError(f"{where}: an image is too large to decode ({e})") from None
+
+
+def _image_size(path: str) -> tuple[int, int] | None:
+    """The width and height ``--image FILE``'s header claims, read without decoding its pixels (None: more than
+    twice PIL's own limit); one line for what is not a regular file or not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    with open_input_file(path, "--image") as f:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # judged by MAX_IMAGE_PIXELS
+                with Image.open(f) as img:
+                    return img.size
+        except Image.DecompressionBombError:
+            return None
+        except UnidentifiedImageError:
+            raise LmlabError(f"--image {path}: not an image (PNG, JPEG, BMP, GIF, TIFF, ...)") from None
+        except (OSError, SyntaxError, ValueError) as e:  # a damaged header
+            raise LmlabError(f"--image {path}: not a readable image ({e})") from None
+
+
+def read_user_image(path: str, pre) -> Any:
+    """``--image FILE`` made as the run's images are (``pre``: the run's preprocessing), or one line: not a
+    regular file, not an image, or more than :data:`MAX_IMAGE_PIXELS` pixels."""
+    from lmlab.vision.data import read_image_file
+
+    size = _image_size(path)
+    if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS:
+        claimed = "hundreds of millions of" if size is None else f"{size[0]:,} x {size[1]:,} = {size[0] * size[1]:,}"
+        raise LmlabError(
+            f"--image {path}: {claimed} pixels, more than the {MAX_IMAGE_PIXELS:,} lmlab decodes; give a smaller image"
+        )
+    with refuse_image_bombs(f"--image {path}"):
+        return read_image_file(path, pre.channels, pre.image_size, pre.mode)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -65,14 +127,9 @@ def train(args: argparse.Namespace) -> int:
     if args.preset:
         raise LmlabError("--preset is for language models; image models start from their family's recipe")
     if args.resume:
-        from lmlab.train.checkpoint import read_checkpoint_info
+        from lmlab.cli.common import resume_inputs
 
-        run_dir = Path(args.resume)
-        if args.out and Path(args.out).resolve() != run_dir.resolve():
-            raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
-        if args.config:
-            raise LmlabError("--config cannot be used with --resume: the configuration is in the run")
-        info = read_checkpoint_info(run_dir)
+        run_dir, info = resume_inputs(args)
         entry = get_image_model(info.get("family", ""))
         saved = info.get("data", {})
         data = _load(saved.get("spec", ""), saved, args)
@@ -153,12 +210,10 @@ def attention(args: argparse.Namespace) -> int:
 
 def classify_image(args: argparse.Namespace) -> int:
     """``lmlab classify RUN --image FILE``: the label and its probability (``--json``: every class's)."""
-    from lmlab.vision.data import read_image_file
     from lmlab.vision.task import load_image_classifier
 
     classifier, _ = load_image_classifier(args.run)
-    pre = classifier.preprocess
-    image = read_image_file(args.image, pre.channels, pre.image_size, pre.mode)
+    image = read_user_image(args.image, classifier.preprocess)
     p = classifier.predict_proba(image[None])[0]
     best = int(p.argmax())
     if args.json:
@@ -172,7 +227,6 @@ def classify_image(args: argparse.Namespace) -> int:
 
 def plot_network(args: argparse.Namespace) -> int:
     """``lmlab plot RUN --filters`` or ``--feature-maps --image FILE``: what the network has learned to look for."""
-    from lmlab.vision.data import read_image_file
     from lmlab.vision.task import load_image_classifier
     from lmlab.vision.visualize import plot_feature_maps, plot_filters
 
@@ -188,8 +242,7 @@ def plot_network(args: argparse.Namespace) -> int:
         return 0
     if not args.image:
         raise LmlabError("--feature-maps needs --image FILE.png (the image whose maps to draw)")
-    pre = classifier.preprocess
-    image = read_image_file(args.image, pre.channels, pre.image_size, pre.mode)
+    image = read_user_image(args.image, classifier.preprocess)
     maps = classifier.feature_maps(image)
     probs = classifier.predict_proba(image[None])[0]
     label = classifier.classes[int(probs.argmax())]

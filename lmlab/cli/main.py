@@ -19,6 +19,9 @@ from lmlab.errors import LmlabError
 from lmlab.interrupt import Terminated, raise_on_sigterm, restore_sigterm
 from lmlab.train.ranks import is_worker
 
+#: Set by ``lmlab train --nproc`` in its workers' environment: the launcher says how a stopped run ended, once
+LAUNCHED_ENV = "LMLAB_LAUNCHED"
+
 
 class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -80,8 +83,12 @@ def describe_os_error(e: OSError) -> str:
 
     >>> describe_os_error(IsADirectoryError(21, "Is a directory", "corpus"))
     'corpus: Is a directory'
+    >>> describe_os_error(IsADirectoryError(21, "Is a directory", ".out.png.x1.tmp", None, "out.png"))
+    'out.png is a directory; give the name of a file to write'
     """
     reason = e.strerror or str(e)
+    if isinstance(e, IsADirectoryError) and e.filename2 is not None:  # a file written in place of a directory
+        return f"{e.filename2} is a directory; give the name of a file to write"
     if isinstance(e, FileExistsError) and e.filename is not None and not os.path.isdir(e.filename):
         reason += " (and is not a directory)"  # e.g. --out below a file: mkdir meets the file
     if e.filename is not None and e.filename2 is not None:
@@ -93,8 +100,17 @@ def describe_os_error(e: OSError) -> str:
     return reason
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line, as every lmlab error (``lmlab: error: argument --beam: must be an
+    integer from 1 to 100, got '1000000'; see lmlab translate --help``), exit status 2, instead of the usage block
+    and the message. Sub-commands' parsers are of the same class."""
+
+    def error(self, message: str):
+        self.exit(2, f"lmlab: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="lmlab",
         description="Train, evaluate, compare and sample language models on your own text.",
     )
@@ -123,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     sigterm = raise_on_sigterm()  # SIGTERM (schedulers, docker stop, lmlab compare) ends a command like Ctrl-C
     worker = is_worker()  # a process of rank > 0 under torchrun: rank 0 reports, the others stay quiet
+    launched = bool(os.environ.get(LAUNCHED_ENV))  # started by `lmlab train --nproc`, which says how a stop ended
     if worker:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     try:
@@ -139,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lmlab: error: {e}", file=sys.stderr)
         return 2
     except Terminated:
-        if not worker:
+        if not (worker or launched):
             print("lmlab: terminated (SIGTERM)", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
-        if not worker:
+        if not (worker or launched):
             print("lmlab: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `lmlab generate ... | head`

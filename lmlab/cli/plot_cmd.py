@@ -39,7 +39,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lmlab.errors import LmlabError
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
     from lmlab.tasks import task_of_run
     from lmlab.train.plot import plot_run
 

@@ -99,14 +99,9 @@ def train(args: argparse.Namespace) -> int:
     if args.preset:
         raise LmlabError("--preset is for language models; a tagger starts from its family's recipe")
     if args.resume:
-        from lmlab.train.checkpoint import read_checkpoint_info
+        from lmlab.cli.common import resume_inputs
 
-        run_dir = Path(args.resume)
-        if args.out and Path(args.out).resolve() != run_dir.resolve():
-            raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
-        if args.config:
-            raise LmlabError("--config cannot be used with --resume: the configuration is in the run")
-        info = read_checkpoint_info(run_dir)
+        run_dir, info = resume_inputs(args)
         entry = get_tagger(info.get("family", ""))
         saved = _saved_data(info, f"checkpoint of {run_dir}")
         if not isinstance(saved.get("spec"), str):
@@ -180,7 +175,7 @@ def _saved_data(run_cfg: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from lmlab.run import unfinished_note
+    from lmlab.runconfig import unfinished_note
     from lmlab.tag.data import read_tagged_file
     from lmlab.tag.task import evaluate_tagger, load_tagger
 
@@ -232,4 +227,8 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_train_flags", "data_info", "evaluate", "load_data", "split_sha256", "train"]
+def attention(args: argparse.Namespace) -> int:
+    raise LmlabError(f"{args.run} is a tagger: it has no attention weights to draw; lmlab tag RUN --text TEXT tags it")
+
+
+__all__ = ["add_train_flags", "attention", "data_info", "evaluate", "load_data", "split_sha256", "train"]

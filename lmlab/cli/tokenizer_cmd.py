@@ -20,6 +20,7 @@ from typing import IO
 
 import numpy as np
 
+from lmlab.cli.common import check_output_file, int_arg
 from lmlab.data import read_lines, split_lines
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open
@@ -68,7 +69,9 @@ def register(sub) -> None:
 
     ins = tsub.add_parser("inspect", help="what a tokenizer file holds: sizes, special tokens, merges")
     ins.add_argument("tokenizer", metavar="TOK.json")
-    ins.add_argument("--top", type=int, default=20, help="how many tokens or merges to list (default: 20)")
+    ins.add_argument(
+        "--top", type=int_arg(0, 1_000_000), default=20, help="how many tokens or merges to list (default: 20)"
+    )
     ins.add_argument("--all", action="store_true", help="list every token")
     ins.add_argument("--text", help="also show how this text is cut into tokens")
     ins.set_defaults(func=run_inspect)
@@ -89,6 +92,7 @@ def _add_encoding_errors(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    check_output_file(args.out, "--out")  # said before the training, not after it
     lines = _read_files(args.files, args.encoding_errors)
     cls = TOKENIZERS[args.kind]
     start = time.perf_counter()
@@ -198,10 +202,19 @@ def _token_text(tok: Tokenizer, i: int) -> str:
 def _read_files(files: list[str], encoding_errors: str) -> list[str]:
     lines: list[str] = []
     for f in files:
-        if not Path(f).is_file():
-            raise LmlabError(f"{f}: no such file")
+        _check_text_file(Path(f))
         lines += read_lines(f, encoding_errors=encoding_errors)
     return lines
+
+
+def _check_text_file(path: Path) -> None:
+    """A FILE argument must be a regular file: say what it is otherwise, and what to give instead."""
+    if path.is_dir():
+        raise LmlabError(f"{path} is a directory; give the text files in it (e.g. {path / '*.txt'})")
+    if not path.exists():
+        raise LmlabError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO or a device: read to the end, it could hang or never end
+        raise LmlabError(f"{path} is not a regular file (a FIFO or a device); give a text file")
 
 
 def _input_lines(files: list[str], inline: str | None, encoding_errors: str) -> list[str]:

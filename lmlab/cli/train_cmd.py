@@ -11,20 +11,25 @@ import sys
 import time
 from pathlib import Path
 
-from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer, check_seed, read_corpus
+from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer, check_seed, read_corpus, seed_arg
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.data import data_changes, data_fingerprint
 from lmlab.errors import LmlabError
-from lmlab.evaluate import evaluate
-from lmlab.models import FAMILIES, get_family
+from lmlab.lm.evaluate import evaluate
+from lmlab.lm.models import FAMILIES, get_family
 from lmlab.tasks import DEFAULT_TASK, TASKS, get_task
 from lmlab.train_options import TrainOptions
 
 
 def _flag_from_argv(argv: list[str], flag: str) -> str | None:
-    pre = argparse.ArgumentParser(add_help=False)
+    """The value of ``flag`` in ``argv``, read before the parser is built (None when absent or malformed: the
+    parser then reports it in one line)."""
+    pre = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     pre.add_argument(flag)
-    known, _ = pre.parse_known_args(argv[1:] if argv and argv[0] == "train" else [])
+    try:
+        known, _ = pre.parse_known_args(argv[1:] if argv and argv[0] == "train" else [])
+    except argparse.ArgumentError:  # e.g. `--model` with no value
+        return None
     return getattr(known, flag.lstrip("-").replace("-", "_"))
 
 
@@ -64,8 +69,8 @@ def register(sub, argv: list[str]) -> None:
     p.add_argument("--model", required=not resuming, metavar="FAMILY", help=f"one of: {', '.join(task.family_table())}")
     p.add_argument("--out", required=not resuming, metavar="RUN", help="run directory to write")
     p.add_argument("--config", metavar="FILE.toml", help="hyperparameters from a TOML file (flags override it)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    from lmlab.train.presets import PRESETS  # names only: no PyTorch import
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed, 0 to 2**63 - 1 (default: 0)")
+    from lmlab.lm.presets import PRESETS  # names only: no PyTorch import
 
     p.add_argument(
         "--preset",
@@ -115,18 +120,11 @@ def add_lm_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: b
 
 def _resume_inputs(args: argparse.Namespace):
     """Family, configuration, corpus, tokenizer and data description of the run named by ``--resume``."""
+    from lmlab.cli.common import resume_inputs
     from lmlab.data import load_corpus
     from lmlab.tokenizers import load_tokenizer
-    from lmlab.train.checkpoint import read_checkpoint_info
 
-    run_dir = Path(args.resume)
-    if args.out and Path(args.out).resolve() != run_dir.resolve():
-        raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
-    if args.config or args.preset:
-        raise LmlabError(
-            "--config and --preset cannot be used with --resume: the run's configuration is in its checkpoint"
-        )
-    info = read_checkpoint_info(run_dir)  # checked: field types, the family and its configuration
+    run_dir, info = resume_inputs(args)
     family = get_family(info["family"])
     if args.model and args.model != family.name:
         raise LmlabError(f"--resume {run_dir} is a {family.name} run, not --model {args.model}")
@@ -155,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         file_values = read_toml(args.config) if args.config else None
         preset = None
         if args.preset:
-            from lmlab.train.presets import get_preset
+            from lmlab.lm.presets import get_preset
 
             preset = get_preset(args.preset, family.name)
         cfg = build_config(family.config_class(), args, file_values=file_values, preset=preset, source=str(args.config))

@@ -12,9 +12,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
-from lmlab.errors import LmlabError
+from lmlab.cli.common import input_lines, seed_arg
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +30,26 @@ def register(sub) -> None:
     )
     p.add_argument("run", metavar="RUN", help="run directory of a translation model (lmlab train --task translate)")
     p.add_argument("--input", metavar="FILE", help="a file of source sentences, one per line (default or '-': stdin)")
-    p.add_argument("--beam", type=int, help="beam size; 1 is greedy decoding (default: the run's, 5)")
-    p.add_argument("--length-penalty", type=float, metavar="ALPHA", help="Wu et al.'s alpha (default: the run's)")
-    p.add_argument("--max-len-a", type=float, metavar="A", help="longest translation: A * source tokens + B")
-    p.add_argument("--max-len-b", type=int, metavar="B")
-    p.add_argument("--n-best", type=int, default=1, help="print N hypotheses per line: LINE<TAB>SCORE<TAB>TEXT")
+    # the ranges of these flags are checked by DecodeConfig (lmlab.translate.decode), which names them
+    p.add_argument("--beam", type=int, help="beam size, 1 to 100; 1 is greedy decoding (default: the run's, 5)")
+    p.add_argument(
+        "--length-penalty", type=float, metavar="ALPHA", help="Wu et al.'s alpha, 0 to 10 (default: the run's)"
+    )
+    p.add_argument(
+        "--max-len-a", type=float, metavar="A", help="longest translation: A * source tokens + B (A: 0 to 100)"
+    )
+    p.add_argument("--max-len-b", type=int, metavar="B", help="(0 to 100,000)")
+    p.add_argument(
+        "--n-best", type=int, default=1, help="print N hypotheses per line, 1 to 100: LINE<TAB>SCORE<TAB>TEXT"
+    )
     p.add_argument("--sample", action="store_true", help="sample each token instead of searching")
-    p.add_argument("--temperature", type=float, default=1.0, help="--sample: temperature (default: 1)")
-    p.add_argument("--top-k", type=int, help="--sample: draw among the k most likely tokens")
-    p.add_argument("--top-p", type=float, help="--sample: draw among the most likely tokens of mass p")
-    p.add_argument("--seed", type=int, help="--sample: the same draws every time")
+    p.add_argument("--temperature", type=float, default=1.0, help="--sample: temperature, 0.001 to 1000 (default: 1)")
+    p.add_argument("--top-k", type=int, help="--sample: draw among the k most likely tokens (1 to 1,000,000)")
+    p.add_argument("--top-p", type=float, help="--sample: draw among the most likely tokens of mass p (0 < p <= 1)")
+    p.add_argument("--seed", type=seed_arg, help="--sample: the same draws every time (0 to 2**63 - 1)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
     p.set_defaults(func=run)
-
-
-def _lines(args: argparse.Namespace) -> Iterator[str]:
-    if args.input in (None, "-"):
-        yield from (line.rstrip("\r\n") for line in sys.stdin)
-        return
-    path = Path(args.input)
-    with open(path, encoding="utf-8", errors=args.encoding_errors, newline="") as f:
-        try:
-            for line in f:
-                yield line.rstrip("\r\n")
-        except UnicodeDecodeError as e:
-            raise LmlabError(f"{path}: not UTF-8 ({e.reason}); try --encoding-errors replace") from None
 
 
 def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -71,16 +64,11 @@ def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lmlab.cli.common import check_input_file, check_seed
     from lmlab.train.device import resolve_device
     from lmlab.translate.task import load_translator, truncate
     from lmlab.translate.vocab import encode_sentences
 
-    if args.beam is not None and args.beam < 1:
-        raise LmlabError(f"--beam must be an integer >= 1, got {args.beam}")
-    check_seed(args.seed)
-    if args.input not in (None, "-"):
-        check_input_file(args.input, "--input")
+    lines = input_lines(args.input, "--input", args.encoding_errors)  # a bad --input is said before loading
     translator, _ = load_translator(args.run)
     cfg = translator.cfg.decode_config(
         beam=args.beam,
@@ -98,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from_terminal = args.input in (None, "-") and sys.stdin.isatty()
     limit = translator.cfg.max_len
     first = 1
-    for batch in _batches(_lines(args), 1 if from_terminal else BATCH):
+    for batch in _batches(lines, 1 if from_terminal else BATCH):
         raw = encode_sentences(translator.vocabs.src, batch)
         for k, ids in enumerate(raw):
             if ids.size > limit:

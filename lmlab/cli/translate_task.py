@@ -142,18 +142,13 @@ def _vocab_values(vocabs) -> dict[str, int]:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from lmlab.cli.common import resume_inputs
     from lmlab.tokenizers import load_tokenizer
-    from lmlab.train.checkpoint import read_checkpoint_info
     from lmlab.train_options import TrainOptions
     from lmlab.translate.models import get_translator
     from lmlab.translate.vocab import JOINT_FILE, SRC_FILE, TGT_FILE, Vocabularies
 
-    run_dir = Path(args.resume)
-    if args.out and Path(args.out).resolve() != run_dir.resolve():
-        raise LmlabError("--resume continues a run in its own directory; drop --out (or give the same directory)")
-    if args.config or args.preset:
-        raise LmlabError("--config and --preset cannot be used with --resume: the configuration is in the run")
-    info = read_checkpoint_info(run_dir)
+    run_dir, info = resume_inputs(args)
     entry = get_translator(info.get("family", ""))
     if args.model and args.model != entry.name:
         raise LmlabError(f"--resume {run_dir} is a {entry.name} run, not --model {args.model}")
@@ -193,7 +188,7 @@ def _train(entry, cfg, data, vocabs, opts, out: Path) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from lmlab.run import unfinished_note
+    from lmlab.runconfig import unfinished_note
     from lmlab.translate.task import evaluate_translator, load_translator
 
     translator, run_cfg = load_translator(args.run)

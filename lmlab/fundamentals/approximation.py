@@ -45,6 +45,7 @@ TARGETS: dict[str, tuple[str, float, float]] = {
 }
 MAX_WIDTH = 4096
 MAX_DEPTH = 16
+MAX_LR = 10.0  # full-batch Adam on a few hundred points diverges long before
 
 
 def relu_step(x: Tensor, a: float, b: float) -> Tensor:
@@ -126,9 +127,9 @@ def bump_network(f: Callable[[Tensor], Tensor], lo: float, hi: float, n_bumps: i
 def build_mlp(width: int, depth: int, activation: str, lo: float, hi: float) -> nn.Module:
     """x (N, 1) -> (N, 1): [lo, hi] scaled to [-1, 1], then ``depth`` hidden layers of ``width`` units."""
     if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
-        raise LmlabError(f"widths must be integers from 1 to {MAX_WIDTH}, got {width!r}")
+        raise LmlabError(f"--widths must be integers from 1 to {MAX_WIDTH}, got {width!r}")
     if not (isinstance(depth, int) and 1 <= depth <= MAX_DEPTH):
-        raise LmlabError(f"depths must be integers from 1 to {MAX_DEPTH}, got {depth!r}")
+        raise LmlabError(f"--depth must be integers from 1 to {MAX_DEPTH}, got {depth!r}")
     layers: list[nn.Module] = [Scaled(lo, hi)]
     d_in = 1
     for _ in range(depth):
@@ -163,6 +164,8 @@ def train_fit(
     """Train one network on (x, y) by full-batch Adam with a cosine-decaying rate; float64 throughout."""
     if not (isinstance(steps, int) and 1 <= steps <= 1_000_000):
         raise LmlabError(f"--steps must be an integer from 1 to 1,000,000, got {steps!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= MAX_LR):  # Adam refuses the rest
+        raise LmlabError(f"--lr must be a number above 0 and at most {MAX_LR:g}, got {lr!r}")
     torch.manual_seed(seed)
     net = build_mlp(width, depth, activation, float(x.min()), float(x.max()))
     opt = torch.optim.Adam(net.parameters(), lr=lr)

@@ -33,6 +33,7 @@ import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -466,6 +467,46 @@ def make_split(
     return read_planetoid_split(path, data)
 
 
+# ---- a trained run's graph
+def run_graph_data(
+    run_cfg: dict[str, Any], where: str, *, spec: str | os.PathLike | None = None
+) -> tuple[GraphData, NodeSplit]:
+    """The graph a run was trained on (or ``spec``, another graph) and the run's split of its nodes, from the
+    ``data`` object of the run's ``config.json`` (``where`` names that file in errors). The fields are checked
+    as untrusted input, one line naming the bad one; a graph whose files changed since training is a warning.
+    """
+    from lmlab.runfiles import check_fields, expect
+
+    saved = run_cfg.get("data")
+    if not isinstance(saved, dict):
+        raise LmlabError(f"{where}: field 'data' must be an object")
+    schema = {
+        "spec": expect(str, required=True),
+        "strict": expect(bool),
+        "split": expect(str, required=True),
+        "split_seed": expect(int, None),
+        "train_per_class": expect(int),
+        "num_valid": expect(int),
+        "num_test": expect(int),
+        "graph_sha256": expect(str),
+        "split_sha256": expect(str),
+    }
+    check_fields(saved, {f"data.{k}": v for k, v in schema.items()} | {"data": expect(dict)}, where)
+    spec = saved["spec"] if spec is None else spec
+    data = load_graph(spec, strict=saved.get("strict", False))
+    for note in data.notes:
+        log.warning("%s", note)
+    sizes = {
+        "train_per_class": saved.get("train_per_class", TRAIN_PER_CLASS),
+        "num_valid": saved.get("num_valid", NUM_VALID),
+        "num_test": saved.get("num_test", NUM_TEST),
+    }
+    split = make_split(data, saved["split"], saved.get("split_seed") or 0, **sizes)
+    if spec == saved["spec"] and saved.get("graph_sha256") not in (None, data.sha256):
+        log.warning("%s: the graph changed since training (its files' sha256 differ)", spec)
+    return data, split
+
+
 __all__ = [
     "NAMED",
     "NUM_TEST",
@@ -483,4 +524,5 @@ __all__ = [
     "read_content",
     "read_linqs",
     "read_planetoid_split",
+    "run_graph_data",
 ]

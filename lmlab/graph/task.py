@@ -358,7 +358,7 @@ def load_node_classifier(run_dir: Path, run_cfg: dict[str, Any]) -> NodeClassifi
 def load_graph_run(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     """The trained model of a graph run (any family, through its table entry) and its config."""
     from lmlab.graph.models import get_graph_model
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
 
     run_dir = Path(run_dir)
     cfg = read_run_config(run_dir)
@@ -375,7 +375,7 @@ def evaluate_nodes(model: Any, data: Any, split: Any, part: str) -> tuple[dict[s
     """Accuracy, macro-F1, per-class figures and the loss of ``model`` on the ``part`` nodes of ``split``.
 
     The graph's classes must be the model's (a node's label is an index into them)."""
-    from lmlab.classify.metrics import classification_report
+    from lmlab.metrics import classification_report
 
     if list(data.classes) != list(model.classes):
         raise LmlabError(

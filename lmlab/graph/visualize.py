@@ -85,6 +85,33 @@ def plot_node_embeddings(
     return "PCA" if method == "pca" else "t-SNE"
 
 
+def node_attention(
+    layers: list[tuple[np.ndarray, np.ndarray]], node: int, max_rows: int
+) -> tuple[np.ndarray, list[np.ndarray], int]:
+    """How much ``node`` reads itself and each in-neighbour in every layer: the sources (S,) in index order, each
+    layer's weights (S, heads), and the number of in-neighbours, itself included. A node with more than
+    ``max_rows`` keeps those with the largest mean weight over the heads of the first layer.
+
+    ``layers``: each layer's (edges (2, E), alpha (E, heads)), edge e reading from ``edges[0, e]`` into
+    ``edges[1, e]``. Here node 1 reads node 0 (0.25) and itself (0.75):
+
+    >>> edges = np.array([[1, 0, 0], [1, 1, 0]])
+    >>> sources, alphas, total = node_attention([(edges, np.array([[0.75], [0.25], [1.0]]))], 1, 10)
+    >>> sources.tolist(), alphas[0].tolist(), total
+    ([0, 1], [[0.25], [0.75]], 2)
+    """
+    rows = []
+    for edges, alpha in layers:
+        mine = np.flatnonzero(edges[1] == node)
+        order = mine[np.argsort(edges[0][mine], kind="stable")]  # every layer reads the same sources: one order
+        rows.append((edges[0][order], alpha[order]))
+    total = rows[0][0].size
+    if total > max_rows:
+        keep = np.sort(np.argsort(-rows[0][1].mean(axis=1), kind="stable")[:max_rows])
+        rows = [(sources[keep], alpha[keep]) for sources, alpha in rows]
+    return rows[0][0], [alpha for _, alpha in rows], total
+
+
 def draw_node_attention(
     layers: list[tuple[np.ndarray, np.ndarray]], node: int, data: Any, out: str | Path, max_rows: int = 40
 ) -> int:
@@ -96,16 +123,8 @@ def draw_node_attention(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = []
-    for edges, alpha in layers:
-        mine = np.flatnonzero(edges[1] == node)
-        order = mine[np.argsort(edges[0][mine], kind="stable")]
-        rows.append((edges[0][order], alpha[order]))
-    total = rows[0][0].size
-    if total > max_rows:
-        keep = np.sort(np.argsort(-rows[0][1].mean(axis=1), kind="stable")[:max_rows])
-        rows = [(sources[keep], alpha[keep]) for sources, alpha in rows]
-    sources = rows[0][0]
+    sources, alphas, total = node_attention(layers, node, max_rows)
+    rows = [(sources, alpha) for alpha in alphas]
     labels = [f"{data.ids[j]}{' (itself)' if j == node else ''}: {data.classes[data.labels[j]]}" for j in sources]
     height = max(2.5, 0.3 * len(sources) + 1.5)
     fig, axes = plt.subplots(1, len(rows), figsize=(3 + 2.2 * len(rows) + 0.3 * max(a.shape[1] for _, a in rows),
@@ -131,4 +150,4 @@ def draw_node_attention(
     return total
 
 
-__all__ = ["PROJECTIONS", "draw_node_attention", "pca_2d", "plot_node_embeddings", "project_2d"]
+__all__ = ["PROJECTIONS", "draw_node_attention", "node_attention", "pca_2d", "plot_node_embeddings", "project_2d"]

@@ -19,6 +19,9 @@ from torch import Tensor, nn
 from lmlab.errors import LmlabError
 from lmlab.nn.tensor_io import check_shapes, load_tensors
 
+#: the weights of every trained network of a run (the engine writes the best ones so far here)
+WEIGHTS_FILE = "model.safetensors"
+
 
 def unique_state_dict(net: nn.Module) -> dict[str, Tensor]:
     """The network's tensors, each stored once (tied weights appear under their first name only)."""
@@ -105,6 +108,7 @@ def load_network(path: str | Path, build: Callable[[], nn.Module]) -> nn.Module:
 
 __all__ = [
     "MAX_DERIVED_BYTES",
+    "WEIGHTS_FILE",
     "check_weights_fit",
     "expected_shapes",
     "load_network",

@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from lmlab import __version__
 from lmlab.errors import LmlabError
-from lmlab.run import RUN_FORMAT, RUN_VERSION
+from lmlab.runconfig import RUN_FORMAT, RUN_VERSION
 from lmlab.tag.models.base import PAD, UNK, TagBatch, caps_feature
 from lmlab.tag.vocab import VOCAB_FILE, Vocabulary
 from lmlab.train.config import EngineConfig, check_engine_config
@@ -397,7 +397,7 @@ def train_tagger(
 
 def load_tagger(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     """The trained tagger of a run directory (any family, through its table entry) and its config."""
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
     from lmlab.tag.models import get_tagger
 
     run_dir = Path(run_dir)

@@ -5,7 +5,7 @@ vocabulary: ``<unk>`` for anything unseen in training, ``<s>`` the start-of-sent
 of a line. Their ids are the tokenizer's ``unk_id``, ``bos_id`` and ``eos_id`` (0, 1, 2 for the character and
 word tokenizers; byte-level BPE keeps ids 0-255 for the bytes and puts them after its merges), so code never
 assumes the numbers. A corpus is a list of lines; :meth:`Tokenizer.encode_lines` turns it into one stream of ids
-with ``</s>`` after every line, the form every language model scores (see :mod:`lmlab.evaluate`).
+with ``</s>`` after every line, the form every language model scores (see :mod:`lmlab.lm.evaluate`).
 """
 
 from __future__ import annotations

@@ -47,8 +47,11 @@ def _existing_checkpoint_dir(run: str | Path) -> Path | None:
     return old if old.is_dir() else None
 
 
-def read_checkpoint_info(run: str | Path) -> dict[str, Any]:
-    """The JSON part of a run's last checkpoint (no tensors read), or an LmlabError saying what is wrong."""
+def read_checkpoint_info(run: str | Path, config_class: type | None = None) -> dict[str, Any]:
+    """The JSON part of a run's last checkpoint (no tensors read), or an LmlabError saying what is wrong.
+
+    With ``config_class`` (the family's configuration dataclass, which the caller finds through the task table: the
+    engine knows no task), the saved configuration is checked against it field by field."""
     path = _existing_checkpoint_dir(run)
     if path is None:
         if not Path(run).exists():
@@ -63,13 +66,8 @@ def read_checkpoint_info(run: str | Path) -> dict[str, Any]:
     )
     where = str(path / "state.json")
     check_fields(info, STATE_SCHEMA, where)
-    from lmlab.tasks import get_family_of
-
-    try:
-        family = get_family_of(info)
-    except LmlabError as e:
-        raise LmlabError(f"{where}: field 'family': {e}") from None
-    config_from_json(family.train_config_class(), info["config"], where, "config.")
+    if config_class is not None:
+        config_from_json(config_class, info["config"], where, "config.")
     return info
 
 

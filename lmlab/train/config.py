@@ -17,7 +17,6 @@ from lmlab.errors import LmlabError
 
 OPTIMIZERS = ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "plateau", "cosine", "inverse-sqrt")
-EXAMPLES = ("stream", "lines")  # see lmlab.train.batching
 INIT_SCHEMES = ("default", "uniform", "xavier", "kaiming", "orthogonal")  # see lmlab.nn.init
 #: Fields a resumed run may change: they decide how long and where it runs, not what it computes.
 RESUMABLE = (
@@ -29,7 +28,7 @@ RESUMABLE = (
 class EngineConfig:
     """How any network is trained, whatever the task: length, batch size, optimizer, schedule, initialisation,
     validation and device. The defaults are a safe start (AdamW, constant rate); presets hold published recipes.
-    Each task extends it (language models with :class:`TrainConfig`, classifiers with theirs)."""
+    Each task extends it (language models with :class:`lmlab.lm.config.TrainConfig`, classifiers with theirs)."""
 
     family: ClassVar[str] = ""  # set by each family's subclass
 
@@ -83,31 +82,8 @@ class EngineConfig:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-@dataclass
-class TrainConfig(EngineConfig):
-    """How a neural language model is trained: the engine's recipe and how the token stream becomes batches."""
-
-    seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
-    examples: str = "stream"  # stream: blocks of the token stream; lines: one line per example, from its start
-    embeddings: str | None = None  # word vectors (word2vec text or binary) to start the input embeddings from
-
-    def __post_init__(self):
-        check_train_config(self)
-
-
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def check_train_config(cfg: TrainConfig) -> None:
-    """A language model's recipe in range, or an LmlabError naming the flag and what is allowed."""
-    check_engine_config(cfg)
-    for name in ("seq_len",):
-        v = getattr(cfg, name)
-        if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
-            raise LmlabError(f"{_flag(name)} must be an integer >= 1, got {v!r}")
-    if cfg.examples not in EXAMPLES:
-        raise LmlabError(f"--examples must be one of {', '.join(EXAMPLES)}, got {cfg.examples!r}")
 
 
 def check_engine_config(cfg: EngineConfig) -> None:
@@ -182,7 +158,6 @@ def check_positive(value: Any, name: str, maximum: int | None = None) -> None:
 
 
 __all__ = [
-    "EXAMPLES",
     "EngineConfig",
     "MAX_LAYERS",
     "MAX_SIZE",
@@ -190,9 +165,7 @@ __all__ = [
     "OPTIMIZERS",
     "RESUMABLE",
     "SCHEDULES",
-    "TrainConfig",
     "check_positive",
     "check_probability",
     "check_engine_config",
-    "check_train_config",
 ]

@@ -138,7 +138,13 @@ class World:
         seconds = float(os.environ.get("LMLAB_DIST_TIMEOUT", "1800"))
         backend = "nccl" if device.type == "cuda" else "gloo"
         if not dist.is_initialized():
-            dist.init_process_group(backend, timeout=datetime.timedelta(seconds=seconds))
+            try:
+                dist.init_process_group(backend, timeout=datetime.timedelta(seconds=seconds))
+            except getattr(dist, "DistError", RuntimeError) as e:  # the launcher gone, a port taken: no traceback
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise LmlabError(
+                    f"training process {self.rank} of {self.size} could not join the others: {reason}"
+                ) from None
         self.started = True
 
     def stop(self) -> None:

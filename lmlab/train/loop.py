@@ -38,18 +38,15 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from lmlab.data import Corpus
 from lmlab.errors import LmlabError
 from lmlab.interrupt import exception_for, stop_after_step
 from lmlab.io import write_json
-from lmlab.models.neural import WEIGHTS_FILE, NeuralLM, load_state_into, unique_state_dict
-from lmlab.models.task import LanguageModelTask
 from lmlab.nn.tensor_io import load_tensors, save_tensors
-from lmlab.run import RunInfo
+from lmlab.nn.weights import WEIGHTS_FILE, load_state_into, unique_state_dict
+from lmlab.runconfig import RunInfo
 from lmlab.rundir import RunBuild, check_out_dir, check_run_entries, claim_out, run_lock
-from lmlab.tokenizers import Tokenizer, tokenizer_sha256
 from lmlab.train import checkpoint as ckpt
-from lmlab.train.config import RESUMABLE, TrainConfig
+from lmlab.train.config import RESUMABLE
 from lmlab.train.device import CompiledOrEager, autocast, resolve_device
 from lmlab.train.distributed import World, check_batch, rank_seed, split_rows
 from lmlab.train.metrics import MetricsLog, NoMetricsLog, tensorboard_available, truncate_metrics
@@ -65,24 +62,6 @@ Callback = Callable[[int, "Trainer"], None]
 
 #: the largest loss whose perplexity exp(loss) is a finite float: a loss above it has diverged
 MAX_FINITE_LOSS = math.log(sys.float_info.max)  # 709.78
-
-
-def train_neural(
-    cfg: TrainConfig,
-    corpus: Corpus,
-    tokenizer: Tokenizer,
-    opts: TrainOptions,
-    out: Path,
-    *,
-    callbacks: Sequence[Callback] = (),
-) -> NeuralLM:
-    """Train the family of ``cfg`` on ``corpus`` and leave a complete run directory at ``out``.
-
-    The run's lock is taken first (a second process writing ``out`` is refused, naming this one); then every check
-    of the input (``--out``, the configuration, the corpus against the batch shape, the device, on ``--resume``
-    the checkpoint, tokenizer and data) happens before anything is written.
-    """
-    return train_task(LanguageModelTask(cfg, corpus, tokenizer), opts, out, callbacks=callbacks)
 
 
 def train_task(task: TrainingTask, opts: TrainOptions, out: Path, *, callbacks: Sequence[Callback] = ()) -> Any:
@@ -177,11 +156,6 @@ class Trainer:
         self.last_eval_elapsed = 0.0
         self.evaluations = 0  # in this process (checkpoints are written every cfg.checkpoint_every of them)
 
-    @property
-    def lm(self) -> NeuralLM:
-        """The language model being trained (language-model tasks)."""
-        return self.task.lm  # type: ignore[attr-defined]
-
     def _badness(self, value: float) -> float:
         """The main metric as a quantity to minimise (schedules and early stopping compare these)."""
         return -value if self.task.higher_is_better else value
@@ -189,7 +163,7 @@ class Trainer:
     # ---- checks (no writes)
     def _check_resume(self) -> dict[str, Any]:
         check_run_entries(self.out)  # nothing lmlab appends to or writes into may be a link out of the run
-        info = ckpt.read_checkpoint_info(self.out)
+        info = ckpt.read_checkpoint_info(self.out, type(self.cfg))
         if info.get("task", "lm") != self.task.name or info.get("family") != self.task.family:
             raise LmlabError(
                 f"--resume {self.out}: the checkpoint is a {info.get('family')} model, not {self.task.family}"
@@ -611,4 +585,4 @@ def _finite_loss(value: float) -> bool:
     return math.isfinite(value) and value <= MAX_FINITE_LOSS
 
 
-__all__ = ["Trainer", "tokenizer_sha256", "train_neural", "train_task"]
+__all__ = ["Trainer", "train_task"]

@@ -17,13 +17,13 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from lmlab.train.config import TrainConfig
+from lmlab.train.config import EngineConfig
 
 
-def build_optimizer(params: Iterable[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+def build_optimizer(params: Iterable[nn.Parameter], cfg: EngineConfig) -> torch.optim.Optimizer:
     """The optimizer ``cfg.optimizer`` over ``params``, with the recipe's hyperparameters.
 
-    >>> opt = build_optimizer([nn.Parameter(torch.zeros(2))], TrainConfig(optimizer="sgd", lr=0.1, momentum=0.9))
+    >>> opt = build_optimizer([nn.Parameter(torch.zeros(2))], EngineConfig(optimizer="sgd", lr=0.1, momentum=0.9))
     >>> type(opt).__name__, opt.param_groups[0]["momentum"]
     ('SGD', 0.9)
     """
@@ -46,7 +46,7 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: TrainConfig) -> torch.o
         # against 4.5 ms per step for nanoGPT's CPU model); same update, rounding aside
         adam = torch.optim.Adam if name == "adam" else torch.optim.AdamW
         return adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), weight_decay=wd, fused=_fusable(params))
-    raise AssertionError(name)  # TrainConfig checked the name
+    raise AssertionError(name)  # EngineConfig checked the name
 
 
 def _fusable(params: list) -> bool:

@@ -115,7 +115,7 @@ class TrainingTask(ABC):
 
     @abstractmethod
     def run_config(self, info: Any) -> dict[str, Any]:
-        """The run's ``config.json`` (a :class:`lmlab.run.RunInfo` carries the data, command and statistics)."""
+        """The run's ``config.json`` (a :class:`lmlab.runconfig.RunInfo` carries the data, command and statistics)."""
 
     def finish(self, directory: Path) -> None:
         """Called once the best weights are back in the network at the end of a run (reports, pictures)."""

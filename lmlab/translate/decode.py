@@ -17,7 +17,7 @@ the decoder's recurrent state or KV cache by the surviving prefixes' rows; a sen
 batch. With K = 1 beam search follows the argmax at each step and stops at the first ``</s>``: greedy decoding.
 
 Sampling draws each token from the model's distribution after temperature, top-k and top-p
-(:func:`lmlab.generate.filter_logprobs`, the language models' own code), one sample per row.
+(:func:`lmlab.lm.generate.filter_logprobs`, the language models' own code), one sample per row.
 
 References: Sutskever, Vinyals & Le 2014 (left-to-right beam search); Wu et al. 2016, "Google's Neural Machine
 Translation System" (the length penalty); Holtzman et al. 2020 (nucleus sampling).
@@ -34,10 +34,33 @@ import torch
 from torch import Tensor
 
 from lmlab.errors import LmlabError
-from lmlab.generate import SamplingConfig, filter_logprobs
+from lmlab.lm.generate import SamplingConfig, filter_logprobs
 from lmlab.translate.batching import pad_batch
 from lmlab.translate.models.base import TranslationNet, select_rows
 from lmlab.translate.vocab import PAD
+
+#: Bounds of the decoding flags, far beyond any useful value, so that a typo cannot exhaust memory or overflow:
+#: translation quality peaks at beams of 4 to 10 and falls beyond 30 or so (Koehn & Knowles 2017), and each
+#: beam costs the batch a row per sentence (beam 10,000 took 2.3 GB for 3 sentences)
+MAX_BEAM = 100
+MAX_LENGTH_PENALTY = 10.0  # Wu et al.'s alpha; their best lay in 0.6 .. 1.0, and lp(Y) ** alpha overflows past ~100
+MAX_LEN_A = 100.0  # the model's limit caps every translation anyway
+MAX_LEN_B = 100_000
+MAX_TOP_K = 1_000_000  # a cut larger than the vocabulary keeps every token
+TEMPERATURE_RANGE = (1e-3, 1e3)  # below, log p / T overflows to -inf and the draw has no distribution
+#: Rows of one beam-search batch (sentences x beam): up to a beam of 64 every batch holds its 64 sentences; a beam
+#: of 100 searches 40 at a time, so that memory does not grow with the beam
+MAX_BEAM_ROWS = 4096
+
+
+def _check_int(name: str, v, lo: int, hi: int) -> None:
+    if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi):
+        raise LmlabError(f"--{name} must be an integer from {lo:,} to {hi:,}, got {v!r}")
+
+
+def _check_number(name: str, v, lo: float, hi: float) -> None:
+    if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi):
+        raise LmlabError(f"--{name} must be a number from {lo:g} to {hi:g}, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -56,21 +79,20 @@ class DecodeConfig:
     seed: int | None = None  # sampling: reproducible draws
 
     def __post_init__(self):
-        def whole(name: str, v) -> None:
-            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
-                raise LmlabError(f"--{name} must be an integer >= 1, got {v!r}")
-
-        whole("beam", self.beam)
-        whole("n-best", self.n_best)
-        if not (isinstance(self.max_len_b, int) and not isinstance(self.max_len_b, bool) and self.max_len_b >= 0):
-            raise LmlabError(f"--max-len-b must be an integer >= 0, got {self.max_len_b!r}")
+        _check_int("beam", self.beam, 1, MAX_BEAM)
+        _check_int("n-best", self.n_best, 1, MAX_BEAM)
+        _check_int("max-len-b", self.max_len_b, 0, MAX_LEN_B)
         if not self.sample and self.n_best > self.beam:
             raise LmlabError(f"--n-best ({self.n_best}) cannot be more than --beam ({self.beam})")
-        for name, v in (("length-penalty", self.length_penalty), ("max-len-a", self.max_len_a)):
-            if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0):
-                raise LmlabError(f"--{name} must be a number >= 0, got {v!r}")
+        _check_number("length-penalty", self.length_penalty, 0.0, MAX_LENGTH_PENALTY)
+        _check_number("max-len-a", self.max_len_a, 0.0, MAX_LEN_A)
         if self.sample:
-            self.sampling()  # checks temperature, top-k and top-p
+            _check_number("temperature", self.temperature, *TEMPERATURE_RANGE)
+            if self.top_k is not None:
+                _check_int("top-k", self.top_k, 1, MAX_TOP_K)
+            if self.top_p is not None and not (isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1):
+                raise LmlabError(f"--top-p must be a number above 0 and at most 1, got {self.top_p!r}")
+            self.sampling()  # SamplingConfig's own checks
 
     def sampling(self) -> SamplingConfig:
         return SamplingConfig(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
@@ -266,6 +288,8 @@ def search_batches(
     """:func:`search` over any number of sources, in batches of similar length; results in input order."""
     if cfg.sample and cfg.seed is not None:
         max_sentences = max(1, len(srcs))  # one batch, so the draws do not depend on how sources are grouped
+    elif not cfg.sample:
+        max_sentences = max(1, min(max_sentences, MAX_BEAM_ROWS // cfg.beam))
     order = np.argsort([s.size for s in srcs], kind="stable")
     out: list[list[Hypothesis]] = [[] for _ in srcs]
     for a in range(0, order.size, max_sentences):
@@ -276,6 +300,7 @@ def search_batches(
 
 
 __all__ = [
+    "MAX_BEAM",
     "DecodeConfig",
     "Hypothesis",
     "beam_search",

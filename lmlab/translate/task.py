@@ -414,7 +414,7 @@ def train_translator(
 def load_translator(run_dir: str | Path) -> tuple[NeuralTranslator, dict[str, Any]]:
     """The trained translator of a run directory and its ``config.json``; a run of another task is refused."""
     from lmlab.nn.weights import load_network
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
     from lmlab.runfiles import config_from_json, plain_file_name
     from lmlab.tokenizers import load_tokenizer, tokenizer_sha256
     from lmlab.translate.models import get_translator

@@ -3,12 +3,17 @@ one-line spec, as the lecture computes them by hand::
 
     128x128x3 conv3x3x32 pool2 conv3x3x64 pool2 conv3x3x128 pool2 flatten fc1024 fc512 fc1000
 
+gives 128x128x32, 64x64x32, 64x64x64, 32x32x64, 32x32x128, 16x16x128, 32,768 features and 34,686,504 parameters,
+the lecture's walk-through.
+
 Tokens (whitespace-separated): the input ``HxWxC`` (or ``HxW``, one channel) first, then
 
-* ``convKxKxN`` (``convK_hxK_wxN``), optionally ``pP`` (padding) and ``sS`` (stride): N filters;
-  O = (W - K + 2P)/S + 1 must be a whole number, parameters (K_w*K_h*C_in + 1)*N;
-* ``poolK`` / ``maxpoolK`` / ``avgpoolK``, optionally ``sS`` (stride, default K): floor((W - K)/S) + 1, as
-  PyTorch; no parameters;
+* ``convKxKxN`` (``convK_hxK_wxN``), optionally ``pP`` (padding) and ``sS`` (stride): N filters. Without ``pP``
+  the padding is *same*, P = (K - 1)/2, which keeps the size at stride 1, as the lecture's networks do (an odd K
+  then; ``p0`` for none). O = (W - K + 2P)/S + 1 must be a whole number; parameters (K_w*K_h*C_in + 1)*N;
+* ``poolK`` / ``maxpoolK`` / ``avgpoolK``, optionally ``sS`` (stride, default K): ceil((W - K)/S) + 1, rounding
+  up as the lecture (and ``lmlab conv``) does: a window over the edge is padded with -inf (an average pooling
+  averages the pixels it covers); PyTorch's ``ceil_mode=True``; no parameters;
 * ``bn`` (batch normalisation: a scale and a shift per channel, 2C), ``relu``, ``tanh``, ``sigmoid``,
   ``dropout`` (no parameters), ``gap`` (global average pooling to 1x1xC);
 * ``flatten``, then ``fcN`` (fully connected: (inputs + 1)*N parameters).
@@ -22,10 +27,16 @@ import re
 from dataclasses import dataclass
 
 from lmlab.errors import LmlabError
-from lmlab.nn.conv import conv_parameters, output_size
+from lmlab.nn.conv import conv_parameters, output_size, pool_output_size
 
 MAX_TOKENS = 500
 MAX_SIZE = 1 << 20
+
+#: The first line of the table: the two conventions a reader must know to check it by hand
+CONVENTIONS = (
+    "convolutions: same padding, P = (K - 1)/2, unless pP is given; pooling: ceil mode, a window over the edge "
+    "padded with -inf"
+)
 
 
 @dataclass
@@ -62,10 +73,12 @@ def cnn_shapes(spec: str) -> list[Layer]:
     """Every layer's output shape and parameters.
 
     >>> rows = cnn_shapes("128x128x3 conv3x3x32 pool2 conv3x3x64 pool2 conv3x3x128 pool2 flatten fc1024 fc512 fc1000")
-    >>> [shape_text(r.shape) for r in rows][1:8], rows[1].how
-    (['126x126x32', '63x63x32', '61x61x64', '30x30x64', '28x28x128', '14x14x128', '25088'], '(3*3*3 + 1)*32 = 896')
+    >>> [shape_text(r.shape) for r in rows][1:8]
+    ['128x128x32', '64x64x32', '64x64x64', '32x32x64', '32x32x128', '16x16x128', '32768']
+    >>> rows[1].how
+    'same: (W - K + 2P)/S + 1 = (128 - 3 + 2*1)/1 + 1 = 128; (3*3*3 + 1)*32 = 896'
     >>> sum(r.parameters for r in rows)
-    26822184
+    34686504
     """
     tokens = spec.split()
     if not tokens:
@@ -87,38 +100,9 @@ def cnn_shapes(spec: str) -> list[Layer]:
         if flat and (_CONV.fullmatch(t) or _POOL.fullmatch(t) or t in ("bn", "gap")):
             raise LmlabError(f"cnn-shapes: {where} needs an image, but the input is already flat ({shape[0]:,})")
         if conv := _CONV.fullmatch(t):
-            kh, kw, n = int(conv[1]), int(conv[2]), int(conv[3])
-            opt = _options(conv[4], token)
-            p, s = opt.get("p", 0), opt.get("s", 1)
-            h, w, c = shape
-            if min(kh, kw, n, s) < 1:
-                raise LmlabError(f"cnn-shapes: {where}: kernel sizes, filters and stride must be >= 1")
-            if kh > h + 2 * p or kw > w + 2 * p:
-                raise LmlabError(
-                    f"cnn-shapes: {where}: a {kh}x{kw} kernel on a {shape_text(shape)} input with padding {p} shrinks "
-                    f"it to nothing ({h} - {kh} + 2*{p} < 0)"
-                )
-            try:
-                oh, ow = output_size(h, kh, p, s), output_size(w, kw, p, s)
-            except LmlabError as e:
-                raise LmlabError(f"cnn-shapes: {where}: {e}") from None
-            params = conv_parameters(kh, kw, c, n)
-            how = f"(W - K + 2P)/S + 1 = ({h} - {kh} + 2*{p})/{s} + 1 = {oh}; ({kh}*{kw}*{c} + 1)*{n} = {params:,}"
-            rows.append(Layer(i, token, (oh, ow, n), params, how if (p or s != 1) else f"({kh}*{kw}*{c} + 1)*{n} = "
-                              f"{params:,}"))  # fmt: skip
+            rows.append(_conv_layer(i, token, conv, shape, where))
         elif pool := _POOL.fullmatch(t):
-            k = int(pool[2])
-            s = _options(pool[3], token).get("s", k)
-            h, w, c = shape
-            if k < 1 or s < 1:
-                raise LmlabError(f"cnn-shapes: {where}: the window and stride must be >= 1")
-            if k > h or k > w:
-                raise LmlabError(
-                    f"cnn-shapes: {where}: a {k}x{k} window on a {shape_text(shape)} input shrinks it to nothing"
-                )
-            oh, ow = (h - k) // s + 1, (w - k) // s + 1
-            note = "" if (h - k) % s == 0 and (w - k) % s == 0 else " (floor: the last row/column is dropped)"
-            rows.append(Layer(i, token, (oh, ow, c), 0, f"floor(({h} - {k})/{s}) + 1 = {oh}{note}"))
+            rows.append(_pool_layer(i, token, pool, shape, where))
         elif t == "bn":
             rows.append(Layer(i, token, shape, 2 * shape[2], f"a scale and a shift per channel: 2*{shape[2]}"))
         elif t == "gap":
@@ -147,11 +131,65 @@ def cnn_shapes(spec: str) -> list[Layer]:
     return rows
 
 
+def _same_padding(k: int, where: str) -> int:
+    """P = (K - 1)/2, which keeps the size at stride 1; an even K has none (it would pad one side more)."""
+    if k % 2 == 0:
+        raise LmlabError(
+            f"cnn-shapes: {where}: a kernel of {k} has no same padding ((K - 1)/2 = {(k - 1) / 2:g}); give the "
+            "padding, e.g. p0 or p1"
+        )
+    return (k - 1) // 2
+
+
+def _conv_layer(i: int, token: str, conv: re.Match, shape: tuple[int, ...], where: str) -> Layer:
+    kh, kw, n = int(conv[1]), int(conv[2]), int(conv[3])
+    opt = _options(conv[4], token)
+    h, w, c = shape
+    s = opt.get("s", 1)
+    if min(kh, kw, n, s) < 1:
+        raise LmlabError(f"cnn-shapes: {where}: kernel sizes, filters and stride must be >= 1")
+    same = "p" not in opt
+    ph, pw = (_same_padding(kh, where), _same_padding(kw, where)) if same else (opt["p"], opt["p"])
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        raise LmlabError(
+            f"cnn-shapes: {where}: a {kh}x{kw} kernel on a {shape_text(shape)} input with padding {ph} shrinks it to "
+            f"nothing ({h} - {kh} + 2*{ph} < 0)"
+        )
+    try:
+        oh, ow = output_size(h, kh, ph, s), output_size(w, kw, pw, s)
+    except LmlabError as e:
+        raise LmlabError(f"cnn-shapes: {where}: {e}") from None
+    params = conv_parameters(kh, kw, c, n)
+    how = f"({kh}*{kw}*{c} + 1)*{n} = {params:,}"
+    if ph or pw or s != 1:
+        size = f"({h} - {kh} + 2*{ph})/{s} + 1 = {oh}"
+        if (w, kw, pw) != (h, kh, ph):
+            size += f", ({w} - {kw} + 2*{pw})/{s} + 1 = {ow}"
+        how = f"{'same: ' if same else ''}(W - K + 2P)/S + 1 = {size}; {how}"
+    return Layer(i, token, (oh, ow, n), params, how)
+
+
+def _pool_layer(i: int, token: str, pool: re.Match, shape: tuple[int, ...], where: str) -> Layer:
+    k = int(pool[2])
+    s = _options(pool[3], token).get("s", k)
+    h, w, c = shape
+    if k < 1 or s < 1:
+        raise LmlabError(f"cnn-shapes: {where}: the window and stride must be >= 1")
+    if k > h or k > w:
+        raise LmlabError(f"cnn-shapes: {where}: a {k}x{k} window on a {shape_text(shape)} input shrinks it to nothing")
+    oh, ow = pool_output_size(h, k, s, ceil_mode=True), pool_output_size(w, k, s, ceil_mode=True)
+    note = ""
+    if (h - k) % s or (w - k) % s:
+        covers = "averages the pixels it covers" if pool[1] == "avg" else "is padded with -inf"
+        note = f" (ceil: the last window hangs over the edge and {covers})"
+    return Layer(i, token, (oh, ow, c), 0, f"ceil(({h} - {k})/{s}) + 1 = {oh}{note}")
+
+
 def format_shapes(rows: list[Layer]) -> str:
-    """The table ``lmlab cnn-shapes`` prints."""
+    """The table ``lmlab cnn-shapes`` prints, after a line with its conventions."""
     width = max(len(r.token) for r in rows)
     shape_w = max(len(shape_text(r.shape)) for r in rows)
-    lines = [f"{'layer':<{width}}  {'output':>{shape_w}}  {'parameters':>12}  how"]
+    lines = [CONVENTIONS, f"{'layer':<{width}}  {'output':>{shape_w}}  {'parameters':>12}  how"]
     for r in rows:
         lines.append(f"{r.token:<{width}}  {shape_text(r.shape):>{shape_w}}  {r.parameters:>12,}  {r.how}")
     total = sum(r.parameters for r in rows)

@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmlab.classify.metrics import ClassificationReport, classification_report, plot_confusion_matrix
 from lmlab.errors import LmlabError
+from lmlab.metrics import ClassificationReport, evaluation_metrics, plot_confusion_matrix
 from lmlab.nn.init import init_parameters
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
@@ -183,19 +183,6 @@ class Preprocess:
         """What a 0 pixel becomes once normalised, (1, C, 1, 1): what augmentation moves in from outside."""
         mean, std = self._mean_std(x)
         return -mean / std
-
-
-def evaluation_metrics(logits: np.ndarray, labels: np.ndarray, classes: Sequence[str]):
-    """Loss (mean cross-entropy), accuracy and macro-F1 of ``logits`` (N, K) against class indices, and the report.
-
-    >>> m, r = evaluation_metrics(np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]]), np.array([0, 1, 1]), ["a", "b"])
-    >>> round(m["accuracy"], 4), r.examples
-    (0.6667, 3)
-    """
-    logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-    loss = float(-logp[np.arange(labels.size), labels].mean()) if labels.size else math.nan
-    report = classification_report(labels, logits.argmax(axis=1), list(classes))
-    return {"loss": loss, "accuracy": report.accuracy, "macro_f1": report.macro_f1}, report
 
 
 class ImageClassifier:
@@ -377,7 +364,7 @@ def train_image_classifier(
 def load_image_classifier(run_dir: str | Path) -> tuple[ImageClassifier, dict[str, Any]]:
     """The trained classifier of an image run and its config.json (every file read as untrusted input)."""
     from lmlab.nn.weights import load_network
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
     from lmlab.runfiles import config_from_json
     from lmlab.vision.models import get_image_model
 

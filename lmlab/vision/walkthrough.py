@@ -107,8 +107,10 @@ def walk_convolution(
     top, bottom, left, right = padding
     H, W = x.shape
     kh, kw = k.shape
-    if not (isinstance(stride, int) and stride >= 1):
-        raise LmlabError(f"--stride must be an integer >= 1, got {stride!r}")
+    if max(padding) > MAX_SIDE:  # the padded image is printed, and allocated, whole
+        raise LmlabError(f"--padding must be at most {MAX_SIDE} on each side, got {max(padding)}")
+    if not (isinstance(stride, int) and 1 <= stride <= MAX_SIDE):
+        raise LmlabError(f"--stride must be an integer from 1 to {MAX_SIDE}, got {stride!r}")
     if kh > H + top + bottom or kw > W + left + right:
         raise LmlabError(
             f"--kernel is {kh}x{kw}, larger than the padded image ({H + top + bottom}x{W + left + right}); "

@@ -273,7 +273,7 @@ def load_run(path: str | Path) -> Word2VecRun:
     arrays' shapes, which the weights' header must match, and only then are ``vocab.txt`` (as many lines as the
     shapes say) and the weights (exactly the bytes their header accounts for) read.
     """
-    from lmlab.run import read_run_config
+    from lmlab.runconfig import read_run_config
 
     path = Path(path)
     if not path.is_dir():

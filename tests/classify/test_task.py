@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from lmlab.classify import task as classify_task
-from lmlab.classify.task import BucketedBatches, evaluation_metrics, pad_batch
+from lmlab.classify.task import BucketedBatches, pad_batch
 from lmlab.cli.main import main
+from lmlab.metrics import evaluation_metrics
 from lmlab.nn import load_tensors
 from lmlab.train.metrics import read_metrics
 

@@ -136,6 +136,13 @@ def test_bad_sizes_are_refused():
         sample_points(1, 1)
 
 
+@pytest.mark.parametrize("lr", [-1.0, 0.0, math.nan, math.inf, 11.0])
+def test_a_learning_rate_adam_refuses_is_one_line_not_a_torch_error(lr):
+    x = sample_points(-1, 1, 16)
+    with pytest.raises(LmlabError, match=r"--lr must be a number above 0 and at most 10, got"):
+        fit_widths(x, x, [2], "relu", steps=1, lr=lr)
+
+
 # ---- memorisation
 @pytest.mark.parametrize("m,d,k,seed", [(200, 10, 3, 0), (64, 1, 1, 1), (30, 50, 5, 2)])
 def test_memorizing_network_reproduces_random_labels_exactly(m, d, k, seed):

@@ -20,9 +20,9 @@ import pytest
 from lmlab.cli.main import main
 from lmlab.data import DATASETS, DataFile, DatasetInfo, data_changes, data_fingerprint, load_corpus, register_dataset
 from lmlab.errors import LmlabError
-from lmlab.ngram.arpa import read_arpa, write_arpa
-from lmlab.ngram.model import NgramConfig, NgramLM
-from lmlab.ngram.smoothing import SMOOTHINGS
+from lmlab.lm.ngram.arpa import read_arpa, write_arpa
+from lmlab.lm.ngram.model import NgramConfig, NgramLM
+from lmlab.lm.ngram.smoothing import SMOOTHINGS
 from lmlab.tokenizers import WordTokenizer
 
 

@@ -230,6 +230,8 @@ def test_bad_tag_commands_are_one_line(cli, hmm_run, pos_dir, tmp_path):
     assert rc == 2 and "a tagger reads the words as given" in err
     rc, _, err = cli("eval", hmm_run, "--confusion", tmp_path / "c.png")
     assert rc == 2 and err.count("\n") == 1
+    rc, _, err = cli("attention", hmm_run, "--text", "the dog", "--out", tmp_path / "a.png")
+    assert rc == 2 and "is a tagger: it has no attention weights" in err
 
 
 @pytest.mark.parametrize(

@@ -91,10 +91,23 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, corpus, capsys):
         (["train", "--vocab-size", 300, "--out", tok_path, bad_utf8], "not valid UTF-8 at byte offset 14"),
         (["train", "--vocab-size", 300, "--out", tok_path, empty], "is empty"),
         (["train", "--vocab-size", 300, "--out", tok_path, tmp_path / "missing.txt"], "no such file"),
+        # a folder is not "no such file": say what it is and what to give
+        (
+            ["train", "--vocab-size", 300, "--out", tok_path, tmp_path],
+            f"{tmp_path} is a directory; give the text files in it (e.g. {tmp_path / '*.txt'})",
+        ),
+        (
+            ["train", "--vocab-size", 300, "--out", tmp_path, corpus],
+            f"--out {tmp_path} is a directory; give the name of the file to write",
+        ),
+        (["inspect", tok_path, "--top", "-1"], "argument --top: must be an integer from 0 to 1,000,000, got '-1'"),
         (["encode", tmp_path / "missing.json", "--text", "x"], "tokenizer file not found"),
     ]
     for argv, message in cases:
-        code, out, err = run(capsys, "tokenizer", *argv)
+        try:
+            code, out, err = run(capsys, "tokenizer", *argv)
+        except SystemExit as e:  # a flag argparse refuses: the same one line and status
+            code, (out, err) = e.code, capsys.readouterr()
         assert code == 2, argv
         assert message in err and len(err.strip().splitlines()) == 1, err
 

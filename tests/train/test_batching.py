@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lmlab.errors import LmlabError
+from lmlab.lm.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.tokenizers import WordTokenizer
-from lmlab.train.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 
 
 def test_streams_follow_the_batchify_picture():

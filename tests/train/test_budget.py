@@ -24,8 +24,10 @@ def test_a_budgeted_cosine_schedule_ends_at_its_final_rate(cli, corpus_dir, tmp_
     assert stats["status"] == "stopped at --max-seconds" and stats["steps"] < 1_000_000
     # a million planned steps with a 5% warm-up: by steps, every update would still be warming up at ~1e-7;
     # over the budget, the warm-up takes its first 5% and the cosine the rest, ending at the final rate
-    assert max(r["lr"] for r in rows) > 0.009
-    assert rows[-1]["lr"] == pytest.approx(0.001, abs=2e-4)
+    # (bounds loose enough for a busy machine, whose few slow steps may miss the exact peak and end: by steps, the
+    # largest rate would be about 1e-7)
+    assert max(r["lr"] for r in rows) > 0.005
+    assert rows[-1]["lr"] < 0.4 * max(r["lr"] for r in rows) and rows[-1]["lr"] >= 0.001 - 1e-9
     assert [r["lr"] for r in rows].index(max(r["lr"] for r in rows)) < len(rows) // 2  # up first, then down
     share = stats["loop_share"]
     assert set(share) == {"validation", "training_steps"} and share["training_steps"] > 0.5
@@ -79,8 +81,8 @@ def test_compare_asks_each_family_for_its_flags_and_whether_it_takes_a_share():
 
 
 def test_every_neural_family_has_comparison_presets():
-    from lmlab.models import FAMILIES
-    from lmlab.train.presets import get_preset
+    from lmlab.lm.models import FAMILIES
+    from lmlab.lm.presets import get_preset
 
     for name, family in FAMILIES.items():
         if family.timed:

@@ -8,7 +8,7 @@ import torch
 
 from lmlab.data.vectors import write_word2vec
 from lmlab.errors import LmlabError
-from lmlab.models.task import load_input_embeddings
+from lmlab.lm.models.task import load_input_embeddings
 from lmlab.tokenizers import WordTokenizer
 from tests.train.conftest import TINY_RNN
 

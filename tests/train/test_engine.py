@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from lmlab.run import load_model
+from lmlab.lm.run import load_model
 from lmlab.train.device import CompiledOrEager
 from lmlab.train.metrics import read_metrics
 from tests.train.conftest import TINY_MLP, TINY_RNN
@@ -164,7 +164,7 @@ def test_compile_falls_back_to_eager(monkeypatch, caplog):
 def test_early_stopping_keeps_the_best_weights(cli, corpus_dir, tmp_path, monkeypatch):
     import functools
 
-    from lmlab.train import loop
+    from lmlab.lm.models import task as loop
 
     def spoil(step, trainer):  # after the first evaluation, make the model worse
         if step == 4:

@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from lmlab.train import loop
+from lmlab.lm.models import task as loop
 from lmlab.train.checkpoint import read_checkpoint_info
 from tests.train.conftest import TINY_MLP, TINY_RNN
 

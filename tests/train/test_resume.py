@@ -10,8 +10,8 @@ import signal
 import pytest
 import torch
 
+from lmlab.lm.models import task as loop
 from lmlab.nn import load_tensors
-from lmlab.train import loop
 from lmlab.train.checkpoint import read_checkpoint_info
 from lmlab.train.metrics import read_metrics
 from tests.train.conftest import TINY_MLP, TINY_RNN

@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from lmlab.errors import LmlabError
-from lmlab.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from lmlab.lm.config import TrainConfig
+from lmlab.lm.presets import PRESETS, get_preset
+from lmlab.train.config import OPTIMIZERS, SCHEDULES
 from lmlab.train.optim import build_optimizer, clip_global_norm
-from lmlab.train.presets import PRESETS, get_preset
 from lmlab.train.schedules import LRSchedule, cosine_lr, plateau_scale, step_decay_lr
 
 
@@ -134,7 +135,7 @@ def test_schedule_names_and_presets():
         assert LRSchedule(name, 1.0, 10, 100).lr_at(0) > 0
     small = get_preset("zaremba-small", "lstm")
     assert (small["lr"], small["clip"], small["seq_len"], small["epochs"]) == (20.0, 0.25, 20, 13)
-    from lmlab.models import get_family
+    from lmlab.lm.models import get_family
 
     for preset in PRESETS.values():
         get_family(preset.family).config_class()(**preset.values)  # every preset is a valid configuration

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from lmlab.errors import LmlabError
-from lmlab.generate import SamplingConfig
+from lmlab.lm.generate import SamplingConfig
 from lmlab.translate.decode import (
     DecodeConfig,
     beam_search,
@@ -125,6 +125,23 @@ def test_search_batches_keeps_the_input_order():
     assert [h[0].tokens for h in one_batch] == [h[0].tokens for h in small_batches]
 
 
+def test_a_wide_beam_searches_fewer_sentences_at_a_time_with_the_same_result(monkeypatch):
+    from lmlab.translate import decode
+
+    net = make_net("transformer")
+    cfg = DecodeConfig(beam=decode.MAX_BEAM, max_len_a=1.0, max_len_b=2)
+    one_batch = search(net, SOURCES, cfg)
+    sizes = []
+    monkeypatch.setattr(decode, "search", lambda net, srcs, cfg: sizes.append(len(srcs)) or one_batch[: len(srcs)])
+    monkeypatch.setattr(decode, "MAX_BEAM_ROWS", 2 * decode.MAX_BEAM)  # two sentences' rows per batch
+    search_batches(net, SOURCES, cfg)
+    assert sizes and max(sizes) == 2 and sum(sizes) == len(SOURCES)
+    monkeypatch.undo()
+    assert [[h.tokens for h in x] for x in search_batches(net, SOURCES, cfg)] == [
+        [h.tokens for h in x] for x in one_batch
+    ]
+
+
 def test_sampling_is_reproducible_and_top_k_1_is_greedy():
     net = make_net("luong", dtype=torch.float32)
     limits = max_lengths([s.size for s in SOURCES], 1.5, 3, net.config.max_len)
@@ -145,7 +162,13 @@ def test_length_rules():
 @pytest.mark.parametrize(
     "values, message",
     [
-        ({"beam": 0}, "--beam must be an integer >= 1, got 0"),
+        ({"beam": 0}, "--beam must be an integer from 1 to 100, got 0"),
+        ({"beam": 10_000}, "--beam must be an integer from 1 to 100, got 10000"),
+        ({"beam": 1, "n_best": 1, "sample": True, "top_k": 10**9}, "--top-k must be an integer from 1 to 1,000,000"),
+        ({"sample": True, "temperature": 1e-320}, "--temperature must be a number from 0.001 to 1000"),
+        ({"max_len_a": math.inf}, "--max-len-a must be a number from 0 to 100"),
+        ({"max_len_b": 10**12}, "--max-len-b must be an integer from 0 to 100,000"),
+        ({"length_penalty": math.nan}, "--length-penalty must be a number from 0 to 10"),
         ({"beam": 2, "n_best": 3}, "--n-best"),
         ({"length_penalty": -1.0}, "--length-penalty"),
         ({"max_len_b": -1}, "--max-len-b"),

@@ -208,7 +208,7 @@ def test_shared_and_tied_embeddings_are_one_tensor():
     net = make_net("transformer", share_embeddings=True, tie_output=True, src_vocab_size=13)
     assert net.src_embed.weight is net.tgt_embed.weight is net.out.weight
     assert net.src_embed.weight[0].abs().sum() == 0  # the padding row
-    from lmlab.models.neural import unique_state_dict
+    from lmlab.lm.models.neural import unique_state_dict
 
     assert "tgt_embed.weight" not in unique_state_dict(net) and "out.weight" not in unique_state_dict(net)
 

@@ -83,6 +83,19 @@ def test_translate_streams_in_input_order(run, cli, tmp_path, monkeypatch):
     assert cli("translate", run, "--input", src, "--sample", "--seed", "3", "--top-k", "5")[1] == sampled
 
 
+def test_a_byte_order_mark_does_not_change_the_first_translation(run, cli, tmp_path, monkeypatch):
+    lines = ["ein hund läuft .", "frau sieht katze ."]
+    plain, marked = tmp_path / "plain.de", tmp_path / "marked.de"
+    plain.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    marked.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")  # as Windows Notepad saves it
+    rc, expected, err = cli("translate", run, "--input", plain)
+    assert rc == 0 and expected.splitlines()[0] == "a dog runs .", err
+    assert cli("translate", run, "--input", marked) == (0, expected, "")
+    with open(marked, encoding="utf-8") as stdin:  # standard input too
+        monkeypatch.setattr(sys, "stdin", stdin)
+        assert cli("translate", run, "--input", "-") == (0, expected, "")
+
+
 def test_eval_reports_sacrebleu_with_its_signature_and_perplexity(run, cli):
     rc, out, err = cli("eval", run, "--split", "test", "--json")
     assert rc == 0, err
@@ -238,8 +251,12 @@ def test_bad_training_input_one_line_exit_2_nothing_written(case, expect, cli, t
 @pytest.mark.parametrize(
     "case, expect",
     [
-        ("beam_0", "--beam must be an integer >= 1, got 0"),
+        ("beam_0", "--beam must be an integer from 1 to 100, got 0"),
+        ("beam_huge", "--beam must be an integer from 1 to 100, got 1000000"),
         ("n_best", "--n-best (9) cannot be more than --beam (5)"),
+        ("samples_huge", "--n-best must be an integer from 1 to 100, got 100000"),
+        ("max_len_a", "--max-len-a must be a number from 0 to 100, got 1e+308"),
+        ("length_penalty", "--length-penalty must be a number from 0 to 10, got 1000000.0"),
         ("classify_run", "is a classification run, not a translation model"),
         ("lm_run", "is a language-model run, not a translation model"),
         ("no_input", "--input"),
@@ -251,6 +268,14 @@ def test_bad_use_of_a_run_is_one_line(case, expect, run, cli, tmp_path):
     target, args = run, []
     if case == "beam_0":
         args = ["translate", run, "--beam", "0"]
+    elif case == "beam_huge":  # once a traceback after gigabytes
+        args = ["translate", run, "--beam", "1000000"]
+    elif case == "samples_huge":
+        args = ["translate", run, "--sample", "--n-best", "100000"]
+    elif case == "max_len_a":  # a * |X| overflowed to inf
+        args = ["translate", run, "--max-len-a", "1e308"]
+    elif case == "length_penalty":  # lp(Y) ** alpha overflowed
+        args = ["translate", run, "--length-penalty", "1e6"]
     elif case == "n_best":
         args = ["translate", run, "--n-best", "9"]
     elif case in ("classify_run", "lm_run"):

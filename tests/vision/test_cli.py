@@ -192,9 +192,21 @@ def test_cnn_shapes_prints_every_layer_and_the_total(cli):
                        "fc512 fc1000")  # fmt: skip
     assert rc == 0, err
     lines = out.splitlines()
-    assert lines[2].split()[:3] == ["conv3x3x32", "126x126x32", "896"]
-    assert lines[8].split()[:2] == ["flatten", "25088"]
-    assert lines[-1].split() == ["total", "26,822,184"]
+    assert lines[0].startswith("convolutions: same padding, P = (K - 1)/2, unless pP is given; pooling: ceil mode")
+    # the lecture's walk-through: same padding keeps 128, each pooling halves it
+    assert [line.split()[1] for line in lines[3:10]] == ["128x128x32", "64x64x32", "64x64x64", "32x32x64",
+                                                        "32x32x128", "16x16x128", "32768"]  # fmt: skip
+    assert lines[3].split()[:3] == ["conv3x3x32", "128x128x32", "896"]  # (3*3*3 + 1)*32
+    assert lines[-1].split() == ["total", "34,686,504"]
+
+
+def test_cnn_shapes_padding_and_pooling_conventions(cli):
+    rc, out, err = cli("cnn-shapes", "5x5x1 conv3x3x1p0 pool2 flatten")  # no padding: 3x3, then ceil(1/2) + 1 = 2
+    assert rc == 0, err
+    assert [line.split()[1] for line in out.splitlines()[3:6]] == ["3x3x1", "2x2x1", "4"]
+    assert "ceil: the last window hangs over the edge and is padded with -inf" in out
+    rc, out, err = cli("cnn-shapes", "5x5x1 avgpool2")
+    assert rc == 0 and "averages the pixels it covers" in out, err
 
 
 @pytest.mark.parametrize(
@@ -206,10 +218,11 @@ def test_cnn_shapes_prints_every_layer_and_the_total(cli):
          "output size (W - K + 2P)/S + 1 = (3 - 2 + 2*0)/2 + 1 = 1.5 is not an integer"),
         (["conv", "--image", "1 2; 3", "--kernel", "1"], "--image: every row needs the same number of values"),
         (["conv", "--image", "1 2; 3 4", "--kernel", "1", "--activation", "exec(x)"], "unknown function 'exec'"),
-        (["cnn-shapes", "28x28x1 conv5x5x6 pool2 conv5x5x16 pool2 conv5x5x32"],
-         "layer 5 (conv5x5x32): a 5x5 kernel on a 4x4x16 input with padding 0 shrinks it to nothing"),
+        (["cnn-shapes", "28x28x1 conv5x5x6p0 pool2 conv5x5x16p0 pool2 conv5x5x32p0"],
+         "layer 5 (conv5x5x32p0): a 5x5 kernel on a 4x4x16 input with padding 0 shrinks it to nothing"),
         (["cnn-shapes", "28x28x1 conv3x3x8s2"], "layer 1 (conv3x3x8s2): output size (W - K + 2P)/S + 1 = "
-         "(28 - 3 + 2*0)/2 + 1 = 13.5 is not an integer"),
+         "(28 - 3 + 2*1)/2 + 1 = 14.5 is not an integer"),
+        (["cnn-shapes", "28x28x1 conv4x4x8"], "layer 1 (conv4x4x8): a kernel of 4 has no same padding"),
         (["cnn-shapes", "28x28x1 fc10"], "layer 1 (fc10) needs a flat input; put flatten before it"),
         (["cnn-shapes", "conv3x3x8"], "must start with the input HxWxC"),
         (["cnn-shapes", "28x28 lstm"], "layer 1 (lstm): unknown layer"),
@@ -249,7 +262,7 @@ def test_activations_plot(cli, tmp_path):
         (["approx", "--widths", "0", "--out", "x.png"], "widths must be integers from 1"),
         (["approx", "--out", "x.jpg"], "--out must end in .png"),
         (["approx", "--widths", "2,4", "--depth", "1,2", "--out", "x.png"], "--depth sweeps depth at one width"),
-        (["activations", "--only", "relu,swish", "--out", "a.png"], "--activation must be one of"),
+        (["activations", "--only", "relu,swish", "--out", "a.png"], "--only must be one of"),
     ],
 )
 def test_fundamentals_bad_input_is_one_line(cli, args, message, tmp_path, monkeypatch):
@@ -292,6 +305,27 @@ def test_image_task_bad_input_is_one_line_and_writes_nothing(cli, tmp_path, lene
         rc, out, err = cli(*args)
         assert rc == 2 and err.count("\n") == 1 and message in err, (args, err)
         assert not (tmp_path / "r").exists()
+
+
+def test_classify_and_plot_refuse_image_bombs_fifos_and_folders(cli, lenet_run, tmp_path):
+    import os
+
+    from tests.safety.test_cli_bounds import png_header
+    from tests.safety.test_read import lmlab_child, one_line_error
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header(100_000, 100_000))  # a few bytes claiming 10 billion pixels
+    (tmp_path / "folder.png").mkdir()
+    maps = tmp_path / "maps.png"
+    for image, message in [(bomb, "pixels, more than the 67,108,864 lmlab decodes"),
+                           (tmp_path / "folder.png", "is a directory")]:  # fmt: skip
+        for args in (["classify", lenet_run], ["plot", lenet_run, "--feature-maps", "--out", maps]):
+            rc, out, err = cli(*args, "--image", image)
+            assert rc == 2 and err.count("\n") == 1 and f"--image {image}" in err and message in err, err
+    assert not maps.exists()
+    os.mkfifo(tmp_path / "pipe.png")  # nobody writes to it: a reader that opened it would wait forever
+    rc, _, err = lmlab_child("classify", lenet_run, "--image", tmp_path / "pipe.png")
+    one_line_error(rc, err, f"--image {tmp_path / 'pipe.png'} is a FIFO (named pipe)")
 
 
 def test_idx_with_wrong_magic_through_the_cli(cli, tmp_path):

@@ -15,7 +15,7 @@ from lmlab.vision.models.mlp import MLP, MLPConfig
 from lmlab.vision.models.resnet import ResNet, ResNetConfig
 from lmlab.vision.models.vgg import VGG, VGGConfig
 from lmlab.vision.models.vit import ViT, ViTConfig
-from lmlab.vision.shapes import cnn_shapes
+from lmlab.vision.shapes import cnn_shapes, shape_text
 
 TINY = {
     "mlp": {"hidden": (16,)},
@@ -66,19 +66,23 @@ def test_lenet5_counts_its_weights_as_the_paper_does():
     assert torch.any(grad[net.c3_mask.expand_as(grad) == 1] != 0)
     # the fully connected variant with plain pooling is exactly the cnn-shapes count of its spec
     plain = LeNet5(LeNet5Config(c3_table=False, pool="avg"))
-    spec = "28x28x1 conv5x5x6p2 avgpool2 conv5x5x16 avgpool2 conv5x5x120 flatten fc84 fc10"
+    spec = "28x28x1 conv5x5x6p2 avgpool2 conv5x5x16p0 avgpool2 conv5x5x120p0 flatten fc84 fc10"
     assert params(plain) == sum(r.parameters for r in cnn_shapes(spec)) == 61_706
 
 
 def test_vgg_at_128_pixels_is_the_lecture_network():
     spec = "128x128x3 conv3x3x32 pool2 conv3x3x64 pool2 conv3x3x128 pool2 flatten fc1024 fc512 fc1000"
     rows = cnn_shapes(spec)
-    net = VGG(VGGConfig(in_channels=3, image_size=128, num_classes=1000, padding=0))
-    assert params(net) == sum(r.parameters for r in rows) == 26_822_184
-    assert net.flat_features == rows[7].shape[0] == 25_088
+    net = VGG(VGGConfig(in_channels=3, image_size=128, num_classes=1000))  # padding 1: same, as the lecture
+    assert params(net) == sum(r.parameters for r in rows) == 34_686_504
+    assert net.flat_features == rows[7].shape[0] == 32_768
     maps = net.feature_maps(torch.zeros(1, 3, 128, 128))
     shapes = [tuple(m.shape) for name, m in maps if "pool" in name]
-    assert shapes == [(32, 63, 63), (64, 30, 30), (128, 14, 14)]  # the lecture's sizes, channels first
+    assert shapes == [(32, 64, 64), (64, 32, 32), (128, 16, 16)]  # the lecture's sizes, channels first
+    # without padding, the spec says p0; its pooling rounds up (ceil mode) where PyTorch's default rounds down
+    spec_p0 = "128x128x3 conv3x3x32p0 pool2 conv3x3x64p0 pool2 conv3x3x128p0 pool2 flatten fc1024 fc512 fc1000"
+    assert [shape_text(r.shape) for r in cnn_shapes(spec_p0)][1:8] == [
+        "126x126x32", "63x63x32", "61x61x64", "31x31x64", "29x29x128", "15x15x128", "28800"]  # fmt: skip
     assert params(VGG(VGGConfig())) == 1_803_274  # the same network on 28x28 digits (padding 1)
 
 

@@ -184,7 +184,7 @@ def train_hmm(cfg: HMMConfig, data: Any, vocab: Vocabulary, opts: Any, out: Path
     """Count the training sentences and write a run directory at ``out`` (no engine: one pass of counting)."""
     from lmlab import __version__
     from lmlab.io import write_json
-    from lmlab.run import RUN_FORMAT, RUN_VERSION
+    from lmlab.runconfig import RUN_FORMAT, RUN_VERSION
     from lmlab.rundir import replace_run
 
     t0 = time.perf_counter()

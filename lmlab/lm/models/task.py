@@ -1,0 +1,227 @@
+"""Language modelling as a task of the training engine: ``lmlab train [--task lm] --model FAMILY``.
+
+Batches come from the training tokens (see :mod:`lmlab.lm.batching`): parallel streams with a carried state
+(recurrent families, truncated BPTT), random blocks with their context (feed-forward families), or one line per
+example (``--examples lines``). The loss is the mean cross-entropy per predicted token::
+
+    loss = -(1/N) sum_i ln softmax(logits_i)[y_i]       N = the batch's tokens (padding of --examples lines not counted)
+
+and validation is the evaluation protocol itself (the model's own ``score_stream`` over the validation split), so
+the validation perplexity a run reports is the one ``lmlab eval`` gives.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from lmlab.data import Corpus
+from lmlab.errors import LmlabError
+from lmlab.lm.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
+from lmlab.lm.config import TrainConfig
+from lmlab.lm.models import get_family
+from lmlab.lm.models.neural import NeuralLM, lm_loss
+from lmlab.lm.run import RunInfo, run_config
+from lmlab.nn.init import init_parameters
+from lmlab.tokenizers import Tokenizer, tokenizer_sha256
+from lmlab.train.distributed import batch_dims
+from lmlab.train.task import TrainingTask
+from lmlab.train_options import TrainOptions
+
+log = logging.getLogger(__name__)
+
+
+def input_embedding(net: nn.Module, vocab_size: int) -> nn.Embedding:
+    """The network's table of token vectors: its first ``nn.Embedding`` with a row per token."""
+    for module in net.modules():
+        if isinstance(module, nn.Embedding) and module.num_embeddings == vocab_size:
+            return module
+    raise LmlabError(f"this network has no embedding table of {vocab_size} rows to start from word vectors")
+
+
+@torch.no_grad()
+def load_input_embeddings(net: nn.Module, tokenizer: Tokenizer, path: str) -> int:
+    """Copy word vectors (word2vec text or binary) into the rows of the tokens they name (as written, else
+    lowercased); the other rows keep their initialisation. Returns how many rows were copied."""
+    from lmlab.data.vectors import read_word2vec
+
+    table = input_embedding(net, tokenizer.vocab_size)
+    words, vectors = read_word2vec(path)
+    if vectors.shape[1] != table.embedding_dim:
+        raise LmlabError(
+            f"--embeddings {path}: the vectors have {vectors.shape[1]} dimensions, the model's embeddings "
+            f"{table.embedding_dim} (set --d-embed or --d-model to {vectors.shape[1]})"
+        )
+    index = {w: i for i, w in enumerate(words)}
+    for i, w in enumerate(words):
+        index.setdefault(w.lower(), i)
+    rows, sources = [], []
+    for tid in range(tokenizer.vocab_size):
+        token = tokenizer.id_to_token(tid)
+        j = index.get(token, index.get(token.lower()))
+        if j is not None:
+            rows.append(tid)
+            sources.append(j)
+    if not rows:
+        raise LmlabError(f"--embeddings {path}: none of the vocabulary's tokens has a vector there")
+    table.weight[torch.tensor(rows)] = torch.from_numpy(vectors[sources]).to(table.weight.dtype)
+    return len(rows)
+
+
+class LanguageModelTask(TrainingTask):
+    name = "lm"
+    unit = "tokens"
+    main_metric = "loss"
+    higher_is_better = False
+
+    def __init__(self, cfg: TrainConfig, corpus: Corpus, tokenizer: Tokenizer):
+        self.cfg, self.corpus, self.tokenizer = cfg, corpus, tokenizer
+        self.family = cfg.family
+        self.lm_class: type[NeuralLM] = get_family(cfg.family).model_class()
+        self.carries_state = self.lm_class.batching == "streams" and cfg.examples != "lines"  # type: ignore[misc]
+
+    # ---- data
+    def prepare(self, scratch: Path, seed: int) -> None:
+        cfg, tokenizer, corpus = self.cfg, self.tokenizer, self.corpus
+        if not corpus.train:
+            raise LmlabError("the training split is empty")
+        self.train_tokens = write_token_file(scratch / "train.bin", corpus.train, tokenizer)
+        self.valid_ids = tokenizer.encode_lines(corpus.valid).ids if corpus.valid else None
+        # the model is built here (on the CPU) so that its context needs are known; build_network makes it again
+        self.lm = self.lm_class(tokenizer, cfg)
+        self.batches: StreamBatches | RandomBlocks | LineExamples
+        if cfg.examples == "lines":
+            self.batches = LineExamples(
+                self.train_tokens, tokenizer.eos_id, cfg.batch_size, cfg.seq_len, self.lm.context_size, seed
+            )
+        elif self.carries_state:
+            self.batches = StreamBatches(self.train_tokens, cfg.batch_size, cfg.seq_len)
+        else:
+            if self.lm.context_size >= self.train_tokens.size:
+                raise LmlabError(
+                    f"the context ({self.lm.context_size + 1} tokens) is longer than the training split "
+                    f"({self.train_tokens.size:,} tokens); lower --context-len or use more text"
+                )
+            self.batches = RandomBlocks(
+                self.train_tokens, cfg.batch_size, cfg.seq_len, self.lm.context_size, seed, tokenizer.eos_id
+            )
+        self.train_sha = stream_sha256(self.train_tokens)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.batches)
+
+    @property
+    def train_size(self) -> int:
+        return int(self.train_tokens.size)
+
+    @property
+    def has_validation(self) -> bool:
+        return self.valid_ids is not None
+
+    # ---- the network, one step, validation
+    def build_network(self) -> nn.Module:
+        self.lm = self.lm_class(self.tokenizer, self.cfg)  # built again after seeding, so runs are reproducible
+        init_parameters(self.lm.net, self.cfg.init, self.cfg.init_range)
+        if self.cfg.embeddings:
+            found = load_input_embeddings(self.lm.net, self.tokenizer, self.cfg.embeddings)
+            log.info("--embeddings: %d of %d tokens start from their vectors", found, self.tokenizer.vocab_size)
+        return self.lm.net
+
+    def train_step(self, forward: Callable, step: int, state: Any) -> tuple[Tensor, Tensor, Any]:
+        net, device = self.lm.net, self.lm.device
+        rows = self.shard.rows  # this process's streams or blocks (all of them on one process)
+        if isinstance(self.batches, StreamBatches):
+            i = step % self.steps_per_epoch
+            x, y = (rows(a) for a in self.batches[i])
+            if i == 0 or state is None:
+                state = net.init_state(x.shape[0])  # each epoch starts from the zero state
+        else:
+            x, y, context = (rows(a) for a in self.batches.batch(step))
+            state = net.state_from_context(torch.from_numpy(context).to(device))
+        xt = torch.from_numpy(x).to(device, non_blocking=True)
+        yt = torch.from_numpy(y).to(device, non_blocking=True)
+        logits, state = forward(xt, state)  # (B, T, V)
+        loss = lm_loss(logits, yt, padded=self.cfg.examples == "lines")
+        dtype = next(net.parameters()).dtype
+        state = tuple(s.detach().to(dtype) if s.is_floating_point() else s.detach() for s in state)
+        return loss, int((y >= 0).sum()), state  # B * T tokens, less the padding of --examples lines
+
+    def state_batch_dims(self) -> list[int]:
+        return batch_dims(self.lm.net.init_state)
+
+    def validate(self, subset: int | None = None) -> dict[str, float]:
+        assert self.valid_ids is not None
+        ids = self.valid_ids
+        if subset is not None and subset < ids.size:
+            # whole lines: up to the first </s> at or after `subset` tokens, so every line is scored as in eval
+            ends = np.flatnonzero(ids[subset - 1 :] == self.tokenizer.eos_id)
+            ids = ids[: subset + int(ends[0])] if ends.size else ids
+        loss = float(-self.lm.score_stream(ids).mean())
+        return {"loss": loss, "perplexity": math.exp(min(loss, 700.0))}
+
+    def validation_size(self) -> int:
+        return 0 if self.valid_ids is None else int(self.valid_ids.size)
+
+    def train_metrics(self, mean_loss: float) -> dict[str, float]:
+        return {"train_perplexity": math.exp(min(mean_loss, 700.0))}
+
+    # ---- resume and the run directory
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "train_sha256": self.train_sha,
+            "tokenizer_sha256": tokenizer_sha256(self.tokenizer),
+            "vocab_size": self.tokenizer.vocab_size,
+        }
+
+    def check_resume(self, info: dict[str, Any], run: Path) -> None:
+        if info.get("tokenizer_sha256") != tokenizer_sha256(self.tokenizer):
+            raise LmlabError(
+                f"--resume {run}: the tokenizer does not match the checkpoint's (vocabulary of "
+                f"{self.tokenizer.vocab_size} tokens, the checkpoint's {info.get('vocab_size', '?')}); "
+                "resume with the run's own tokenizer (omit --tokenizer)"
+            )
+        if info.get("train_sha256") != self.train_sha:
+            raise LmlabError(
+                f"--resume {run}: the training data is not the data of the checkpoint "
+                f"(it was {info.get('data', {}).get('spec')!r}); resume with the same --data"
+            )
+
+    def write_static_files(self, directory: Path) -> None:
+        self.tokenizer.save(directory / "tokenizer.json")
+
+    def run_config(self, info: RunInfo) -> dict[str, Any]:
+        return run_config(self.lm, info)
+
+    def result(self) -> NeuralLM:
+        return self.lm
+
+
+def train_neural(
+    cfg: TrainConfig,
+    corpus: Corpus,
+    tokenizer: Tokenizer,
+    opts: TrainOptions,
+    out: Path,
+    *,
+    callbacks: Sequence[Callable] = (),
+) -> NeuralLM:
+    """Train the family of ``cfg`` on ``corpus`` and leave a complete run directory at ``out``.
+
+    The run's lock is taken first (a second process writing ``out`` is refused, naming this one); then every check
+    of the input (``--out``, the configuration, the corpus against the batch shape, the device, on ``--resume``
+    the checkpoint, tokenizer and data) happens before anything is written.
+    """
+    from lmlab.train.loop import train_task
+
+    return train_task(LanguageModelTask(cfg, corpus, tokenizer), opts, out, callbacks=callbacks)
+
+
+__all__ = ["LanguageModelTask", "tokenizer_sha256", "train_neural"]
