@@ -116,7 +116,7 @@ def viterbi(logA: np.ndarray, logB: np.ndarray, words: Sequence[int]) -> list[in
     """The most probable tag ids of a sentence's word ids (see the module docstring).
 
     >>> logA = np.log([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.5, 0.5, 1e-9]])
-    >>> logB = np.log([[1e-9, 0.1, 0.8, 0.1], [1e-9, 0.1, 0.1, 0.8]])
+    >>> logB = np.log([[1e-9, 0.15, 0.8, 0.05], [1e-9, 0.1, 0.1, 0.8]])
     >>> viterbi(logA, logB, [2, 2, 3])
     [0, 0, 1]
     """
@@ -247,9 +247,10 @@ def most_frequent_tags(train: Any, sentences: Sequence[Sequence[str]]) -> list[l
     frequent training tag). Ties go to the tag seen first in training.
 
     >>> from lmlab.tag.data import Sentences
-    >>> train = Sentences([["The", "dog", "runs"], ["the", "runs"]], [["DET", "NOUN", "VERB"], ["DET", "NOUN"]])
-    >>> most_frequent_tags(train, [["the", "runs", "Rex", "42", "cat"]])
-    [['DET', 'NOUN', 'PROPN', 'NUM', 'NOUN']]
+    >>> train = Sentences([["The", "dog", "runs"], ["Rex", "runs", "2", "miles"]],
+    ...                   [["DET", "NOUN", "VERB"], ["PROPN", "VERB", "NUM", "NOUN"]])
+    >>> most_frequent_tags(train, [["the", "Runs", "Ada", "42", "cat"]])
+    [['DET', 'VERB', 'PROPN', 'NUM', 'NOUN']]
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     overall: Counter[str] = Counter()
