@@ -22,12 +22,19 @@ class Task:
     name: str
     summary: str
     families: str  # "module:ATTR", a dict of family name -> family (with config_class())
-    cli: str  # the module with add_train_flags(parser, family), train(args), evaluate(args), attention(args)
+    #: the task's command-line module: add_train_flags(parser, family, resuming), train(args), evaluate(args), and
+    #: the optional verbs it declares in ``verbs``
+    cli: str
     compare: str  # "module:ATTR", the task's lmlab.compare.CompareProfile
     #: why the task cannot train on several processes ("" when it can: it trains on lmlab's engine)
     single_process: str = ""
     #: "module:function": load_run(path) -> lmlab.api.TrainedRun, what lmlab.load returns for the task's runs
     api: str = ""
+    #: the optional functions of ``cli`` the shared verbs call: attention, export, add_eval_flags, plot_words,
+    #: plot_embeddings, plot_network, classify_image (declared, never looked for)
+    verbs: tuple[str, ...] = ()
+    #: "module:ATTR", the task's named recipes (``--preset``), a dict of name -> recipe ("" when it has none)
+    presets: str = ""
 
     @staticmethod
     def _load(ref: str) -> Any:
@@ -43,6 +50,15 @@ class Task:
     def cli_module(self) -> ModuleType:
         return importlib.import_module(self.cli)
 
+    def verb(self, name: str) -> Any:
+        """The task's function for the optional verb ``name``, or None when the task declares none."""
+        if name not in self.verbs:
+            return None
+        return getattr(self.cli_module(), name)
+
+    def preset_names(self) -> list[str]:
+        return list(self._load(self.presets)) if self.presets else []
+
     def load_run(self, path: Any) -> Any:
         """The task's :class:`lmlab.api.TrainedRun` for the run at ``path``."""
         if not self.api:
@@ -57,9 +73,11 @@ TASKS: dict[str, Task] = {
         "lm",
         "language modelling (perplexity)",
         "lmlab.lm.models:FAMILIES",
-        "lmlab.cli.lm_task",
+        "lmlab.lm.cli",
         "lmlab.lm.compare:LM_PROFILE",
         api="lmlab.lm.api:load_run",
+        verbs=("attention", "export"),
+        presets="lmlab.lm.presets:PRESETS",
     ),
     "classify": Task(
         "classify",
@@ -68,6 +86,7 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.classify_task",
         "lmlab.classify.compare:CLASSIFY_PROFILE",
         api="lmlab.classify.api:load_run",
+        verbs=("attention",),
     ),
     "graph": Task(
         "graph",
@@ -76,6 +95,7 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.graph_task",
         "lmlab.graph.compare:GRAPH_PROFILE",
         api="lmlab.graph.api:load_run",
+        verbs=("attention", "plot_embeddings"),
     ),
     "translate": Task(
         "translate",
@@ -84,6 +104,7 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.translate_task",
         "lmlab.translate.compare:TRANSLATE_PROFILE",
         api="lmlab.translate.api:load_run",
+        verbs=("attention",),
     ),
     "image": Task(
         "image",
@@ -92,6 +113,7 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.image_task",
         "lmlab.vision.compare:IMAGE_PROFILE",
         api="lmlab.vision.api:load_run",
+        verbs=("attention", "classify_image", "plot_network"),
     ),
     "tag": Task(
         "tag",
@@ -100,6 +122,7 @@ TASKS: dict[str, Task] = {
         "lmlab.cli.tag_task",
         "lmlab.tag.compare:TAG_PROFILE",
         api="lmlab.tag.api:load_run",
+        verbs=("attention",),
     ),
     "word2vec": Task(
         "word2vec",
@@ -109,6 +132,7 @@ TASKS: dict[str, Task] = {
         "lmlab.word2vec.compare:WORD2VEC_PROFILE",
         single_process="word2vec trains with its own threads (Hogwild, --threads N), not on several processes",
         api="lmlab.word2vec.api:load_run",
+        verbs=("add_eval_flags", "export", "plot_words"),
     ),
 }
 
@@ -126,6 +150,19 @@ def task_of_run(run_cfg: dict[str, Any]) -> Task:
     return get_task(run_cfg.get("task", DEFAULT_TASK))
 
 
+def task_of_path(path: Any) -> Task:
+    """The task of the run directory ``path`` (its ``config.json`` read as untrusted input); a file is an ARPA
+    language model."""
+    from pathlib import Path
+
+    from lmlab.runconfig import read_run_config
+
+    path = Path(path)
+    if path.is_file():
+        return get_task(DEFAULT_TASK)
+    return task_of_run(read_run_config(path))
+
+
 def get_family_of(run_cfg: dict[str, Any]) -> Any:
     """The family entry of a run's ``family`` in its task's table, or an LmlabError naming the known ones."""
     from lmlab.errors import LmlabError
@@ -137,4 +174,4 @@ def get_family_of(run_cfg: dict[str, Any]) -> Any:
     return table[name]
 
 
-__all__ = ["DEFAULT_TASK", "TASKS", "Task", "get_family_of", "get_task", "task_of_run"]
+__all__ = ["DEFAULT_TASK", "TASKS", "Task", "get_family_of", "get_task", "task_of_path", "task_of_run"]

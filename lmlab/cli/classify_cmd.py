@@ -55,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
     if task.name not in CLASSIFYING_TASKS:
         what = {"lm": "language-model", "translate": "translation", "word2vec": "word-vector"}.get(task.name, task.name)
         raise LmlabError(f"{args.run} is a {what} run, not a classifier (lmlab train --task classify, or --task image)")
-    task_cli = task.cli_module()
-    if hasattr(task_cli, "classify_image"):  # a task whose inputs are images
+    classify_image = task.verb("classify_image")
+    if classify_image is not None:  # a task whose inputs are images
         if args.image is None:
             raise LmlabError(f"{args.run} classifies images; give --image FILE")
-        return task_cli.classify_image(args)
+        return classify_image(args)
     if args.image is not None:
         raise LmlabError(f"{args.run} does not classify images; give --text TEXT or --input FILE")
     lines = input_lines(args.input, "--input", args.encoding_errors) if args.text is None else None

@@ -44,22 +44,22 @@ def run(args: argparse.Namespace) -> int:
     from lmlab.train.plot import plot_run
 
     if args.words:  # the task draws its own figure of words
-        plot_words = getattr(task_of_run(read_run_config(args.run)).cli_module(), "plot_words", None)
+        plot_words = task_of_run(read_run_config(args.run)).verb("plot_words")
         if plot_words is None:
             raise LmlabError(f"--words is for runs with word vectors (word2vec); {args.run} is not one")
         return plot_words(args)
     if args.embeddings:
         task = task_of_run(read_run_config(args.run))
-        draw = getattr(task.cli_module(), "plot_embeddings", None)
+        draw = task.verb("plot_embeddings")
         if draw is None:
             raise LmlabError(f"{args.run}: a {task.name} run has no learned representations to draw (--embeddings)")
         return draw(args)
     if args.filters or args.feature_maps or args.image:
         if not (args.filters or args.feature_maps):
             raise LmlabError("--image goes with --feature-maps")
-        task_cli = task_of_run(read_run_config(args.run)).cli_module()
-        if not hasattr(task_cli, "plot_network"):
+        plot_network = task_of_run(read_run_config(args.run)).verb("plot_network")
+        if plot_network is None:
             raise LmlabError(f"{args.run}: --filters and --feature-maps are for image classifiers")
-        return task_cli.plot_network(args)
+        return plot_network(args)
     print(plot_run(args.run, args.out))
     return 0

@@ -7,18 +7,9 @@ from the task's command-line module (see :mod:`lmlab.tasks`). This module also h
 from __future__ import annotations
 
 import argparse
-import sys
-import time
-from pathlib import Path
 
-from lmlab.cli.common import add_data_flags, add_tokenizer_flags, build_tokenizer, check_seed, read_corpus, seed_arg
-from lmlab.cli.config_args import add_config_flags, build_config, read_toml
-from lmlab.data import data_changes, data_fingerprint
-from lmlab.errors import LmlabError
-from lmlab.lm.evaluate import evaluate
-from lmlab.lm.models import FAMILIES, get_family
+from lmlab.cli.common import seed_arg
 from lmlab.tasks import DEFAULT_TASK, TASKS, get_task
-from lmlab.train_options import TrainOptions
 
 
 def _flag_from_argv(argv: list[str], flag: str) -> str | None:
@@ -70,12 +61,12 @@ def register(sub, argv: list[str]) -> None:
     p.add_argument("--out", required=not resuming, metavar="RUN", help="run directory to write")
     p.add_argument("--config", metavar="FILE.toml", help="hyperparameters from a TOML file (flags override it)")
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed, 0 to 2**63 - 1 (default: 0)")
-    from lmlab.lm.presets import PRESETS  # names only: no PyTorch import
-
     p.add_argument(
         "--preset",
         metavar="NAME",
-        help=f"neural families: start from a published recipe ({', '.join(PRESETS)}); --config and flags override it",
+        help="start from a published recipe"
+        + (f" ({', '.join(task.preset_names())})" if task.presets else "")
+        + "; --config and flags override it",
     )
     p.add_argument(
         "--resume",
@@ -107,92 +98,3 @@ def _dispatch(train, args: argparse.Namespace, argv: list[str]) -> int:
     if world_size_from_env() > 1:
         check_distributed(args, world_size_from_env())
     return train(args)
-
-
-def add_lm_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
-    """The language-model task's flags: its corpus, its tokenizer, the family's hyperparameters."""
-    add_data_flags(p, required=not resuming)
-    add_tokenizer_flags(p)
-    if name in FAMILIES:
-        family = FAMILIES[name]
-        add_config_flags(p, family.config_class(), f"{name} hyperparameters")
-
-
-def _resume_inputs(args: argparse.Namespace):
-    """Family, configuration, corpus, tokenizer and data description of the run named by ``--resume``."""
-    from lmlab.cli.common import resume_inputs
-    from lmlab.data import load_corpus
-    from lmlab.tokenizers import load_tokenizer
-
-    run_dir, info = resume_inputs(args)
-    family = get_family(info["family"])
-    if args.model and args.model != family.name:
-        raise LmlabError(f"--resume {run_dir} is a {family.name} run, not --model {args.model}")
-    cfg = build_config(family.config_class(), args, preset=info.get("config", {}), source=f"checkpoint of {run_dir}")
-    saved_data = info.get("data", {})
-    spec = args.data or saved_data.get("spec")
-    if not spec:
-        raise LmlabError(f"{run_dir}: the checkpoint records no corpus; pass --data DATA")
-    errors = args.encoding_errors if args.data else saved_data.get("encoding_errors", "strict")
-    corpus = load_corpus(spec, encoding_errors=errors)
-    if changed := data_changes(saved_data, corpus):
-        raise LmlabError(f"--resume {run_dir}: {spec}: its contents changed since training ({'/'.join(changed)})")
-    tokenizer = (
-        build_tokenizer(args, corpus.train) if args.tokenizer_given else load_tokenizer(run_dir / "tokenizer.json")
-    )
-    data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": errors}
-    return family, cfg, corpus, tokenizer, data_info, run_dir
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.resume:
-        family, cfg, corpus, tokenizer, data_info, out = _resume_inputs(args)
-    else:
-        family = get_family(args.model)
-        check_seed(args.seed)
-        file_values = read_toml(args.config) if args.config else None
-        preset = None
-        if args.preset:
-            from lmlab.lm.presets import get_preset
-
-            preset = get_preset(args.preset, family.name)
-        cfg = build_config(family.config_class(), args, file_values=file_values, preset=preset, source=str(args.config))
-        corpus = read_corpus(args)
-        tokenizer = build_tokenizer(args, corpus.train)
-        data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": args.encoding_errors}
-        out = Path(args.out)
-    opts = TrainOptions(
-        seed=args.seed,
-        command=args.command_line,
-        data_info=data_info,
-        resume=bool(args.resume),
-        preset=args.preset,
-    )
-    steps_before = _checkpoint_step(out) if args.resume else None
-    t0 = time.perf_counter()
-    model = family.trainer_fn()(cfg, corpus, tokenizer, opts, out)
-    seconds = time.perf_counter() - t0
-    if steps_before is not None and _checkpoint_step(out) == steps_before:
-        print(
-            f"nothing to train: {out} has already run its {steps_before:,} steps; "
-            "give a larger --max-steps or --epochs to train it further"
-        )
-    else:
-        print(
-            f"trained {family.name} ({model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size:,}) "
-            f"in {seconds:.2f} s -> {out}"
-        )
-    if model.normalized and corpus.valid:
-        try:
-            r = evaluate(model, corpus.valid)
-        except LmlabError as e:  # the model is trained and saved; only this report cannot be made
-            print(f"lmlab: warning: no validation perplexity: {e}", file=sys.stderr)
-        else:
-            print(f"valid perplexity {r.perplexity:.2f} ({r.tokens:,} tokens, {r.oov:,} OOV)")
-    return 0
-
-
-def _checkpoint_step(run: Path) -> int:
-    from lmlab.train.checkpoint import read_checkpoint_info
-
-    return read_checkpoint_info(run)["step"]

@@ -1,0 +1,216 @@
+"""The language-model task's command-line parts (``lmlab train``, ``eval``, ``attention``, ``export`` on a language
+model), as :data:`lmlab.tasks.TASKS` declares them for the shared dispatchers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from lmlab.cli.common import (
+    add_data_flags,
+    add_tokenizer_flags,
+    build_tokenizer,
+    check_input_file,
+    check_seed,
+    read_corpus,
+)
+from lmlab.cli.config_args import add_config_flags, build_config, read_toml
+from lmlab.data import data_changes, data_fingerprint, load_corpus, read_lines
+from lmlab.errors import LmlabError
+from lmlab.lm.evaluate import evaluate as evaluate_model
+from lmlab.lm.models import FAMILIES, get_family
+from lmlab.lm.run import load_model
+from lmlab.runconfig import unfinished_note
+from lmlab.train_options import TrainOptions
+
+#: The most positions (tokens, </s> included) drawn: each panel is 0.28 inch a position, side by side per head
+MAX_POSITIONS = 128
+
+
+def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
+    """The language-model task's flags: its corpus, its tokenizer, the family's hyperparameters."""
+    add_data_flags(p, required=not resuming)
+    add_tokenizer_flags(p)
+    if name in FAMILIES:
+        family = FAMILIES[name]
+        add_config_flags(p, family.config_class(), f"{name} hyperparameters")
+
+
+def _resume_inputs(args: argparse.Namespace):
+    """Family, configuration, corpus, tokenizer and data description of the run named by ``--resume``."""
+    from lmlab.cli.common import resume_inputs
+    from lmlab.data import load_corpus
+    from lmlab.tokenizers import load_tokenizer
+
+    run_dir, info = resume_inputs(args)
+    family = get_family(info["family"])
+    if args.model and args.model != family.name:
+        raise LmlabError(f"--resume {run_dir} is a {family.name} run, not --model {args.model}")
+    cfg = build_config(family.config_class(), args, preset=info.get("config", {}), source=f"checkpoint of {run_dir}")
+    saved_data = info.get("data", {})
+    spec = args.data or saved_data.get("spec")
+    if not spec:
+        raise LmlabError(f"{run_dir}: the checkpoint records no corpus; pass --data DATA")
+    errors = args.encoding_errors if args.data else saved_data.get("encoding_errors", "strict")
+    corpus = load_corpus(spec, encoding_errors=errors)
+    if changed := data_changes(saved_data, corpus):
+        raise LmlabError(f"--resume {run_dir}: {spec}: its contents changed since training ({'/'.join(changed)})")
+    tokenizer = (
+        build_tokenizer(args, corpus.train) if args.tokenizer_given else load_tokenizer(run_dir / "tokenizer.json")
+    )
+    data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": errors}
+    return family, cfg, corpus, tokenizer, data_info, run_dir
+
+
+def train(args: argparse.Namespace) -> int:
+    if args.resume:
+        family, cfg, corpus, tokenizer, data_info, out = _resume_inputs(args)
+    else:
+        family = get_family(args.model)
+        check_seed(args.seed)
+        file_values = read_toml(args.config) if args.config else None
+        preset = None
+        if args.preset:
+            from lmlab.lm.presets import get_preset
+
+            preset = get_preset(args.preset, family.name)
+        cfg = build_config(family.config_class(), args, file_values=file_values, preset=preset, source=str(args.config))
+        corpus = read_corpus(args)
+        tokenizer = build_tokenizer(args, corpus.train)
+        data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": args.encoding_errors}
+        out = Path(args.out)
+    opts = TrainOptions(
+        seed=args.seed,
+        command=args.command_line,
+        data_info=data_info,
+        resume=bool(args.resume),
+        preset=args.preset,
+    )
+    steps_before = _checkpoint_step(out) if args.resume else None
+    t0 = time.perf_counter()
+    model = family.trainer_fn()(cfg, corpus, tokenizer, opts, out)
+    seconds = time.perf_counter() - t0
+    if steps_before is not None and _checkpoint_step(out) == steps_before:
+        print(
+            f"nothing to train: {out} has already run its {steps_before:,} steps; "
+            "give a larger --max-steps or --epochs to train it further"
+        )
+    else:
+        print(
+            f"trained {family.name} ({model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size:,}) "
+            f"in {seconds:.2f} s -> {out}"
+        )
+    if model.normalized and corpus.valid:
+        try:
+            r = evaluate_model(model, corpus.valid)
+        except LmlabError as e:  # the model is trained and saved; only this report cannot be made
+            print(f"lmlab: warning: no validation perplexity: {e}", file=sys.stderr)
+        else:
+            print(f"valid perplexity {r.perplexity:.2f} ({r.tokens:,} tokens, {r.oov:,} OOV)")
+    return 0
+
+
+def _checkpoint_step(run: Path) -> int:
+    from lmlab.train.checkpoint import read_checkpoint_info
+
+    return read_checkpoint_info(run)["step"]
+
+
+def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]:
+    """The lines to evaluate and a description of where they came from."""
+    if args.text:
+        check_input_file(args.text, "--text")
+        return read_lines(args.text, encoding_errors=args.encoding_errors), args.text
+    spec = args.data or run_cfg.get("data", {}).get("spec")
+    if not spec:
+        raise LmlabError("this model records no corpus; pass --data DATA or --text FILE")
+    errors = args.encoding_errors if args.data else run_cfg.get("data", {}).get("encoding_errors", "strict")
+    corpus = load_corpus(spec, encoding_errors=errors)
+    if not args.data and (changed := data_changes(run_cfg.get("data", {}), corpus)):
+        print(f"lmlab: warning: {spec}: its contents changed since training ({'/'.join(changed)})", file=sys.stderr)
+    return corpus.split(args.split), f"{spec}:{args.split}"
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    model, run_cfg = load_model(args.run)
+    note = unfinished_note(args.run, run_cfg)
+    if note:
+        print(f"lmlab: warning: {note}", file=sys.stderr)
+    lines, where = eval_lines(args, run_cfg)
+    r = evaluate_model(model, lines)
+    if args.json:
+        print(json.dumps({"data": where, "family": model.family, **r.to_dict()}))
+    else:
+        print(
+            f"{where}: perplexity {r.perplexity:.2f}, cross-entropy {r.cross_entropy:.4f} nats "
+            f"({r.bits_per_token:.4f} bits) per token, {r.tokens:,} tokens, {r.oov:,} OOV"
+        )
+    return 0
+
+
+def plot_attention(weights, labels: list[str], out: Path, title: str) -> None:
+    """weights: one (n_head, T, T) tensor per layer; a grid of layers (rows) by heads (columns)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lmlab.io import atomic_open
+
+    n_layer, n_head = len(weights), weights[0].size(0)
+    T = len(labels)
+    size = max(2.0, 0.28 * T + 1)
+    fig, axes = plt.subplots(n_layer, n_head, figsize=(size * n_head, size * n_layer), squeeze=False)
+    for layer, w in enumerate(weights):
+        for head in range(n_head):
+            ax = axes[layer][head]
+            ax.imshow(w[head].numpy(), cmap="viridis", vmin=0.0, vmax=1.0)
+            ax.set_title(f"layer {layer + 1}, head {head + 1}", fontsize=8)
+            ax.set_xticks(range(T), labels, rotation=90, fontsize=6)
+            ax.set_yticks(range(T), labels, fontsize=6)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_open(out, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+
+
+def attention(args: argparse.Namespace) -> int:
+    model, _ = load_model(args.run)
+    attention = getattr(model, "attention_weights", None)
+    if attention is None:
+        raise LmlabError(f"a {model.family} model has no attention weights to draw; use a transformer run")
+    tok = model.tokenizer
+    ids = tok.encode(args.text)
+    if not ids:
+        raise LmlabError("--text has no tokens")
+    weights = attention(ids)
+    T = weights[0].size(-1)
+    if T > MAX_POSITIONS:  # a panel grows with T: past this, the figure is too large to draw or read
+        raise LmlabError(
+            f"--text reads as {T} positions; the attention plot draws at most {MAX_POSITIONS}: give a shorter text"
+        )
+    shown = [tok.eos_id, *ids][-T:]
+    labels = [repr(tok.id_to_token(i))[1:-1] for i in shown]
+    plot_attention(weights, labels, Path(args.out), f"{args.run}: {args.text[:60]}")
+    print(f"wrote {args.out} ({len(weights)} layers x {weights[0].size(0)} heads, {T} positions)")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """``lmlab export RUN --format arpa``: a back-off n-gram model as an ARPA file."""
+    if args.format != "arpa":
+        raise LmlabError(f"--format {args.format} is not a format of this model; it exports as --format arpa")
+    model, _ = load_model(args.run)
+    writer = getattr(model, "write_arpa", None)
+    if writer is None:
+        raise LmlabError(f"ARPA export is for back-off n-gram models; this run is a {model.family} model")
+    writer(args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+__all__ = ["add_train_flags", "attention", "eval_lines", "evaluate", "export", "train"]
