@@ -1,140 +1,30 @@
-"""The tasks lmlab trains, and where each one's families and command-line verbs live.
+"""The tasks lmlab trains: the one place where the shared layers meet the task packages.
 
-``TASKS`` names every task ``lmlab train --task`` accepts. Each entry points (lazily, so that reading the table
-imports no PyTorch) at the task's table of model families and at the module that gives the command line its
-task-specific parts (``add_train_flags``, ``train``, ``evaluate``, ``attention``). ``lmlab train``, ``eval`` and
-``attention`` reach a task only through this table and the ``"task"`` field of a run's ``config.json`` (runs made
-before tasks existed have none: they are language models).
+``TASKS`` gathers each task package's declared spec (``lmlab/<task>/spec.py``, a :class:`lmlab.taskspec.Task`):
+its families, its command-line parts and optional verbs, its comparison profile, its presets and its inference API,
+each named lazily so that reading the table imports no PyTorch. ``lmlab train``, ``eval``, ``attention``,
+``export``, ``compare`` and :func:`lmlab.load` reach a task only through this table and the ``"task"`` field of a
+run's ``config.json`` (runs made before tasks existed have none: they are language models).
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
+
+from lmlab.classify.spec import SPEC as _CLASSIFY
+from lmlab.graph.spec import SPEC as _GRAPH
+from lmlab.lm.spec import SPEC as _LM
+from lmlab.tag.spec import SPEC as _TAG
+from lmlab.taskspec import Task
+from lmlab.translate.spec import SPEC as _TRANSLATE
+from lmlab.vision.spec import SPEC as _VISION
+from lmlab.word2vec.spec import SPEC as _WORD2VEC
 
 DEFAULT_TASK = "lm"
 
 
-@dataclass(frozen=True)
-class Task:
-    name: str
-    summary: str
-    families: str  # "module:ATTR", a dict of family name -> family (with config_class())
-    #: the task's command-line module: add_train_flags(parser, family, resuming), train(args), evaluate(args), and
-    #: the optional verbs it declares in ``verbs``
-    cli: str
-    compare: str  # "module:ATTR", the task's lmlab.compare.CompareProfile
-    #: why the task cannot train on several processes ("" when it can: it trains on lmlab's engine)
-    single_process: str = ""
-    #: "module:function": load_run(path) -> lmlab.api.TrainedRun, what lmlab.load returns for the task's runs
-    api: str = ""
-    #: the optional functions of ``cli`` the shared verbs call: attention, export, add_eval_flags, plot_words,
-    #: plot_embeddings, plot_network, classify_image (declared, never looked for)
-    verbs: tuple[str, ...] = ()
-    #: "module:ATTR", the task's named recipes (``--preset``), a dict of name -> recipe ("" when it has none)
-    presets: str = ""
-
-    @staticmethod
-    def _load(ref: str) -> Any:
-        module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
-
-    def family_table(self) -> dict[str, Any]:
-        return self._load(self.families)
-
-    def compare_profile(self) -> Any:
-        return self._load(self.compare)
-
-    def cli_module(self) -> ModuleType:
-        return importlib.import_module(self.cli)
-
-    def verb(self, name: str) -> Any:
-        """The task's function for the optional verb ``name``, or None when the task declares none."""
-        if name not in self.verbs:
-            return None
-        return getattr(self.cli_module(), name)
-
-    def preset_names(self) -> list[str]:
-        return list(self._load(self.presets)) if self.presets else []
-
-    def load_run(self, path: Any) -> Any:
-        """The task's :class:`lmlab.api.TrainedRun` for the run at ``path``."""
-        if not self.api:
-            from lmlab.errors import LmlabError
-
-            raise LmlabError(f"the {self.name} task has no inference API yet (lmlab.load)")
-        return self._load(self.api)(path)
-
-
-TASKS: dict[str, Task] = {
-    "lm": Task(
-        "lm",
-        "language modelling (perplexity)",
-        "lmlab.lm.models:FAMILIES",
-        "lmlab.lm.cli",
-        "lmlab.lm.compare:LM_PROFILE",
-        api="lmlab.lm.api:load_run",
-        verbs=("attention", "export"),
-        presets="lmlab.lm.presets:PRESETS",
-    ),
-    "classify": Task(
-        "classify",
-        "text classification (accuracy)",
-        "lmlab.classify.models:CLASSIFIERS",
-        "lmlab.cli.classify_task",
-        "lmlab.classify.compare:CLASSIFY_PROFILE",
-        api="lmlab.classify.api:load_run",
-        verbs=("attention",),
-    ),
-    "graph": Task(
-        "graph",
-        "node classification on a graph (accuracy)",
-        "lmlab.graph.models:GRAPH_MODELS",
-        "lmlab.cli.graph_task",
-        "lmlab.graph.compare:GRAPH_PROFILE",
-        api="lmlab.graph.api:load_run",
-        verbs=("attention", "plot_embeddings"),
-    ),
-    "translate": Task(
-        "translate",
-        "machine translation (BLEU)",
-        "lmlab.translate.models:TRANSLATORS",
-        "lmlab.cli.translate_task",
-        "lmlab.translate.compare:TRANSLATE_PROFILE",
-        api="lmlab.translate.api:load_run",
-        verbs=("attention",),
-    ),
-    "image": Task(
-        "image",
-        "image classification (accuracy)",
-        "lmlab.vision.models:IMAGE_MODELS",
-        "lmlab.cli.image_task",
-        "lmlab.vision.compare:IMAGE_PROFILE",
-        api="lmlab.vision.api:load_run",
-        verbs=("attention", "classify_image", "plot_network"),
-    ),
-    "tag": Task(
-        "tag",
-        "sequence labelling: part-of-speech tags, named entities (accuracy per word, span F1)",
-        "lmlab.tag.models:TAGGERS",
-        "lmlab.cli.tag_task",
-        "lmlab.tag.compare:TAG_PROFILE",
-        api="lmlab.tag.api:load_run",
-        verbs=("attention",),
-    ),
-    "word2vec": Task(
-        "word2vec",
-        "word vectors, skip-gram and CBOW (analogy accuracy, word similarity)",
-        "lmlab.word2vec.config:FAMILIES",
-        "lmlab.cli.word2vec_task",
-        "lmlab.word2vec.compare:WORD2VEC_PROFILE",
-        single_process="word2vec trains with its own threads (Hogwild, --threads N), not on several processes",
-        api="lmlab.word2vec.api:load_run",
-        verbs=("add_eval_flags", "export", "plot_words"),
-    ),
-}
+#: every task lmlab trains, by name: each task package's ``spec.py``
+TASKS: dict[str, Task] = {spec.name: spec for spec in (_LM, _CLASSIFY, _GRAPH, _TRANSLATE, _VISION, _TAG, _WORD2VEC)}
 
 
 def get_task(name: str) -> Task:

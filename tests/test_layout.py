@@ -2,7 +2,8 @@
 
 The engine (``lmlab/train``), the comparison (``lmlab/compare.py``), the inference contract (``lmlab/api.py``), the
 run-file layers and the CLI's shared dispatchers reach a task only through :data:`lmlab.tasks.TASKS` and the run's
-``config.json``; none of them imports a task package. Checked on the source (every ``import`` and ``from ... import``,
+``config.json``; none of them imports a task package (``lmlab/tasks.py``, the table itself, gathers each task's
+``spec.py``). Checked on the source (every ``import`` and ``from ... import``,
 at any depth), so a lazy import inside a function counts too.
 """
 
@@ -23,7 +24,6 @@ SHARED = [
     *sorted((LMLAB / "tokenizers").glob("*.py")),
     LMLAB / "compare.py",
     LMLAB / "api.py",
-    LMLAB / "tasks.py",
     LMLAB / "families.py",
     LMLAB / "rundir.py",
     LMLAB / "runfiles.py",
@@ -68,4 +68,5 @@ def test_every_task_package_has_the_same_shape():
         folder = LMLAB / task
         assert (folder / "__init__.py").is_file(), task
         assert (folder / "api.py").is_file(), f"lmlab/{task} has no api.py (lmlab.load)"
+        assert (folder / "spec.py").is_file(), f"lmlab/{task} has no spec.py (its entry in lmlab.tasks.TASKS)"
         assert (folder / "models").is_dir() or task == "word2vec", f"lmlab/{task} has no models/"

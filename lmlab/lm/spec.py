@@ -1,0 +1,15 @@
+"""The lm task as the shared layers see it: its name, families, command-line parts, comparison profile and
+inference API, each named as a "module:attr" string loaded on first use (reading it imports no PyTorch)."""
+
+from lmlab.taskspec import Task
+
+SPEC = Task(
+    "lm",
+    "language modelling (perplexity)",
+    "lmlab.lm.models:FAMILIES",
+    "lmlab.lm.cli",
+    "lmlab.lm.compare:LM_PROFILE",
+    api="lmlab.lm.api:load_run",
+    verbs=("attention", "export"),
+    presets="lmlab.lm.presets:PRESETS",
+)
