@@ -38,11 +38,11 @@ from lmlab.errors import LmlabError
 from lmlab.metrics import ClassificationReport, evaluation_metrics, plot_confusion_matrix
 from lmlab.nn.init import init_parameters
 from lmlab.tokenizers import Tokenizer, tokenizer_sha256
+from lmlab.train.bucketing import BucketedBatches
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 
 PAD = 0  # the padding id of every classifier network; token ids are the tokenizer's + 1
-BUCKET_BATCHES = 50  # batches' worth of examples sorted by length together
 
 
 @dataclass(kw_only=True)
@@ -144,44 +144,6 @@ def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return x, x != PAD
 
 
-class BucketedBatches:
-    """Batches of examples of similar length, in an order fixed by (seed, epoch).
-
-    >>> lengths = [np.ones(n, dtype=np.int64) for n in [1, 9, 2, 8, 3, 7]]
-    >>> bb = BucketedBatches(lengths, batch_size=2, seed=0)
-    >>> len(bb), sorted(sorted(int(lengths[i].size) for i in b) for b in bb.epoch_batches(0))
-    (3, [[1, 2], [3, 7], [8, 9]])
-    """
-
-    def __init__(self, seqs: Sequence[np.ndarray], batch_size: int, seed: int):
-        self.lengths = np.array([s.size for s in seqs], dtype=np.int64)
-        self.batch_size, self.seed = batch_size, seed
-        self._cache: tuple[int, list[np.ndarray]] | None = None
-
-    def __len__(self) -> int:
-        """Batches per epoch: every example once (the last batch of an epoch may be smaller)."""
-        return max(1, -(-self.lengths.size // self.batch_size))
-
-    def epoch_batches(self, epoch: int) -> list[np.ndarray]:
-        if self._cache is not None and self._cache[0] == epoch:
-            return self._cache[1]
-        rng = np.random.default_rng((self.seed, epoch))
-        order = rng.permutation(self.lengths.size)
-        pool = self.batch_size * BUCKET_BATCHES
-        batches = []
-        for a in range(0, order.size, pool):
-            chunk = order[a : a + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[b : b + self.batch_size] for b in range(0, chunk.size, self.batch_size)]
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-        self._cache = (epoch, batches)
-        return batches
-
-    def batch(self, step: int) -> np.ndarray:
-        """The example indices of update ``step``."""
-        return self.epoch_batches(step // len(self))[step % len(self)]
-
-
 def classification_loss(out, y: Tensor) -> Tensor:
     """Mean cross-entropy per example, plus the model's penalty when it has one."""
     loss = F.cross_entropy(out.logits.float(), y)
@@ -221,7 +183,9 @@ class ClassificationTask(TrainingTask):
         self.valid_x, cut_v = encode_texts(self.tokenizer, self.data.valid.texts, self.cfg.max_len)
         self.valid_labels = list(self.data.valid.labels)
         self.truncated = cut + cut_v
-        self.batches = BucketedBatches(self.train_x, self.cfg.batch_size, seed)
+        self.batches = BucketedBatches(
+            np.array([x.size for x in self.train_x], dtype=np.int64), self.cfg.batch_size, seed
+        )
         h = hashlib.sha256()
         for ids, y in zip(self.train_x, self.train_y):
             h.update(ids.tobytes() + b"|" + str(int(y)).encode() + b"\n")

@@ -41,10 +41,10 @@ from lmlab.errors import LmlabError
 from lmlab.runconfig import RUN_FORMAT, RUN_VERSION
 from lmlab.tag.models.base import PAD, UNK, TagBatch, caps_feature
 from lmlab.tag.vocab import VOCAB_FILE, Vocabulary
+from lmlab.train.bucketing import BucketedBatches
 from lmlab.train.config import EngineConfig, check_engine_config
 from lmlab.train.task import TrainingTask
 
-BUCKET_BATCHES = 50  # batches' worth of sentences sorted by length together
 UNSEEN = -1  # the tag id of a valid or test word whose tag never occurs in training
 
 
@@ -157,41 +157,6 @@ def to_batch(arrays: dict[str, np.ndarray], device: torch.device) -> TagBatch:
     return TagBatch(**{k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in arrays.items()})
 
 
-class SentenceBatches:
-    """Batches of sentences of similar length, in an order fixed by (seed, epoch).
-
-    >>> sb = SentenceBatches(np.array([1, 9, 2, 8, 3, 7]), batch_size=2, seed=0)
-    >>> len(sb), sorted(sorted(int(sb.lengths[i]) for i in b) for b in sb.epoch_batches(0))
-    (3, [[1, 2], [3, 7], [8, 9]])
-    """
-
-    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int):
-        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
-        self._cache: tuple[int, list[np.ndarray]] | None = None
-
-    def __len__(self) -> int:
-        return max(1, -(-self.lengths.size // self.batch_size))
-
-    def epoch_batches(self, epoch: int) -> list[np.ndarray]:
-        if self._cache is not None and self._cache[0] == epoch:
-            return self._cache[1]
-        rng = np.random.default_rng((self.seed, epoch))
-        order = rng.permutation(self.lengths.size)
-        pool = self.batch_size * BUCKET_BATCHES
-        batches = []
-        for a in range(0, order.size, pool):
-            chunk = order[a : a + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[b : b + self.batch_size] for b in range(0, chunk.size, self.batch_size)]
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-        self._cache = (epoch, batches)
-        return batches
-
-    def batch(self, step: int) -> np.ndarray:
-        """The sentence indices of update ``step``."""
-        return self.epoch_batches(step // len(self))[step % len(self)]
-
-
 def singleton_words(vocab: Vocabulary, sentences: Sequence[Sequence[str]]) -> np.ndarray:
     """A mask over word ids (V,): True for the words seen exactly once in ``sentences``."""
     counts = Counter(w for s in sentences for w in s)
@@ -257,7 +222,7 @@ class TaggingTask(TrainingTask):
         self.valid_enc = EncodedSentences(self.vocab, valid.words, max_word_len, valid.tags, self.tag_index)
         self.singletons = singleton_words(self.vocab, train.words)
         self.seed = seed
-        self.batches = SentenceBatches(self.train_enc.lengths, self.cfg.batch_size, seed)
+        self.batches = BucketedBatches(self.train_enc.lengths, self.cfg.batch_size, seed)
         self.train_sha = split_sha256(train.as_lines())
 
     @property
@@ -480,7 +445,6 @@ __all__ = [
     "RECIPES",
     "EncodedSentences",
     "NeuralTagger",
-    "SentenceBatches",
     "TagTrainConfig",
     "TaggingTask",
     "evaluate_tagger",
