@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from lmlab.rundir import is_lmlab_entry, user_entries
 from tests.classify.test_task import make_examples, write_tsv
 from tests.graph.conftest import write_graph
 from tests.safety.test_read import lmlab, lmlab_child, one_line_error
+from tests.tag.test_cli import TINY as TINY_TAGGERS
+from tests.tag.test_cli import pos_sentence, write_conllu
 from tests.translate.conftest import write_corpus as write_parallel
 from tests.vision.conftest import write_mnist_like
 
@@ -48,6 +51,11 @@ def data(tmp_path_factory) -> dict[str, Path]:
     w2v = root / "w2v.txt"
     w2v.write_text("\n".join(LM_LINES * 20) + "\n")
     write_mnist_like(root / "images", 60, 30)
+    pos = root / "pos"
+    pos.mkdir()
+    rng = random.Random(0)
+    for split, n in (("train", 60), ("dev", 12), ("test", 12)):
+        write_conllu(pos / f"toy-ud-{split}.conllu", [pos_sentence(rng) for _ in range(n)])
     return {
         "lm": lm,
         "classify": sentiment,
@@ -55,6 +63,7 @@ def data(tmp_path_factory) -> dict[str, Path]:
         "image": root / "images",
         "translate": write_parallel(root / "parallel", sizes=(("train", 120), ("valid", 10), ("test", 10))),
         "word2vec": w2v,
+        "tag": pos,
     }
 
 
@@ -113,6 +122,8 @@ TRAININGS = {
         "--epochs",
         "1",
     ],  # fmt: skip
+    "tag-hmm": ["--task", "tag", "--model", "hmm"],
+    "tag-bilstm": ["--task", "tag", "--model", "bilstm", "--epochs", "1", *TINY_TAGGERS["bilstm"]],
     "word2vec-skipgram": [
         "--task",
         "word2vec",
@@ -177,7 +188,7 @@ def test_every_file_a_task_writes_is_one_lmlab_knows_it_writes(runs, name):
     assert all(is_lmlab_entry(p.name) for p in runs[name].iterdir())
 
 
-@pytest.mark.parametrize("name", ["lm-ngram", "lm-mlp", "classify-nb", "classify-bow", "graph-labelprop",
+@pytest.mark.parametrize("name", ["lm-ngram", "lm-mlp", "classify-nb", "classify-bow", "graph-labelprop", "tag-hmm",
                                   "image-mlp", "word2vec-skipgram"])  # fmt: skip
 def test_retraining_keeps_the_files_the_user_added(runs, data, tmp_path, name):
     run = _copy(runs[name], tmp_path)
@@ -303,7 +314,8 @@ def test_a_group_retrained_keeps_user_files_and_its_summary_matches_its_members(
 
 
 # ---- the reader: weights, tokenizers and configurations from anyone
-WEIGHTS = {"classify-bow": "model.safetensors", "graph-gcn": "model.safetensors", "image-mlp": "model.safetensors",
+WEIGHTS = {"tag-bilstm": "model.safetensors",
+           "classify-bow": "model.safetensors", "graph-gcn": "model.safetensors", "image-mlp": "model.safetensors",
            "translate-seq2seq": "model.safetensors", "classify-nb": "model.safetensors", "lm-mlp": "model.safetensors",
            "word2vec-skipgram": "vectors.safetensors"}  # fmt: skip
 
@@ -317,7 +329,8 @@ def test_weights_with_gigabytes_appended_are_refused_unread(runs, tmp_path, name
     one_line_error(rc, err, str(weights), "21,474,836,480 bytes after its last tensor")
 
 
-HUGE = {"classify-bow": "d_embed", "graph-gcn": "hidden", "image-mlp": "hidden", "translate-seq2seq": "d_hidden",
+HUGE = {"tag-bilstm": "d_hidden",
+        "classify-bow": "d_embed", "graph-gcn": "hidden", "image-mlp": "hidden", "translate-seq2seq": "d_hidden",
         "lm-mlp": "d_hidden"}  # fmt: skip
 
 
@@ -365,7 +378,7 @@ def test_a_reordered_tokenizer_is_refused(runs, tmp_path, name):
 
 # ---- the recorder: data paths and hashes
 @pytest.mark.parametrize(
-    "name", ["classify-bow", "graph-gcn", "image-mlp", "lm-mlp", "translate-seq2seq", "word2vec-skipgram"]
+    "name", ["classify-bow", "graph-gcn", "image-mlp", "lm-mlp", "translate-seq2seq", "word2vec-skipgram", "tag-bilstm"]
 )
 def test_runs_record_an_absolute_data_path_and_hashes(runs, name):
     cfg = json.loads((runs[name] / "config.json").read_text())
