@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from lmlab.cli.common import check_output_file, int_arg, number_arg, seed_arg
+from lmlab.cli.common import SeedFlag, check_output_file, int_flag, number_flag
 
 #: Bounds of ``lmlab approx``: each network is trained and drawn, so a list longer than a figure can show is a
 #: typo; a range beyond a million loses float64's resolution once scaled to [-1, 1]
@@ -27,26 +27,25 @@ def register(sub) -> None:
     p.add_argument("--widths", default="2,8,32,128", help="hidden units of each network (default 2,8,32,128)")
     p.add_argument("--depth", metavar="D1,D2,...", help="sweep depth instead: hidden layers of each network, all of "
                    "the one width --widths gives (default 8)")  # fmt: skip
-    from lmlab.fundamentals.activations import ACTIVATIONS
-    from lmlab.fundamentals.approximation import MAX_LR
+    from lmlab.fundamentals.names import ACTIVATION_NAMES, MAX_LR  # no PyTorch import to build the parser
 
-    p.add_argument("--activation", default="relu", choices=list(ACTIVATIONS), help="(default relu)")
+    p.add_argument("--activation", default="relu", choices=list(ACTIVATION_NAMES), help="(default relu)")
     p.add_argument(
         "--steps",
-        type=int_arg(1, 1_000_000),
+        action=int_flag(1, 1_000_000),
         default=2000,
         help="full-batch Adam steps per network, 1 to 1,000,000 (default 2000)",
     )
     p.add_argument(
-        "--lr", type=number_arg(0, MAX_LR, above=True), default=0.01, help=f"0 < lr <= {MAX_LR:g} (default 0.01)"
+        "--lr", action=number_flag(0, MAX_LR, above=True), default=0.01, help=f"0 < lr <= {MAX_LR:g} (default 0.01)"
     )
     p.add_argument(
         "--points",
-        type=int_arg(2, 100_000),
+        action=int_flag(2, 100_000),
         default=256,
         help="sample points of the target, 2 to 100,000 (default 256)",
     )
-    p.add_argument("--seed", type=seed_arg, default=0, help="0 to 2**63 - 1 (default 0)")
+    p.add_argument("--seed", action=SeedFlag, default=0, help="0 to 2**63 - 1 (default 0)")
     p.add_argument("--out", required=True, metavar="FILE.png")
     p.set_defaults(func=run_approx)
 

@@ -1,17 +1,28 @@
 """The fundamentals before any architecture: the neuron and its activation functions, universal approximation
-(ReLU pairs as bumps, the width sweep, the limit of polynomial activations) and memorisation by construction."""
+(ReLU pairs as bumps, the width sweep, the limit of polynomial activations) and memorisation by construction.
 
-from lmlab.fundamentals.activations import ACTIVATIONS, get_activation, neuron
-from lmlab.fundamentals.approximation import bump_network, fit_depths, fit_widths, polynomial_floor
-from lmlab.fundamentals.memorize import memorizing_network
+The names below are imported on first use (PEP 562), so that ``lmlab.fundamentals.names`` (what the command line
+needs to build its parser) does not import PyTorch."""
 
-__all__ = [
-    "ACTIVATIONS",
-    "bump_network",
-    "fit_depths",
-    "fit_widths",
-    "get_activation",
-    "memorizing_network",
-    "neuron",
-    "polynomial_floor",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "ACTIVATIONS": "activations",
+    "get_activation": "activations",
+    "neuron": "activations",
+    "bump_network": "approximation",
+    "fit_depths": "approximation",
+    "fit_widths": "approximation",
+    "polynomial_floor": "approximation",
+    "memorizing_network": "memorize",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'lmlab.fundamentals' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"lmlab.fundamentals.{_WHERE[name]}"), name)
+
+
+__all__ = sorted(_WHERE)

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from lmlab.errors import LmlabError
 from lmlab.fundamentals.activations import get_activation
+from lmlab.fundamentals.names import MAX_LR
 
 #: named targets of ``lmlab approx --target`` and the interval each is drawn on
 TARGETS: dict[str, tuple[str, float, float]] = {
@@ -45,7 +46,6 @@ TARGETS: dict[str, tuple[str, float, float]] = {
 }
 MAX_WIDTH = 4096
 MAX_DEPTH = 16
-MAX_LR = 10.0  # full-batch Adam on a few hundred points diverges long before
 
 
 def relu_step(x: Tensor, a: float, b: float) -> Tensor:

@@ -171,3 +171,24 @@ def test_memorizing_repeated_and_conflicting_points():
         memorizing_network(x, np.array([1.0, 2.0, 0.0, 3.0]))
     with pytest.raises(LmlabError, match="same m >= 2"):
         memorizing_network(x, y[:3])
+
+
+def test_the_command_lines_activation_names_are_the_activations():
+    """The parser lists activations from a module without PyTorch; they must be exactly the implemented ones."""
+    from lmlab.fundamentals.activations import ACTIVATIONS
+    from lmlab.fundamentals.names import ACTIVATION_NAMES
+
+    assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
+
+
+def test_building_the_command_line_imports_no_pytorch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lmlab.cli.main as m\n"
+        "try:\n    m.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600).stdout
+    assert out.strip().splitlines()[-1] == "False"
