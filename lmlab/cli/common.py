@@ -6,7 +6,7 @@ import argparse
 import io
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -115,72 +115,72 @@ def _read_lines(text: io.TextIOWrapper, name: str, close: bool = True) -> Iterat
             text.close()
 
 
-# ---- argparse types: a bad value stops the parsing with one line naming the flag, the value and what is allowed
-def seed_arg(text: str) -> int:
-    """The ``type`` of every ``--seed`` and ``--split-seed``: an integer both NumPy and PyTorch accept.
+# ---- flags checked as the command line is parsed: one line naming the flag, its value and what is allowed
+class CheckedFlag(argparse.Action):
+    """A flag whose value is converted and checked while the command line is parsed, so that every command that
+    declares it checks it; a bad value is an LmlabError (one line, exit status 2), before anything is read."""
 
-    >>> seed_arg("3")
-    3
-    >>> seed_arg("-1")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: must be an integer from 0 to 2**63 - 1, got '-1'
-    """
-    try:
-        seed = int(text)
-    except ValueError:
-        seed = -1
-    if not 0 <= seed <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63 - 1, got {text!r}")
-    return seed
+    allowed = "a value"  # what the message says is allowed
 
+    @staticmethod
+    def convert(text: str):  # the value, or ValueError
+        return text
 
-def int_arg(lo: int, hi: int) -> Callable[[str], int]:
-    """The ``type`` of an integer flag that must lie in [lo, hi].
-
-    >>> int_arg(1, 100)("5")
-    5
-    >>> int_arg(1, 100)("1000000")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: must be an integer from 1 to 100, got '1000000'
-    """
-
-    def parse(text: str) -> int:
+    def __call__(self, parser, namespace, value, option_string=None):
         try:
-            value = int(text)
+            result = self.convert(value)
         except ValueError:
-            value = None
-        if value is None or not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be an integer from {lo:,} to {hi:,}, got {text!r}")
+            raise LmlabError(f"{option_string} must be {self.allowed}, got {value}") from None
+        setattr(namespace, self.dest, result)
+
+
+def int_flag(lo: int, hi: int, allowed: str | None = None) -> type[argparse.Action]:
+    """The ``action`` of an integer flag from ``lo`` to ``hi``.
+
+    >>> p = argparse.ArgumentParser()
+    >>> _ = p.add_argument("--beam", action=int_flag(1, 100))
+    >>> p.parse_args(["--beam", "5"]).beam
+    5
+    >>> p.parse_args(["--beam", "1000000"])
+    Traceback (most recent call last):
+    ...
+    lmlab.errors.LmlabError: --beam must be an integer from 1 to 100, got 1000000
+    """
+
+    def convert(text: str) -> int:
+        value = int(text)
+        if not lo <= value <= hi:
+            raise ValueError(text)
         return value
 
-    return parse
+    allowed = allowed or f"an integer from {lo:,} to {hi:,}"
+    return type("IntFlag", (CheckedFlag,), {"convert": staticmethod(convert), "allowed": allowed})
 
 
-def number_arg(lo: float, hi: float, *, above: bool = False) -> Callable[[str], float]:
-    """The ``type`` of a number flag that must be finite and lie in [lo, hi] (``above``: in (lo, hi]).
+def number_flag(lo: float, hi: float, *, above: bool = False) -> type[argparse.Action]:
+    """The ``action`` of a finite number flag in [lo, hi] (``above``: in (lo, hi]).
 
-    >>> number_arg(0, 10, above=True)("0.5")
-    0.5
-    >>> number_arg(0, 10, above=True)("nan")
+    >>> p = argparse.ArgumentParser()
+    >>> _ = p.add_argument("--lr", action=number_flag(0, 10, above=True))
+    >>> p.parse_args(["--lr", "nan"])
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: must be a number above 0 and at most 10, got 'nan'
+    lmlab.errors.LmlabError: --lr must be a number above 0 and at most 10, got nan
     """
-    allowed = f"above {lo:g} and at most {hi:g}" if above else f"from {lo:g} to {hi:g}"
 
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
+    def convert(text: str) -> float:
+        value = float(text)
         inside = lo < value <= hi if above else lo <= value <= hi  # False for nan
         if not (math.isfinite(value) and inside):
-            raise argparse.ArgumentTypeError(f"must be a number {allowed}, got {text!r}")
+            raise ValueError(text)
         return value
 
-    return parse
+    allowed = f"a number above {lo:g} and at most {hi:g}" if above else f"a number from {lo:g} to {hi:g}"
+    return type("NumberFlag", (CheckedFlag,), {"convert": staticmethod(convert), "allowed": allowed})
+
+
+#: The ``action`` of every ``--seed`` and ``--split-seed``: a seed both NumPy and PyTorch accept
+SeedFlag = int_flag(0, MAX_SEED, "an integer from 0 to 2**63 - 1")
 
 
 def add_data_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:

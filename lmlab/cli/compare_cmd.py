@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lmlab.cli.common import check_seed, int_arg, number_arg, seed_arg
+from lmlab.cli.common import SeedFlag, check_seed, int_flag, number_flag
 from lmlab.compare import Comparison, markdown_table, parse_models, profile_for, run_comparison
 from lmlab.tasks import DEFAULT_TASK, TASKS
 
@@ -32,19 +32,19 @@ def register(sub) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument(
         "--budget-minutes",
-        type=number_arg(0, MAX_BUDGET_MINUTES, above=True),
+        action=number_flag(0, MAX_BUDGET_MINUTES, above=True),
         default=None,
         help="wall time for all neural families, shared equally (counting models, n-gram or nb, take seconds); "
         f"at most {MAX_BUDGET_MINUTES:,} (a week)",
     )
     g.add_argument(
         "--steps",
-        type=int_arg(1, MAX_STEPS),
+        action=int_flag(1, MAX_STEPS),
         default=None,
         help="train each neural family this many steps instead",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--seed", type=seed_arg, default=0, help="0 to 2**63 - 1 (default: 0)")
+    p.add_argument("--seed", action=SeedFlag, default=0, help="0 to 2**63 - 1 (default: 0)")
     p.add_argument("--out", required=True, metavar="REPORT_DIR")
     p.add_argument("--force", action="store_true", help="replace a different comparison in REPORT_DIR")
     p.set_defaults(func=run)

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from lmlab.cli.common import int_arg, number_arg, seed_arg
+from lmlab.cli.common import SeedFlag, int_flag, number_flag
 from lmlab.lm.generate import SamplingConfig, sample_tokens
 from lmlab.lm.run import load_model
 
@@ -24,17 +24,21 @@ def register(sub) -> None:
     p.add_argument("--prompt", default="", help="text the samples continue (the start of a line)")
     p.add_argument(
         "--max-tokens",
-        type=int_arg(1, MAX_TOKENS),
+        action=int_flag(1, MAX_TOKENS),
         default=100,
         help=f"longest sample in tokens, 1 to {MAX_TOKENS:,} (default: 100)",
     )
-    p.add_argument("--num-samples", type=int_arg(1, MAX_SAMPLES), default=1, help=f"1 to {MAX_SAMPLES:,} (default: 1)")
-    p.add_argument("--seed", type=seed_arg, default=None, help="random seed, for reproducible samples (0 to 2**63 - 1)")
-    p.add_argument("--temperature", type=number_arg(1e-3, 1e3), default=1.0, help="0.001 to 1000 (default: 1.0)")
-    p.add_argument("--top-k", type=int_arg(1, MAX_TOP_K), default=None, help="sample among the k most likely tokens")
+    p.add_argument(
+        "--num-samples", action=int_flag(1, MAX_SAMPLES), default=1, help=f"1 to {MAX_SAMPLES:,} (default: 1)"
+    )
+    p.add_argument(
+        "--seed", action=SeedFlag, default=None, help="random seed, for reproducible samples (0 to 2**63 - 1)"
+    )
+    p.add_argument("--temperature", action=number_flag(1e-3, 1e3), default=1.0, help="0.001 to 1000 (default: 1.0)")
+    p.add_argument("--top-k", action=int_flag(1, MAX_TOP_K), default=None, help="sample among the k most likely tokens")
     p.add_argument(
         "--top-p",
-        type=number_arg(0, 1, above=True),
+        action=number_flag(0, 1, above=True),
         default=None,
         help="nucleus sampling: smallest set with mass >= p (0 < p <= 1)",
     )

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lmlab.cli.common import check_seed, open_input_file, seed_arg
+from lmlab.cli.common import SeedFlag, check_seed, open_input_file
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.errors import LmlabError
 
@@ -37,7 +37,7 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
     )
     g.add_argument(
         "--split-seed",
-        type=seed_arg,
+        action=SeedFlag,
         default=0,
         help="seed of the stratified split when one is made, 0 to 2**63 - 1 (default 0)",
     )

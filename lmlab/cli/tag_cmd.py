@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
+from lmlab.cli.common import input_lines
 from lmlab.errors import LmlabError
 
 BATCH = 256  # lines tagged together from --input; results are printed as each batch finishes
@@ -33,21 +32,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _lines(args: argparse.Namespace) -> Iterator[str]:
-    if args.input == "-":
-        yield from (line.rstrip("\r\n") for line in sys.stdin)
-        return
-    path = Path(args.input)
-    if not path.is_file():
-        raise LmlabError(f"--input {args.input}: no such file")
-    with open(path, encoding="utf-8", errors=args.encoding_errors, newline="") as f:
-        try:
-            for line in f:
-                yield line.rstrip("\r\n")
-        except UnicodeDecodeError as e:
-            raise LmlabError(f"{path}: not UTF-8 ({e.reason}); try --encoding-errors replace") from None
-
-
 def _print(tagger, sentences: list[list[str]], as_json: bool) -> None:
     """Each sentence's words and tags; an empty line stays an empty line (no words, no tags)."""
     tagged = tagger.predict([s for s in sentences if s])
@@ -66,12 +50,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.text is not None and not args.text.split():
         raise LmlabError("--text is empty; give the words to tag, e.g. --text 'The old man the boat .'")
+    lines = input_lines(args.input, "--input", args.encoding_errors) if args.text is None else None
     tagger, _ = load_tagger(args.run)
-    if args.text is not None:
+    if lines is None:
         _print(tagger, [args.text.split()], args.json)
         return 0
     batch: list[list[str]] = []
-    for line in _lines(args):
+    for line in lines:
         batch.append(line.split())
         if len(batch) == BATCH:
             _print(tagger, batch, args.json)

@@ -20,7 +20,7 @@ from typing import IO
 
 import numpy as np
 
-from lmlab.cli.common import check_output_file, int_arg
+from lmlab.cli.common import check_output_file, int_flag
 from lmlab.data import read_lines, split_lines
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open
@@ -70,7 +70,7 @@ def register(sub) -> None:
     ins = tsub.add_parser("inspect", help="what a tokenizer file holds: sizes, special tokens, merges")
     ins.add_argument("tokenizer", metavar="TOK.json")
     ins.add_argument(
-        "--top", type=int_arg(0, 1_000_000), default=20, help="how many tokens or merges to list (default: 20)"
+        "--top", action=int_flag(0, 1_000_000), default=20, help="how many tokens or merges to list (default: 20)"
     )
     ins.add_argument("--all", action="store_true", help="list every token")
     ins.add_argument("--text", help="also show how this text is cut into tokens")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from lmlab.cli.common import seed_arg
+from lmlab.cli.common import SeedFlag
 from lmlab.tasks import DEFAULT_TASK, TASKS, get_task
 
 
@@ -60,7 +60,7 @@ def register(sub, argv: list[str]) -> None:
     p.add_argument("--model", required=not resuming, metavar="FAMILY", help=f"one of: {', '.join(task.family_table())}")
     p.add_argument("--out", required=not resuming, metavar="RUN", help="run directory to write")
     p.add_argument("--config", metavar="FILE.toml", help="hyperparameters from a TOML file (flags override it)")
-    p.add_argument("--seed", type=seed_arg, default=0, help="random seed, 0 to 2**63 - 1 (default: 0)")
+    p.add_argument("--seed", action=SeedFlag, default=0, help="random seed, 0 to 2**63 - 1 (default: 0)")
     p.add_argument(
         "--preset",
         metavar="NAME",

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator
 
-from lmlab.cli.common import input_lines, seed_arg
+from lmlab.cli.common import SeedFlag, input_lines
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def register(sub) -> None:
     p.add_argument("--temperature", type=float, default=1.0, help="--sample: temperature, 0.001 to 1000 (default: 1)")
     p.add_argument("--top-k", type=int, help="--sample: draw among the k most likely tokens (1 to 1,000,000)")
     p.add_argument("--top-p", type=float, help="--sample: draw among the most likely tokens of mass p (0 < p <= 1)")
-    p.add_argument("--seed", type=seed_arg, help="--sample: the same draws every time (0 to 2**63 - 1)")
+    p.add_argument("--seed", action=SeedFlag, help="--sample: the same draws every time (0 to 2**63 - 1)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
     p.set_defaults(func=run)
