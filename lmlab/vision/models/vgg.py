@@ -4,9 +4,10 @@ channels while a 2x2 max pooling halves the image, then fully connected layers::
     128x128x3 -> conv 32 -> pool -> conv 64 -> pool -> conv 128 -> pool -> flatten -> 1024 -> 512 -> 1000
 
 On MNIST (28x28x1, ``padding`` 1 keeps each convolution's size): 28 -> 14 -> 7 -> 3 (floor), 3*3*128 = 1,152
-features, 1,803,274 weights. ``VGGConfig(in_channels=3, image_size=128, num_classes=1000, padding=0)`` is the
-lecture's network exactly (its size after each layer and its parameter count are those ``lmlab cnn-shapes``
-prints for the lecture's spec: 26,822,184 weights, 25,691,136 of them in the first fully connected layer).
+features, 1,803,274 weights. ``VGGConfig(in_channels=3, image_size=128, num_classes=1000)`` is the lecture's
+network exactly, with same padding as the lecture's walk-through has it (its size after each layer and its parameter
+count are those ``lmlab cnn-shapes`` prints for the lecture's spec: 128x128x32 ... 32,768 features, 34,686,504
+weights); ``padding=0`` gives the valid-padding variant (26,822,184 weights).
 Options: ``convs_per_block`` 2 (VGG's own stacking of 3x3 convolutions), ``batch_norm`` after each convolution
 (Ioffe & Szegedy 2015), dropout before the fully connected layers.
 
@@ -34,7 +35,7 @@ class VGGConfig(ConvConfig):
 
     channels: tuple[int, ...] = (32, 64, 128)  # output channels of each block (the lecture's three)
     convs_per_block: int = 1  # 3x3 convolutions per block (VGG stacks 2 to 4)
-    padding: int = 1  # 1 keeps the size through a 3x3 convolution; the lecture's spec uses 0
+    padding: int = 1  # 1 keeps the size through a 3x3 convolution, as in the lecture's walk-through
     fc: tuple[int, ...] = (1024, 512)  # the fully connected layers before the output
     batch_norm: bool = False  # BatchNorm2d after each convolution
     dropout: float = 0.5  # before each fully connected layer
