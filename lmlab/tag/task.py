@@ -36,9 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lmlab import __version__
 from lmlab.errors import LmlabError
-from lmlab.runconfig import RUN_FORMAT, RUN_VERSION
 from lmlab.tag.models.base import PAD, UNK, TagBatch, caps_feature
 from lmlab.tag.vocab import VOCAB_FILE, Vocabulary
 from lmlab.train.bucketing import BucketedBatches
@@ -292,25 +290,13 @@ class TaggingTask(TrainingTask):
         self.vocab.save(directory / VOCAB_FILE)
 
     def run_config(self, info: Any) -> dict[str, Any]:
-        import datetime as _dt
-        import platform
+        from lmlab.runconfig import run_envelope
 
-        return {
-            "format": RUN_FORMAT,
-            "version": RUN_VERSION,
-            "task": self.name,
-            "family": self.family,
-            "model": self.cfg.to_dict(),
-            "tags": self.tags,
-            "scheme": self.data.scheme,
-            "vocab": self.vocab.record(),  # the hash ties the weights to their vocabulary
-            "data": info.data,
-            "command": info.command,
-            "stats": info.stats,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "lmlab_version": __version__,
-            "machine": platform.node(),
-        }
+        # the vocabulary's hash ties the weights to it
+        return run_envelope(
+            self.name, self.family, self.cfg.to_dict(), info, tags=self.tags, scheme=self.data.scheme,
+            vocab=self.vocab.record(),
+        )  # fmt: skip
 
     def result(self) -> NeuralTagger:
         return NeuralTagger(self.net, self.vocab, self.tags, self.cfg)

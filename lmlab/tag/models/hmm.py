@@ -25,9 +25,7 @@ Language Processing", ch. 8 (HMM part-of-speech tagging, the most-frequent-tag b
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
-import platform
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -182,9 +180,8 @@ class HMMTagger:
 
 def train_hmm(cfg: HMMConfig, data: Any, vocab: Vocabulary, opts: Any, out: Path) -> HMMTagger:
     """Count the training sentences and write a run directory at ``out`` (no engine: one pass of counting)."""
-    from lmlab import __version__
     from lmlab.io import write_json
-    from lmlab.runconfig import RUN_FORMAT, RUN_VERSION
+    from lmlab.runconfig import RunInfo, run_envelope
     from lmlab.rundir import replace_run
 
     t0 = time.perf_counter()
@@ -197,22 +194,8 @@ def train_hmm(cfg: HMMConfig, data: Any, vocab: Vocabulary, opts: Any, out: Path
         "tokens_per_s": round(data.train.tokens / max(seconds, 1e-9), 1),
         "parameters": model.num_parameters(),
     }
-    run = {
-        "format": RUN_FORMAT,
-        "version": RUN_VERSION,
-        "task": "tag",
-        "family": "hmm",
-        "model": asdict(cfg),
-        "tags": list(data.tags),
-        "scheme": data.scheme,
-        "vocab": vocab.record(),
-        "data": opts.data_info,
-        "command": opts.command,
-        "stats": stats,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "lmlab_version": __version__,
-        "machine": platform.node(),
-    }
+    info = RunInfo(data=opts.data_info, command=opts.command, stats=stats)
+    run = run_envelope("tag", "hmm", asdict(cfg), info, tags=list(data.tags), scheme=data.scheme, vocab=vocab.record())
     with replace_run(out, opts.command or None) as tmp:
         model.save(tmp)
         write_json(tmp / "config.json", run)
