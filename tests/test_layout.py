@@ -29,6 +29,7 @@ SHARED = [
     LMLAB / "runfiles.py",
     LMLAB / "runconfig.py",
     LMLAB / "metrics.py",
+    LMLAB / "sampling.py",
     LMLAB / "io.py",
     *(LMLAB / "cli" / name for name in ("main.py", "train_cmd.py", "eval_cmd.py", "attention_cmd.py", "export_cmd.py",
                                        "compare_cmd.py", "plot_cmd.py", "common.py", "config_args.py", "launch.py")),

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from lmlab.errors import LmlabError
-from lmlab.lm.generate import SamplingConfig, filter_logprobs
+from lmlab.sampling import SamplingConfig, filter_logprobs
 from lmlab.translate.batching import pad_batch
 from lmlab.translate.models.base import TranslationNet, select_rows
 from lmlab.translate.vocab import PAD
