@@ -71,3 +71,15 @@ def test_every_task_package_has_the_same_shape():
         assert (folder / "api.py").is_file(), f"lmlab/{task} has no api.py (lmlab.load)"
         assert (folder / "spec.py").is_file(), f"lmlab/{task} has no spec.py (its entry in lmlab.tasks.TASKS)"
         assert (folder / "models").is_dir() or task == "word2vec", f"lmlab/{task} has no models/"
+
+
+@pytest.mark.parametrize("task", TASK_PACKAGES)
+def test_a_task_package_imports_no_other_task(task):
+    """Tasks are peers: what two tasks share lives in a shared layer (metrics, sampling, bucketing, run files)."""
+    offending = [
+        f"{path.relative_to(LMLAB)} line {line}: {module}"
+        for path in sorted((LMLAB / task).rglob("*.py"))
+        for line, module in imported_modules(path)
+        if any(module == f"lmlab.{t}" or module.startswith(f"lmlab.{t}.") for t in TASK_PACKAGES if t != task)
+    ]
+    assert not offending, offending
