@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from lmlab.cli.common import SeedFlag, int_flag, number_flag
-from lmlab.lm.generate import SamplingConfig, sample_tokens
-from lmlab.lm.run import load_model
+from lmlab.errors import LmlabError
 
 #: Bounds of the flags, far beyond any useful value: a sample is streamed, but each token decodes the sample so
 #: far again, so a very long one grows slower and slower; a temperature under 0.001 overflows log p / T
@@ -46,12 +46,22 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def load_language_model(run: str):
+    """``lmlab.load(run)``, refusing a run of another task in one line (a run's config.json is checked first, with
+    the messages the language models' loader gives)."""
+    import lmlab
+    from lmlab.runconfig import read_run_config
+
+    if Path(run).is_dir():
+        task = read_run_config(run).get("task", "lm")
+        if task != "lm":
+            raise LmlabError(f"{run} is a {task} run, not a language model (lmlab generate samples text from one)")
+    return lmlab.load(run)
+
+
 def run(args: argparse.Namespace) -> int:
-    cfg = SamplingConfig(
-        max_tokens=args.max_tokens, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy
-    )
-    model, _ = load_model(args.run)
-    tok = model.tokenizer
+    m = load_language_model(args.run)
+    tok = m.tokenizer
     prompt = tok.encode(args.prompt) if args.prompt else []
     if args.prompt:
         n_unk = sum(1 for i in prompt if i == tok.unk_id)
@@ -59,25 +69,23 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"lmlab: note: {n_unk} prompt token(s) are not in the vocabulary and are read as <unk>", file=sys.stderr
             )
-        limit = model.context_limit
+        limit = m.model.context_limit
         if limit is not None and len(prompt) > limit:
             print(
                 f"lmlab: note: the prompt ({len(prompt)} tokens) is longer than the model's context ({limit} "
                 f"tokens); it reads the last {limit}",
                 file=sys.stderr,
             )
-    rng = np.random.default_rng(args.seed)
+    options = {"max_tokens": args.max_tokens, "temperature": args.temperature, "top_k": args.top_k}
+    options |= {"top_p": args.top_p, "greedy": args.greedy}
+    rng = np.random.default_rng(args.seed)  # the samples are drawn one after another from one generator
     out = sys.stdout
     for _ in range(args.num_samples):
-        ids = list(prompt)
-        shown = tok.decode(ids)
-        out.write(shown)
-        for token in sample_tokens(model, prompt, cfg, rng):
-            ids.append(token)
-            text = tok.decode(ids)
-            out.write(text[len(shown) :] if text.startswith(shown) else "\n" + text)
+        steps = m.generate(args.prompt, rng=rng, **options)
+        out.write(tok.decode(prompt))
+        for step in steps:
+            out.write(step["text"])
             out.flush()
-            shown = text
         out.write("\n")
         out.flush()
     return 0

@@ -38,7 +38,7 @@ from lmlab.lm.generate import SamplingConfig, sample_tokens
 
 MAX_TOP_K = 1_000  # next tokens listed per text
 MAX_TEXT_TOKENS = 20_000  # tokens of one text scored by predict or read by explain: one value each, all returned
-MAX_GENERATE = 10_000  # tokens of one sample (each step decodes the sample so far, as `lmlab generate` does)
+MAX_GENERATE = 100_000  # tokens of one sample, as `lmlab generate --max-tokens` (each step decodes the sample so far)
 MAX_TOP_K_SAMPLING = 1_000_000  # as `lmlab generate --top-k`: a cut larger than the vocabulary keeps every token
 MAX_SEED = 2**63 - 1
 EXPLAIN_TOKENS = 64  # positions explained by default (attention grows as their square)
@@ -104,6 +104,7 @@ class LanguageModelRun(TrainedRun):
         seed: int | None = None,
         *,
         greedy: bool = False,
+        rng: np.random.Generator | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Sample a continuation of ``prompt`` (the start of a line), yielding one dict per token as it is drawn:
         ``token`` (its string), ``id``, ``p`` (the model's probability of it given the line so far, before
@@ -113,6 +114,9 @@ class LanguageModelRun(TrainedRun):
         This is ``lmlab generate RUN --prompt PROMPT --seed SEED`` with the same settings: the same tokens, and the
         line it prints is the prompt (as the tokenizer reads it back) followed by every step's ``text``. The
         arguments are checked here, when ``generate`` is called, not when the first token is asked for.
+
+        ``rng``: a NumPy generator to draw from instead of a new one seeded with ``seed`` (``lmlab generate
+        --num-samples N --seed S`` draws its N samples one after another from one generator).
         """
         if not isinstance(prompt, str):
             raise LmlabError(f"the prompt must be a string, got {type(prompt).__name__}")
@@ -127,7 +131,7 @@ class LanguageModelRun(TrainedRun):
             seed = bounded_int(seed, "seed", 0, MAX_SEED)
         prompt_ids = self.tokenizer.encode(prompt) if prompt else []
         _check_length(len(prompt_ids))
-        return self._samples(prompt_ids, cfg, np.random.default_rng(seed))
+        return self._samples(prompt_ids, cfg, np.random.default_rng(seed) if rng is None else rng)
 
     def _samples(self, prompt_ids: list[int], cfg: SamplingConfig, rng: np.random.Generator) -> Iterator[dict]:
         tok = self.tokenizer
