@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from lmlab.cli.common import input_lines
 from lmlab.errors import LmlabError
@@ -32,9 +33,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _print(tagger, sentences: list[list[str]], as_json: bool) -> None:
+def _print(m, sentences: list[list[str]], as_json: bool) -> None:
     """Each sentence's words and tags; an empty line stays an empty line (no words, no tags)."""
-    tagged = tagger.predict([s for s in sentences if s])
+    tagged = [r["tags"] for r in m.predict([s for s in sentences if s])]
     results = iter(tagged)
     for words in sentences:
         tags = next(results) if words else []
@@ -45,22 +46,33 @@ def _print(tagger, sentences: list[list[str]], as_json: bool) -> None:
     sys.stdout.flush()
 
 
-def run(args: argparse.Namespace) -> int:
-    from lmlab.tag.task import load_tagger
+def load_tagger_run(run: str):
+    """``lmlab.load(run)`` for a tagging run; its config.json is checked first, with the tagger loader's messages,
+    so that a run of another task is one line, not loaded."""
+    import lmlab
+    from lmlab.runconfig import read_run_config
 
+    run_dir = Path(run)
+    cfg = read_run_config(run_dir)
+    if cfg.get("task") != "tag":
+        raise LmlabError(f"{run_dir} is not a tagging run (its task is {cfg.get('task', 'lm')!r})")
+    return lmlab.load(run_dir)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.text is not None and not args.text.split():
         raise LmlabError("--text is empty; give the words to tag, e.g. --text 'The old man the boat .'")
     lines = input_lines(args.input, "--input", args.encoding_errors) if args.text is None else None
-    tagger, _ = load_tagger(args.run)
+    m = load_tagger_run(args.run)
     if lines is None:
-        _print(tagger, [args.text.split()], args.json)
+        _print(m, [args.text.split()], args.json)
         return 0
     batch: list[list[str]] = []
     for line in lines:
         batch.append(line.split())
         if len(batch) == BATCH:
-            _print(tagger, batch, args.json)
+            _print(m, batch, args.json)
             batch = []
     if batch:
-        _print(tagger, batch, args.json)
+        _print(m, batch, args.json)
     return 0
