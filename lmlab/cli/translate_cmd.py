@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from lmlab.cli.common import SeedFlag, input_lines
+from lmlab.errors import LmlabError
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +66,26 @@ def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def run(args: argparse.Namespace) -> int:
-    from lmlab.train.device import resolve_device
-    from lmlab.translate.task import load_translator, truncate
-    from lmlab.translate.vocab import encode_sentences
+def load_translation_run(run: str):
+    """``lmlab.load(run)`` for a translation run; the folder, its config.json and its task are checked first with
+    the translation loader's messages, so that a run of another task is one line, not loaded."""
+    import lmlab
+    from lmlab.runconfig import read_run_config
 
+    run_dir = Path(run)
+    if not run_dir.is_dir():
+        raise LmlabError(f"{run_dir} is not a run directory")
+    task = read_run_config(run_dir).get("task", "lm")
+    if task != "translate":
+        what = {"lm": "language-model", "classify": "classification"}.get(task, task)
+        raise LmlabError(f"{run_dir} is a {what} run, not a translation model (lmlab train --task translate)")
+    return lmlab.load(run_dir)
+
+
+def run(args: argparse.Namespace) -> int:
     lines = input_lines(args.input, "--input", args.encoding_errors)  # a bad --input is said before loading
-    translator, _ = load_translator(args.run)
-    cfg = translator.cfg.decode_config(
+    m = load_translation_run(args.run)
+    cfg = m.decoding(
         beam=args.beam,
         length_penalty=args.length_penalty,
         max_len_a=args.max_len_a,
@@ -82,24 +97,26 @@ def run(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         seed=args.seed,
     )
-    translator.net.to(resolve_device(args.device))
+    m.to(args.device)
     from_terminal = args.input in (None, "-") and sys.stdin.isatty()
-    limit = translator.cfg.max_len
+    limit = m.translator.cfg.max_len
     first = 1
     for batch in _batches(lines, 1 if from_terminal else BATCH):
-        raw = encode_sentences(translator.vocabs.src, batch)
-        for k, ids in enumerate(raw):
-            if ids.size > limit:
-                log.warning("line %d: %d source tokens, more than the model's limit of %d; cut to it", first + k,
-                            ids.size, limit)  # fmt: skip
-        srcs, _ = truncate(raw, limit)
-        hyps = translator.search(srcs, cfg, batch_size=BATCH)
+        results = m.predict(batch, decoding=cfg)
         out = []
-        for k, hs in enumerate(hyps):
+        for k, r in enumerate(results):
+            if r["truncated"]:
+                log.warning("line %d: %d source tokens, more than the model's limit of %d; cut to it", first + k,
+                            r["source_length"], limit)  # fmt: skip
             if args.n_best == 1:
-                out.append(translator.detokenize(hs[0]))
+                out.append(r["translation"])
             else:
-                out.extend(f"{first + k}\t{h.score:.4f}\t{translator.detokenize(h)}" for h in hs)
+                out.extend(f"{first + k}\t{_score(h['score']):.4f}\t{h['translation']}" for h in r["nbest"])
         print("\n".join(out), flush=True)
         first += len(batch)
     return 0
+
+
+def _score(score: float | None) -> float:
+    """A hypothesis's score as the search gave it (the API writes a score of probability 0, -inf, as None)."""
+    return -math.inf if score is None else score

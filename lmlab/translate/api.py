@@ -67,6 +67,19 @@ class TranslateRun(TrainedRun):
             changes["length_penalty"] = float(a)
         return self.translator.cfg.decode_config(**changes)
 
+    def decoding(self, **flags: Any) -> DecodeConfig:
+        """The run's own decoding settings changed as ``lmlab translate``'s flags change them (``beam``,
+        ``length_penalty``, ``max_len_a``, ``max_len_b``, ``n_best``, ``sample``, ``temperature``, ``top_k``,
+        ``top_p``, ``seed``; None keeps the run's), checked with the flags' messages (``--beam must be ...``)."""
+        return self.translator.cfg.decode_config(**flags)
+
+    def to(self, device: str) -> TranslateRun:
+        """The network moved to ``device`` (cpu, cuda, cuda:N, mps or auto, as ``lmlab translate --device``)."""
+        from lmlab.train.device import resolve_device
+
+        self.translator.net.to(resolve_device(device))
+        return self
+
     def predict(
         self,
         sentences: Sequence[str],
@@ -74,18 +87,31 @@ class TranslateRun(TrainedRun):
         n_best: int = 1,
         max_len: int | None = None,
         length_penalty: float | None = None,
+        *,
+        decoding: DecodeConfig | None = None,
     ) -> list[dict[str, Any]]:
         """For each source sentence: its best ``translation`` with its ``score`` and ``logprob``, and the
         ``n_best`` best in ``nbest`` (best first); ``truncated`` when the source was cut to the model's limit.
 
         ``max_len``: the longest translation in tokens, ``</s>`` included (default: the run's 1.5 |X| + 10, |X|
-        the source's tokens); ``length_penalty``: Wu et al.'s alpha for beams above 1 (default: the run's)."""
-        lines = [nonempty_text(s, "source sentence") for s in inputs_list(sentences, "source sentences")]
-        cfg = self.decode_config(beam, n_best, max_len, length_penalty)
+        the source's tokens); ``length_penalty``: Wu et al.'s alpha for beams above 1 (default: the run's).
+
+        ``decoding``: a :meth:`decoding` of this run, searched (or sampled) as it is instead of the four options
+        above; the sentences are then the lines of a file as ``lmlab translate`` reads them, an empty one
+        translated too."""
+        if decoding is None:
+            lines = [nonempty_text(s, "source sentence") for s in inputs_list(sentences, "source sentences")]
+            cfg = self.decode_config(beam, n_best, max_len, length_penalty)
+        else:
+            lines = inputs_list(sentences, "source sentences")
+            for line in lines:
+                if not isinstance(line, str):
+                    raise LmlabError(f"a source sentence must be a string, got {type(line).__name__}")
+            cfg = decoding
         tr = self.translator
         raw = encode_sentences(tr.vocabs.src, lines)
         srcs, _ = truncate(raw, tr.cfg.max_len)  # as lmlab translate: a source past the model's limit is cut
-        normalised = cfg.beam > 1 and cfg.length_penalty > 0
+        normalised = cfg.beam > 1 and cfg.length_penalty > 0 and not cfg.sample
         out = []
         for line, ids, hyps in zip(lines, raw, tr.search(srcs, cfg)):
             nbest = [self._hypothesis(h) for h in hyps]
