@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from lmlab.errors import LmlabError
 
@@ -40,13 +41,31 @@ def register(sub) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from lmlab.word2vec.vectors import WordVectors
+    """``lmlab.load(RUN)`` for a word2vec run (its config.json and task checked first, with the word2vec loader's
+    messages), or the API's reading of a word2vec vectors file."""
+    import lmlab
+    from lmlab.runconfig import read_run_config
 
     if args.top < 1:
         raise LmlabError(f"--top must be >= 1, got {args.top}")
     if args.restrict_vocab is not None and args.restrict_vocab < 1:
         raise LmlabError(f"--restrict-vocab must be >= 1, got {args.restrict_vocab}")
-    return WordVectors.load(args.run)
+    path = Path(args.run)
+    if not path.is_dir():
+        from lmlab.word2vec.api import Word2VecTrainedRun  # a vectors file is not a run: lmlab.load does not read it
+
+        return Word2VecTrainedRun.from_vectors_file(path)
+    task = read_run_config(path).get("task", "lm")
+    if task != "word2vec":
+        raise LmlabError(f"{path} is a {task} run, not a word2vec run")
+    return lmlab.load(path)
+
+
+def _limits(m, args: argparse.Namespace) -> dict:
+    """--top and --restrict-vocab past the vocabulary mean all of it."""
+    size = len(m.vectors)
+    restrict = None if args.restrict_vocab is None else min(args.restrict_vocab, size)
+    return {"topn": min(args.top, size), "restrict_vocab": restrict}
 
 
 def _show(pairs: list[tuple[str, float]], as_json: bool, query: dict) -> None:
@@ -58,15 +77,16 @@ def _show(pairs: list[tuple[str, float]], as_json: bool, query: dict) -> None:
 
 
 def similar(args: argparse.Namespace) -> int:
-    wv = _load(args)
-    pairs = wv.most_similar([args.word], topn=args.top, restrict_vocab=args.restrict_vocab)
-    _show(pairs, args.json, {"word": args.word})
+    m = _load(args)
+    (found,) = m.predict([args.word], **_limits(m, args))
+    _show([(n["word"], n["cosine"]) for n in found["neighbours"]], args.json, {"word": args.word})
     return 0
 
 
 def analogy(args: argparse.Namespace) -> int:
-    wv = _load(args)
-    # A - B + C is "B is to A as C is to ?"
-    pairs = wv.analogy(args.b, args.a, args.c, method=args.method, topn=args.top, restrict_vocab=args.restrict_vocab)
+    m = _load(args)
+    # A - B + C is "B is to A as C is to ?": the API's analogy(a, b, c) asks "a is to b as c is to ?"
+    found = m.analogy(args.b, args.a, args.c, method=args.method, **_limits(m, args))
+    pairs = [(x["word"], x["score"]) for x in found["answers"]]
     _show(pairs, args.json, {"positive": [args.a, args.c], "negative": [args.b], "method": args.method})
     return 0

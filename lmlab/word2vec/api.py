@@ -29,7 +29,7 @@ from lmlab.word2vec.runs import Word2VecRun
 from lmlab.word2vec.runs import load_run as load_word2vec_run
 from lmlab.word2vec.vectors import ANALOGY_METHODS, WordVectors
 
-MAX_TOPN = 1000  # neighbours or answers per query: a page shows tens
+MAX_TOPN = 1000  # neighbours or answers per query (or the whole vocabulary, as lmlab similar --top can ask)
 MAX_EXPLAIN_WORDS = 500  # points of one projection
 SPELLING_SEARCH = 20_000  # the most frequent words searched for a close spelling of an unknown word (~50 ms)
 
@@ -41,11 +41,21 @@ class Word2VecTrainedRun(TrainedRun):
 
     def __init__(self, path: str | Path, config: dict[str, Any], run: Word2VecRun):
         super().__init__(path, config)
-        self.run = run
+        self.run: Word2VecRun | None = run
         self.vectors: WordVectors = run.vectors
 
+    @classmethod
+    def from_vectors_file(cls, path: str | Path) -> Word2VecTrainedRun:
+        """The vectors of a word2vec text or binary file (either variant), which ``lmlab similar`` and ``lmlab
+        analogy`` read where they read a run: no run configuration, no counts, no training statistics."""
+        vectors = WordVectors.load(path)
+        m = cls.__new__(cls)
+        TrainedRun.__init__(m, path, {"task": cls.task, "source": str(path)})
+        m.run, m.vectors = None, vectors
+        return m
+
     def num_parameters(self) -> int:
-        return self.run.num_parameters()
+        return self.run.num_parameters() if self.run is not None else int(self.vectors.vectors.size)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "vocab_size": len(self.vectors), "dim": self.vectors.dim}
@@ -69,7 +79,7 @@ class Word2VecTrainedRun(TrainedRun):
         """For each word its ``topn`` nearest words by cosine, nearest first, the word itself left out (among the
         ``restrict_vocab`` most frequent words, or all)."""
         words = [self.word(w) for w in inputs_list(words, "words")]
-        topn = bounded_int(topn, "topn", 1, MAX_TOPN)
+        topn = bounded_int(topn, "topn", 1, max(MAX_TOPN, len(self.vectors)))
         restrict = self._restrict(restrict_vocab)
         return json_ready(
             [
@@ -104,7 +114,7 @@ class Word2VecTrainedRun(TrainedRun):
         (Levy & Goldberg 2014) by its own ``score``, the answer's ``cosine`` with b - a + c given beside it.
         """
         a, b, c = self.word(a), self.word(b), self.word(c)
-        topn = bounded_int(topn, "topn", 1, MAX_TOPN)
+        topn = bounded_int(topn, "topn", 1, max(MAX_TOPN, len(self.vectors)))
         if method not in ANALOGY_METHODS:
             raise LmlabError(f"method must be one of {', '.join(ANALOGY_METHODS)}, got {method!r}")
         restrict = self._restrict(restrict_vocab)
