@@ -250,6 +250,23 @@ def conv2d(
     return F.conv2d(F.pad(x, (left, right, top, bottom)), weight, bias, stride, 0, dilation)
 
 
+def pointwise_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int]) -> Tensor:
+    """A 1x1 convolution as what it is, a linear map of each pixel's channels: ``y[b, o, i, j] = sum_c W[o, c]
+    x[b, c, s i, s j] + b[o]``.
+
+    Equal to ``F.conv2d`` (``tests/nn/test_conv.py``). lmlab computes it this way on the CPU because oneDNN's 1x1
+    backward-weights kernel (``jit_avx2_1x1_convolution_bwd_weights``, PyTorch 2.13 CPU) was seen to hang or crash
+    (SIGSEGV/SIGBUS) training a batch-normalised ResNet on this project's 2-core AMD EPYC machines.
+
+    >>> x, w = torch.randn(2, 3, 5, 5), torch.randn(4, 3, 1, 1)
+    >>> torch.allclose(pointwise_conv2d(x, w, None, (2, 2)), F.conv2d(x, w, stride=2), atol=1e-6)
+    True
+    """
+    x = x[:, :, :: stride[0], :: stride[1]]  # (B, C, H', W')
+    y = torch.einsum("bchw,oc->bohw", x, weight[:, :, 0, 0])  # (B, O, H', W')
+    return y if bias is None else y + bias[None, :, None, None]
+
+
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` (the same parameters, the same initialisation) whose forward pass can be computed from the
     definition: ``impl`` "fast", "unfold" or "sliding" (slow: for teaching and for checking)."""
@@ -263,9 +280,18 @@ class Conv2d(nn.Conv2d):
         self.impl = impl
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.impl == "fast" and self._pointwise():
+            return pointwise_conv2d(x, self.weight, self.bias, self.stride)
         if self.impl == "fast":
             return super().forward(x)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.impl)
+
+    def _pointwise(self) -> bool:
+        """A 1x1 convolution without padding or groups (ResNet's projection shortcut)."""
+        return (
+            self.kernel_size == (1, 1) and self.groups == 1 and self.padding_mode == "zeros"
+            and not isinstance(self.padding, str) and tuple(self.padding) == (0, 0)
+        )  # fmt: skip
 
 
 def _pool_geometry(x: Tensor, kernel: Pair, stride: Pair | None, padding: Pair, dilation: Pair, ceil_mode: bool):

@@ -218,3 +218,25 @@ def test_bad_shapes_are_one_line_errors():
         conv2d_unfold(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 4, 4))
     with pytest.raises(LmlabError, match="at most half the window"):
         max_pool2d(torch.zeros(1, 1, 5, 5), 2, padding=2)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_1x1_convolution_is_a_linear_map_of_each_pixel(stride, bias):
+    """lmlab's fast Conv2d computes 1x1 kernels as a channel matmul (avoiding a oneDNN kernel that hung): the same
+    values and gradients as torch.nn.Conv2d."""
+    from lmlab.nn.conv import Conv2d
+
+    torch.manual_seed(0)
+    ours = Conv2d(3, 5, 1, stride=stride, bias=bias).double()
+    ref = torch.nn.Conv2d(3, 5, 1, stride=stride, bias=bias).double()
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 3, 7, 6, dtype=torch.float64, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    y, y2 = ours(x), ref(x2)
+    torch.testing.assert_close(y, y2)
+    g = torch.randn_like(y)
+    y.backward(g)
+    y2.backward(g)
+    torch.testing.assert_close(x.grad, x2.grad)
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad)
