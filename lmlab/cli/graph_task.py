@@ -112,25 +112,9 @@ def _sizes(args_or_saved) -> dict[str, int]:
 
 
 def _saved_data(run_cfg: dict[str, Any], where: str) -> dict[str, Any]:
-    """The graph and split a run was trained on, with the types checked (one line naming the field)."""
-    saved = run_cfg.get("data")
-    if not isinstance(saved, dict):
-        raise LmlabError(f"{where}: field 'data' must be an object")
-    from lmlab.runfiles import check_fields, expect
+    from lmlab.graph.data import saved_data
 
-    schema = {
-        "spec": expect(str, required=True),
-        "strict": expect(bool),
-        "split": expect(str, required=True),
-        "split_seed": expect(int, None),
-        "train_per_class": expect(int),
-        "num_valid": expect(int),
-        "num_test": expect(int),
-        "graph_sha256": expect(str),
-        "split_sha256": expect(str),
-    }
-    check_fields(saved, {f"data.{k}": v for k, v in schema.items()} | {"data": expect(dict)}, where)
-    return saved
+    return saved_data(run_cfg, where)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -264,18 +248,11 @@ def _repeat(entry, cfg, args: argparse.Namespace, data, split, out: Path) -> int
 
 def _model_and_data(args: argparse.Namespace, *, spec: str | None = None):
     """A graph run's model, its config, the graph (the run's, or --data) and the run's split of it."""
+    from lmlab.graph.data import run_graph_data
     from lmlab.graph.task import load_graph_run
 
     model, run_cfg = load_graph_run(args.run)
-    where = str(Path(args.run) / "config.json")
-    saved = _saved_data(run_cfg, where)
-    spec = spec or saved["spec"]
-    data, split = _load(
-        spec, strict=saved.get("strict", False), kind=saved["split"], seed=saved.get("split_seed") or 0,
-        sizes=_sizes(saved),
-    )  # fmt: skip
-    if spec == saved["spec"] and saved.get("graph_sha256") not in (None, data.sha256):
-        log.warning("%s: the graph changed since training (its files' sha256 differ)", spec)
+    data, split = run_graph_data(run_cfg, str(Path(args.run) / "config.json"), spec=spec)
     return model, run_cfg, data, split
 
 

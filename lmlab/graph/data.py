@@ -468,13 +468,9 @@ def make_split(
 
 
 # ---- a trained run's graph
-def run_graph_data(
-    run_cfg: dict[str, Any], where: str, *, spec: str | os.PathLike | None = None
-) -> tuple[GraphData, NodeSplit]:
-    """The graph a run was trained on (or ``spec``, another graph) and the run's split of its nodes, from the
-    ``data`` object of the run's ``config.json`` (``where`` names that file in errors). The fields are checked
-    as untrusted input, one line naming the bad one; a graph whose files changed since training is a warning.
-    """
+def saved_data(run_cfg: dict[str, Any], where: str) -> dict[str, Any]:
+    """The ``data`` object of a graph run's ``config.json`` (or checkpoint), its fields checked as untrusted input:
+    one line naming the bad one."""
     from lmlab.runfiles import check_fields, expect
 
     saved = run_cfg.get("data")
@@ -492,6 +488,17 @@ def run_graph_data(
         "split_sha256": expect(str),
     }
     check_fields(saved, {f"data.{k}": v for k, v in schema.items()} | {"data": expect(dict)}, where)
+    return saved
+
+
+def run_graph_data(
+    run_cfg: dict[str, Any], where: str, *, spec: str | os.PathLike | None = None
+) -> tuple[GraphData, NodeSplit]:
+    """The graph a run was trained on (or ``spec``, another graph) and the run's split of its nodes, from the
+    ``data`` object of the run's ``config.json`` (``where`` names that file in errors). The fields are checked
+    as untrusted input, one line naming the bad one; a graph whose files changed since training is a warning.
+    """
+    saved = saved_data(run_cfg, where)
     spec = saved["spec"] if spec is None else spec
     data = load_graph(spec, strict=saved.get("strict", False))
     for note in data.notes:
@@ -508,6 +515,7 @@ def run_graph_data(
 
 
 __all__ = [
+    "saved_data",
     "NAMED",
     "NUM_TEST",
     "NUM_VALID",
