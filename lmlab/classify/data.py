@@ -30,9 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lmlab.data.corpus import split_lines
 from lmlab.data.download import fetch, file_url
 from lmlab.data.registry import DATASETS
 from lmlab.data.registry import data_dir as default_data_dir
+from lmlab.data.text import read_text_file
 from lmlab.errors import LmlabError
 
 SPLITS = ("train", "valid", "test")
@@ -224,34 +226,6 @@ def unseen_labels(data: ClassificationData, split: str | None = None) -> dict[st
     return dict(sorted(counts.items()))
 
 
-def _read_text(path: Path, encoding: str, encoding_errors: str) -> str:
-    """The decoded file, a UTF-8 byte-order mark dropped; a bad byte names its line unless errors are replaced."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LmlabError(f"{path} not found") from None
-    except IsADirectoryError:
-        raise LmlabError(f"{path} is a folder, not a file") from None
-    start = 3 if encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        return data[start:].decode(encoding, errors=encoding_errors)
-    except UnicodeDecodeError as e:
-        offset = start + e.start
-        line = data[:offset].count(b"\n") + 1
-        raise LmlabError(
-            f"{path}:{line}: not valid {encoding} (byte 0x{data[offset]:02x} at offset {offset}); "
-            f"pass --encoding-errors replace (encoding_errors='replace') to replace bad bytes"
-        ) from None
-
-
-def _lines(text: str) -> list[str]:
-    """Lines split at ``\\n`` only (``str.splitlines`` would also cut at U+0085, which MR uses as '…')."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
 class _Builder:
     """Collects examples from one file, checking each as it comes."""
 
@@ -282,7 +256,7 @@ def read_label_tab_text(path: str | os.PathLike, *, encoding_errors: str = "stri
     The text is everything after the first tab, so it may hold tabs of its own.
     """
     path = Path(path)
-    lines = _lines(_read_text(path, "utf-8", encoding_errors))
+    lines = split_lines(read_text_file(path, "utf-8", encoding_errors))
     if lines and sorted(c.strip().lower() for c in lines[0].split("\t")) == ["label", "text"]:
         return read_table(
             path,
@@ -315,7 +289,7 @@ def read_table(
     """Read a CSV (``delimiter=","``, quoted fields allowed) or TSV (``"\\t"``, no quoting) file with a header
     line; the texts and labels are the columns named ``text_column`` and ``label_column``."""
     path = Path(path)
-    text = _read_text(path, "utf-8", encoding_errors)
+    text = read_text_file(path, "utf-8", encoding_errors)
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
     try:
@@ -378,7 +352,7 @@ def read_sst_sentences(path: str | os.PathLike) -> LabeledTexts:
     """Kim's SST files (``stsa.binary.*``): ``<0|1> <text>`` per line; labels become negative/positive."""
     path = Path(path)
     out = _Builder(path)
-    for line_no, line in enumerate(_lines(_read_text(path, "utf-8", "strict")), start=1):
+    for line_no, line in enumerate(split_lines(read_text_file(path, "utf-8", "strict")), start=1):
         label, _, text = line.partition(" ")
         if label not in SST2_LABELS:
             raise LmlabError(f"{path}:{line_no}: expected '0 <text>' or '1 <text>', got {line[:40]!r}")
@@ -415,7 +389,7 @@ def read_mr(pos: str | os.PathLike, neg: str | os.PathLike) -> LabeledTexts:
     texts, labels = [], []
     for path, label in ((Path(pos), "pos"), (Path(neg), "neg")):
         part = _Builder(path)
-        for line_no, line in enumerate(_lines(_read_text(path, "cp1252", "strict")), start=1):
+        for line_no, line in enumerate(split_lines(read_text_file(path, "cp1252", "strict")), start=1):
             part.add(line_no, label, line)
         texts += part.texts
         labels += part.labels

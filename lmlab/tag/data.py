@@ -35,9 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lmlab.data.corpus import split_lines
 from lmlab.data.download import fetch, file_url
 from lmlab.data.registry import DATASETS
 from lmlab.data.registry import data_dir as default_data_dir
+from lmlab.data.text import read_text_file
 from lmlab.errors import LmlabError
 
 SPLITS = ("train", "valid", "test")
@@ -162,34 +164,6 @@ def split_sentences(n: int, fractions: Sequence[float], seed: int) -> list[list[
 
 
 # ---- reading files
-def _read_text(path: Path, encoding_errors: str) -> str:
-    """The file as UTF-8 text (a byte-order mark dropped); a bad byte names its line unless errors are replaced."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LmlabError(f"{path} not found") from None
-    except IsADirectoryError:
-        raise LmlabError(f"{path} is a folder, not a file") from None
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        return data[start:].decode("utf-8", errors=encoding_errors)
-    except UnicodeDecodeError as e:
-        offset = start + e.start
-        line = data[:offset].count(b"\n") + 1
-        raise LmlabError(
-            f"{path}:{line}: not valid UTF-8 (byte 0x{data[offset]:02x} at offset {offset}); "
-            "pass --encoding-errors replace to replace bad bytes"
-        ) from None
-
-
-def _lines(text: str) -> list[str]:
-    """Lines split at ``\\n`` only, a ``\\r`` before it dropped."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
 class _Builder:
     """Collects one file's sentences, checking each as it ends."""
 
@@ -243,7 +217,7 @@ def read_conllu(path: str | os.PathLike, *, column: str = "upos", encoding_error
     out = _Builder(path)
     index = COLUMNS[column]
     line_no = 0
-    for line_no, line in enumerate(_lines(_read_text(path, encoding_errors)), start=1):
+    for line_no, line in enumerate(split_lines(read_text_file(path, "UTF-8", encoding_errors)), start=1):
         if not line.strip():
             out.end(line_no)
             continue
@@ -270,7 +244,7 @@ def read_columns(path: str | os.PathLike, *, encoding_errors: str = "strict") ->
     path = Path(path)
     out = _Builder(path)
     line_no = 0
-    for line_no, line in enumerate(_lines(_read_text(path, encoding_errors)), start=1):
+    for line_no, line in enumerate(split_lines(read_text_file(path, "UTF-8", encoding_errors)), start=1):
         if not line.strip():
             out.end(line_no)
             continue
