@@ -32,6 +32,8 @@ class TrainedRun(ABC):
 
     #: the task's name in :data:`lmlab.tasks.TASKS` ("lm", "classify", ...)
     task: str = ""
+    #: what ``predict`` takes: "text" (a string), "image" (a file path or an array), "node" (an id), "word"
+    inputs: str = "text"
 
     def __init__(self, path: str | Path, config: dict[str, Any]):
         self.path = Path(path)

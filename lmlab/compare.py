@@ -98,7 +98,9 @@ class CompareProfile:
     has ``compare_args(cmp)`` and ``timed``."""
 
     task: str
-    default_tokenizer: str
+    #: whether the task reads text through a tokenizer (``--tokenizer``); images, graphs and tagged words do not
+    takes_tokenizer: bool
+    default_tokenizer: str  # the tokenizer when --tokenizer is not given ("none" for a task that takes none)
     columns: tuple[Column, ...]  # the first is the main figure (the scatter against parameters)
     higher_is_better: bool
     unit: str  # what the speed column counts
@@ -160,7 +162,9 @@ def train_command(cmp: Comparison, family: str, run_dir: Path, seconds: float | 
 
     entry = families_of(cmp)[family]
     task = [] if cmp.task == DEFAULT_TASK else ["--task", cmp.task]  # the default task's commands stay as they were
-    argv = ["lmlab", "train", *task, "--model", family, "--data", cmp.data, "--tokenizer", cmp.tokenizer]
+    argv = ["lmlab", "train", *task, "--model", family, "--data", cmp.data]
+    if profile_for(cmp.task).takes_tokenizer:
+        argv += ["--tokenizer", cmp.tokenizer]
     if cmp.vocab_size is not None:
         argv += ["--vocab-size", str(cmp.vocab_size)]
     argv += entry.compare_args(cmp)

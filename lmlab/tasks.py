@@ -64,4 +64,38 @@ def get_family_of(run_cfg: dict[str, Any]) -> Any:
     return table[name]
 
 
-__all__ = ["DEFAULT_TASK", "TASKS", "Task", "get_family_of", "get_task", "task_of_path", "task_of_run"]
+def command_modules() -> list[str]:
+    """The modules of the verbs the tasks declare (``Task.commands``), each once, in the table's order."""
+    return list(dict.fromkeys(module for spec in TASKS.values() for module in spec.commands))
+
+
+def check_run_task(run: Any, command: str, expects: str) -> Task:
+    """The task of the run at ``run`` (a directory, or an ARPA file: a language model), when it declares the verb
+    module ``command``; otherwise one line: ``RUN is a translation run, not a language model (expects)``."""
+    from pathlib import Path
+
+    from lmlab.errors import LmlabError
+
+    path = Path(run)
+    if not path.is_dir():  # an ARPA file is a language model; the loader names what is wrong with it
+        if command in TASKS[DEFAULT_TASK].commands:
+            return TASKS[DEFAULT_TASK]
+        raise LmlabError(f"{run} is not a run directory" if path.exists() else f"{run} does not exist")
+    task = task_of_path(path)
+    if command not in task.commands:
+        takers = ", ".join(spec.name for spec in TASKS.values() if command in spec.commands)
+        raise LmlabError(f"{run} is {task.noun or f'a {task.name} run'}, not {expects} (a run of: {takers})")
+    return task
+
+
+__all__ = [
+    "DEFAULT_TASK",
+    "TASKS",
+    "Task",
+    "check_run_task",
+    "command_modules",
+    "get_family_of",
+    "get_task",
+    "task_of_path",
+    "task_of_run",
+]

@@ -24,10 +24,17 @@ class Task:
     #: "module:function": load_run(path) -> lmlab.api.TrainedRun, what lmlab.load returns for the task's runs
     api: str = ""
     #: the optional functions of ``cli`` the shared verbs call: attention, export, add_eval_flags, plot_words,
-    #: plot_embeddings, plot_network, classify_image (declared, never looked for)
+    #: plot_embeddings, plot_network (declared, never looked for)
     verbs: tuple[str, ...] = ()
     #: "module:ATTR", the task's named recipes (``--preset``), a dict of name -> recipe ("" when it has none)
     presets: str = ""
+    #: what one of its runs is called in a message ("a language-model run", "a translation run")
+    noun: str = ""
+    #: the modules of the task's own verbs (``lmlab generate``, ``classify``, ``translate``, ``similar`` and
+    #: ``analogy``, ``tag``, ``conv`` and ``cnn-shapes``): each has ``register(sub)``; a module may serve several
+    #: tasks (``lmlab classify`` labels texts and images), and a verb given a run of a task that does not declare
+    #: its module says so in one line (:func:`lmlab.tasks.check_run_task`)
+    commands: tuple[str, ...] = ()
 
     @staticmethod
     def _load(ref: str) -> Any:

@@ -31,6 +31,7 @@ def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
 
 CLASSIFY_PROFILE = CompareProfile(
     task="classify",
+    takes_tokenizer=True,
     default_tokenizer="word",
     columns=(Column("accuracy", "test accuracy", ".2%"), Column("macro_f1", "macro-F1", ".4f")),
     higher_is_better=True,

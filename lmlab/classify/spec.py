@@ -11,4 +11,6 @@ SPEC = Task(
     "lmlab.classify.compare:CLASSIFY_PROFILE",
     api="lmlab.classify.api:load_run",
     verbs=("attention",),
+    noun="a classification run",
+    commands=("lmlab.cli.classify_cmd",),
 )

@@ -7,11 +7,10 @@ import argparse
 import json
 import sys
 
-from lmlab.cli.common import input_lines
+from lmlab.cli.common import input_lines, load_run_for
 from lmlab.errors import LmlabError
 
 BATCH = 512  # lines classified together from --input; results are printed as each batch finishes
-CLASSIFYING_TASKS = ("classify", "image")  # the tasks whose runs label a text or an image
 
 
 def register(sub) -> None:
@@ -33,46 +32,39 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _print(classifier, texts: list[str], as_json: bool) -> None:
-    probs = classifier.predict_proba(texts)
-    for text, p in zip(texts, probs):
-        best = int(p.argmax())
-        if as_json:
-            out = {"text": text, "label": classifier.labels[best], "probability": float(p[best])}
-            out["probabilities"] = {label: float(q) for label, q in zip(classifier.labels, p)}
-            print(json.dumps(out, ensure_ascii=False))
-        else:
-            print(f"{classifier.labels[best]}\t{p[best]:.4f}")
+def _print(results: list[dict], as_json: bool) -> None:
+    for out in results:
+        print(json.dumps(out, ensure_ascii=False) if as_json else f"{out['label']}\t{out['probability']:.4f}")
     sys.stdout.flush()
 
 
 def run(args: argparse.Namespace) -> int:
-    from lmlab.classify.task import load_classifier
-    from lmlab.runconfig import read_run_config
-    from lmlab.tasks import task_of_run
-
-    task = task_of_run(read_run_config(args.run))
-    if task.name not in CLASSIFYING_TASKS:
-        what = {"lm": "language-model", "translate": "translation", "word2vec": "word-vector"}.get(task.name, task.name)
-        raise LmlabError(f"{args.run} is a {what} run, not a classifier (lmlab train --task classify, or --task image)")
-    classify_image = task.verb("classify_image")
-    if classify_image is not None:  # a task whose inputs are images
+    lines = input_lines(args.input, "--input", args.encoding_errors) if args.input is not None else None
+    m = load_run_for(args.run, __name__, "a classifier (lmlab train --task classify, or --task image)")
+    if m.inputs == "image":
         if args.image is None:
             raise LmlabError(f"{args.run} classifies images; give --image FILE")
-        return classify_image(args)
+        try:
+            image = m.image(args.image)  # read as the run's images are, or one line naming the file
+        except LmlabError as e:
+            raise LmlabError(f"--image {e}") from None
+        _print([{"image": str(args.image), **m.predict([image])[0]}], args.json)
+        return 0
     if args.image is not None:
         raise LmlabError(f"{args.run} does not classify images; give --text TEXT or --input FILE")
-    lines = input_lines(args.input, "--input", args.encoding_errors) if args.text is None else None
-    classifier, _ = load_classifier(args.run)
     if lines is None:
-        _print(classifier, [args.text], args.json)
+        if not args.text.strip():
+            raise LmlabError("--text is empty; give the text to classify")
+        _print(m.predict([args.text]), args.json)
         return 0
     batch: list[str] = []
-    for line in lines:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            raise LmlabError(f"{args.input} line {number} is empty; give one text per line")
         batch.append(line)
         if len(batch) == BATCH:
-            _print(classifier, batch, args.json)
+            _print(m.predict(batch), args.json)
             batch = []
     if batch:
-        _print(classifier, batch, args.json)
+        _print(m.predict(batch), args.json)
     return 0

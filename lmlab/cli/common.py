@@ -47,6 +47,16 @@ def resume_inputs(args: argparse.Namespace) -> tuple[Path, dict]:
     return run_dir, info
 
 
+def load_run_for(run: str | Path, command: str, expects: str):
+    """``lmlab.load(run)`` for a verb of the module ``command``: a run of a task that does not declare that verb
+    (``Task.commands``) is one line naming what the verb ``expects``, and is not loaded."""
+    import lmlab
+    from lmlab.tasks import check_run_task
+
+    check_run_task(run, command, expects)
+    return lmlab.load(run)
+
+
 def check_seed(seed: int | None, flag: str = "--seed") -> None:
     """A seed both NumPy and PyTorch accept, or an LmlabError naming the flag and the allowed range."""
     if seed is not None and not 0 <= seed <= MAX_SEED:

@@ -27,7 +27,12 @@ def register(sub) -> None:
     )
     p.add_argument("--data", required=True, help="a named dataset, a folder with its splits, or a file")
     p.add_argument("--models", default=None, help="comma-separated (default: every family of the task)")
-    p.add_argument("--tokenizer", default=None, help="char, word or bpe (default: char for lm, word for classify)")
+    p.add_argument(
+        "--tokenizer",
+        default=None,
+        help="char, word or bpe, for the tasks that read text (default: the task's own, e.g. char for lm, word "
+        "for classify, bpe for translate)",
+    )
     p.add_argument("--vocab-size", type=int, default=None, help="bpe: vocabulary size")
     g = p.add_mutually_exclusive_group()
     g.add_argument(
@@ -57,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     profile = profile_for(task.name)
     families = task.family_table()
     models = parse_models(args.models or ",".join(families), families)
+    if args.tokenizer is not None and not profile.takes_tokenizer:
+        raise LmlabError(f"--task {task.name} reads no text through a tokenizer; leave out --tokenizer")
     check_seed(args.seed)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise LmlabError(f"--out {args.out} is a file; compare writes a folder (report, results, runs)")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from lmlab.cli.common import SeedFlag, int_flag, number_flag
+from lmlab.cli.common import SeedFlag, int_flag, load_run_for, number_flag
 from lmlab.errors import LmlabError
 
 #: Bounds of the flags, far beyond any useful value: a sample is streamed, but each token decodes the sample so
@@ -43,24 +42,23 @@ def register(sub) -> None:
         help="nucleus sampling: smallest set with mass >= p (0 < p <= 1)",
     )
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    p.add_argument(
+        "--condition",
+        metavar="LABEL",
+        help="the label to generate for, with a model trained on a labelled corpus (e.g. --condition Russian)",
+    )
     p.set_defaults(func=run)
 
 
 def load_language_model(run: str):
-    """``lmlab.load(run)``, refusing a run of another task in one line (a run's config.json is checked first, with
-    the messages the language models' loader gives)."""
-    import lmlab
-    from lmlab.runconfig import read_run_config
-
-    if Path(run).is_dir():
-        task = read_run_config(run).get("task", "lm")
-        if task != "lm":
-            raise LmlabError(f"{run} is a {task} run, not a language model (lmlab generate samples text from one)")
-    return lmlab.load(run)
+    """``lmlab.load(run)`` for a language model; a run of another task is one line, not loaded."""
+    return load_run_for(run, __name__, "a language model (lmlab generate samples text from one)")
 
 
 def run(args: argparse.Namespace) -> int:
     m = load_language_model(args.run)
+    if m.labels and args.condition is None:
+        raise LmlabError(f"{args.run} is conditioned on a label: give --condition one of: {', '.join(m.labels)}")
     tok = m.tokenizer
     prompt = tok.encode(args.prompt) if args.prompt else []
     if args.prompt:
@@ -77,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     options = {"max_tokens": args.max_tokens, "temperature": args.temperature, "top_k": args.top_k}
-    options |= {"top_p": args.top_p, "greedy": args.greedy}
+    options |= {"top_p": args.top_p, "greedy": args.greedy, "condition": args.condition}
     rng = np.random.default_rng(args.seed)  # the samples are drawn one after another from one generator
     out = sys.stdout
     for _ in range(args.num_samples):

@@ -8,21 +8,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import time
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lmlab.cli.common import SeedFlag, check_seed, open_input_file
+from lmlab.cli.common import SeedFlag, check_seed
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.errors import LmlabError
 
 #: The most pixels of an image given with --image: more than any camera's photo. A PNG of a few kB can claim
 #: billions of pixels (a decompression bomb), so the size is read from the header and checked before decoding.
-MAX_IMAGE_PIXELS = 64 * 2**20
 
 
 def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
@@ -52,7 +48,7 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
 
 
 def _load(spec: str, saved: dict[str, Any] | None, args: argparse.Namespace):
-    from lmlab.vision.data import load_image_data
+    from lmlab.vision.data import load_image_data, refuse_image_bombs
 
     saved = saved or {}
     split_seed = int(saved.get("split_seed", getattr(args, "split_seed", 0)))
@@ -66,52 +62,12 @@ def _load(spec: str, saved: dict[str, Any] | None, args: argparse.Namespace):
         )
 
 
-@contextlib.contextmanager
-def refuse_image_bombs(where: str) -> Iterator[None]:
-    """PIL's decompression-bomb check (an image claiming more than 89 million pixels), warning included, as a
-    one-line error instead of a traceback."""
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            yield
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise LmlabError(f"{where}: an image is too large to decode ({e})") from None
-
-
-def _image_size(path: str) -> tuple[int, int] | None:
-    """The width and height ``--image FILE``'s header claims, read without decoding its pixels (None: more than
-    twice PIL's own limit); one line for what is not a regular file or not an image."""
-    from PIL import Image, UnidentifiedImageError
-
-    with open_input_file(path, "--image") as f:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # judged by MAX_IMAGE_PIXELS
-                with Image.open(f) as img:
-                    return img.size
-        except Image.DecompressionBombError:
-            return None
-        except UnidentifiedImageError:
-            raise LmlabError(f"--image {path}: not an image (PNG, JPEG, BMP, GIF, TIFF, ...)") from None
-        except (OSError, SyntaxError, ValueError) as e:  # a damaged header
-            raise LmlabError(f"--image {path}: not a readable image ({e})") from None
-
-
 def read_user_image(path: str, pre) -> Any:
-    """``--image FILE`` made as the run's images are (``pre``: the run's preprocessing), or one line: not a
-    regular file, not an image, or more than :data:`MAX_IMAGE_PIXELS` pixels."""
-    from lmlab.vision.data import read_image_file
+    """``--image FILE`` made as the run's images are (``pre``: the run's preprocessing), or one line naming
+    ``--image``: see :func:`lmlab.vision.data.read_one_image`."""
+    from lmlab.vision.data import read_one_image
 
-    size = _image_size(path)
-    if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS:
-        claimed = "hundreds of millions of" if size is None else f"{size[0]:,} x {size[1]:,} = {size[0] * size[1]:,}"
-        raise LmlabError(
-            f"--image {path}: {claimed} pixels, more than the {MAX_IMAGE_PIXELS:,} lmlab decodes; give a smaller image"
-        )
-    with refuse_image_bombs(f"--image {path}"):
-        return read_image_file(path, pre.channels, pre.image_size, pre.mode)
+    return read_one_image(path, pre, "--image")
 
 
 def train(args: argparse.Namespace) -> int:
@@ -208,23 +164,6 @@ def attention(args: argparse.Namespace) -> int:
     )
 
 
-def classify_image(args: argparse.Namespace) -> int:
-    """``lmlab classify RUN --image FILE``: the label and its probability (``--json``: every class's)."""
-    from lmlab.vision.task import load_image_classifier
-
-    classifier, _ = load_image_classifier(args.run)
-    image = read_user_image(args.image, classifier.preprocess)
-    p = classifier.predict_proba(image[None])[0]
-    best = int(p.argmax())
-    if args.json:
-        out = {"image": str(args.image), "label": classifier.classes[best], "probability": float(p[best])}
-        out["probabilities"] = {c: float(q) for c, q in zip(classifier.classes, p)}
-        print(json.dumps(out))
-    else:
-        print(f"{classifier.classes[best]}\t{p[best]:.4f}")
-    return 0
-
-
 def plot_network(args: argparse.Namespace) -> int:
     """``lmlab plot RUN --filters`` or ``--feature-maps --image FILE``: what the network has learned to look for."""
     from lmlab.vision.task import load_image_classifier
@@ -251,4 +190,4 @@ def plot_network(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_train_flags", "attention", "classify_image", "evaluate", "plot_network", "train"]
+__all__ = ["add_train_flags", "attention", "evaluate", "plot_network", "train"]

@@ -38,44 +38,25 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _command_modules():
+    """The shared verbs, then the verbs each task declares in its spec (``Task.commands``)."""
+    import importlib
+
     from lmlab.cli import (
         attention_cmd,
-        classify_cmd,
         compare_cmd,
         data_cmd,
         eval_cmd,
         export_cmd,
         fundamentals_cmd,
-        generate_cmd,
         plot_cmd,
-        tag_cmd,
+        tokenizer_cmd,
         train_cmd,
-        translate_cmd,
-        vision_cmd,
-        word2vec_cmd,
     )
+    from lmlab.tasks import command_modules
 
-    modules = [
-        train_cmd,
-        eval_cmd,
-        generate_cmd,
-        export_cmd,
-        compare_cmd,
-        data_cmd,
-        plot_cmd,
-        attention_cmd,
-        classify_cmd,
-        tag_cmd,
-        translate_cmd,
-        vision_cmd,
-        fundamentals_cmd,
-        word2vec_cmd,
-    ]
-    try:
-        from lmlab.cli import tokenizer_cmd
-    except ImportError:  # pragma: no cover - the BPE command module may be absent in a partial checkout
-        return modules
-    return [*modules, tokenizer_cmd]
+    shared = [train_cmd, eval_cmd, export_cmd, compare_cmd, data_cmd, plot_cmd, attention_cmd]
+    declared = [importlib.import_module(name) for name in command_modules()]
+    return [*shared, *declared, fundamentals_cmd, tokenizer_cmd]
 
 
 def describe_os_error(e: OSError) -> str:

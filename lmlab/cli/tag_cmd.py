@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from lmlab.cli.common import input_lines
+from lmlab.cli.common import input_lines, load_run_for
 from lmlab.errors import LmlabError
 
 BATCH = 256  # lines tagged together from --input; results are printed as each batch finishes
@@ -47,16 +46,8 @@ def _print(m, sentences: list[list[str]], as_json: bool) -> None:
 
 
 def load_tagger_run(run: str):
-    """``lmlab.load(run)`` for a tagging run; its config.json is checked first, with the tagger loader's messages,
-    so that a run of another task is one line, not loaded."""
-    import lmlab
-    from lmlab.runconfig import read_run_config
-
-    run_dir = Path(run)
-    cfg = read_run_config(run_dir)
-    if cfg.get("task") != "tag":
-        raise LmlabError(f"{run_dir} is not a tagging run (its task is {cfg.get('task', 'lm')!r})")
-    return lmlab.load(run_dir)
+    """``lmlab.load(run)`` for a tagging run; a run of another task is one line, not loaded."""
+    return load_run_for(run, __name__, "a tagger (lmlab train --task tag)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,10 +13,8 @@ import logging
 import math
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
-from lmlab.cli.common import SeedFlag, input_lines
-from lmlab.errors import LmlabError
+from lmlab.cli.common import SeedFlag, input_lines, load_run_for
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +65,8 @@ def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def load_translation_run(run: str):
-    """``lmlab.load(run)`` for a translation run; the folder, its config.json and its task are checked first with
-    the translation loader's messages, so that a run of another task is one line, not loaded."""
-    import lmlab
-    from lmlab.runconfig import read_run_config
-
-    run_dir = Path(run)
-    if not run_dir.is_dir():
-        raise LmlabError(f"{run_dir} is not a run directory")
-    task = read_run_config(run_dir).get("task", "lm")
-    if task != "translate":
-        what = {"lm": "language-model", "classify": "classification"}.get(task, task)
-        raise LmlabError(f"{run_dir} is a {what} run, not a translation model (lmlab train --task translate)")
-    return lmlab.load(run_dir)
+    """``lmlab.load(run)`` for a translation run; a run of another task is one line, not loaded."""
+    return load_run_for(run, __name__, "a translation model (lmlab train --task translate)")
 
 
 def run(args: argparse.Namespace) -> int:

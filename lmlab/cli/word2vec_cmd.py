@@ -43,8 +43,7 @@ def register(sub) -> None:
 def _load(args: argparse.Namespace):
     """``lmlab.load(RUN)`` for a word2vec run (its config.json and task checked first, with the word2vec loader's
     messages), or the API's reading of a word2vec vectors file."""
-    import lmlab
-    from lmlab.runconfig import read_run_config
+    from lmlab.cli.common import load_run_for
 
     if args.top < 1:
         raise LmlabError(f"--top must be >= 1, got {args.top}")
@@ -55,10 +54,7 @@ def _load(args: argparse.Namespace):
         from lmlab.word2vec.api import Word2VecTrainedRun  # a vectors file is not a run: lmlab.load does not read it
 
         return Word2VecTrainedRun.from_vectors_file(path)
-    task = read_run_config(path).get("task", "lm")
-    if task != "word2vec":
-        raise LmlabError(f"{path} is a {task} run, not a word2vec run")
-    return lmlab.load(path)
+    return load_run_for(path, __name__, "a word2vec run (lmlab train --task word2vec) or a vectors file")
 
 
 def _limits(m, args: argparse.Namespace) -> dict:

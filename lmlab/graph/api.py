@@ -33,6 +33,7 @@ class GraphRun(TrainedRun):
     """A trained node classifier with its graph and split (see the module docstring)."""
 
     task = "graph"
+    inputs = "node"
 
     def __init__(self, path: str | Path, config: dict[str, Any], model: Any, data: Any, split: Any):
         super().__init__(path, config)

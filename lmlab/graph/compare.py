@@ -44,6 +44,7 @@ def measure(run_dir: Path, data: _GraphAndSplit, cmp: Comparison, row: Row) -> N
 
 GRAPH_PROFILE = CompareProfile(
     task="graph",
+    takes_tokenizer=False,
     default_tokenizer="none",
     columns=(Column("accuracy", "test accuracy", ".2%"), Column("macro_f1", "macro-F1", ".4f")),
     higher_is_better=True,

@@ -11,4 +11,5 @@ SPEC = Task(
     "lmlab.graph.compare:GRAPH_PROFILE",
     api="lmlab.graph.api:load_run",
     verbs=("attention", "plot_embeddings"),
+    noun="a graph run",
 )

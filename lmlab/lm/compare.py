@@ -41,6 +41,7 @@ def _load_lm_corpus(cmp: Comparison):
 
 LM_PROFILE = CompareProfile(
     task="lm",
+    takes_tokenizer=True,
     default_tokenizer="char",
     columns=(Column("test_perplexity", "test perplexity", ".2f"), Column("bits_per_token", "bits/token", ".3f")),
     higher_is_better=False,

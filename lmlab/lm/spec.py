@@ -12,4 +12,6 @@ SPEC = Task(
     api="lmlab.lm.api:load_run",
     verbs=("attention", "export"),
     presets="lmlab.lm.presets:PRESETS",
+    noun="a language-model run",
+    commands=("lmlab.cli.generate_cmd",),
 )

@@ -36,6 +36,7 @@ def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
 
 TAG_PROFILE = CompareProfile(
     task="tag",
+    takes_tokenizer=False,
     default_tokenizer="none",
     columns=(
         Column("accuracy", "test accuracy", ".2%"),

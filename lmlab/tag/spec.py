@@ -11,4 +11,6 @@ SPEC = Task(
     "lmlab.tag.compare:TAG_PROFILE",
     api="lmlab.tag.api:load_run",
     verbs=("attention",),
+    noun="a tagging run",
+    commands=("lmlab.cli.tag_cmd",),
 )

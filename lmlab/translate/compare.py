@@ -51,6 +51,7 @@ def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
 
 TRANSLATE_PROFILE = CompareProfile(
     task="translate",
+    takes_tokenizer=True,
     default_tokenizer="bpe",
     columns=(
         Column("bleu", "test BLEU", ".2f"),

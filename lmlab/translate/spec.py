@@ -11,4 +11,6 @@ SPEC = Task(
     "lmlab.translate.compare:TRANSLATE_PROFILE",
     api="lmlab.translate.api:load_run",
     verbs=("attention",),
+    noun="a translation run",
+    commands=("lmlab.cli.translate_cmd",),
 )

@@ -17,7 +17,6 @@ each stage, each averaged down to at most 32 x 32 values.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,10 @@ import numpy as np
 
 from lmlab.api import TrainedRun, bounded_int, inputs_list, json_ready
 from lmlab.errors import LmlabError
+from lmlab.vision.data import MAX_IMAGE_PIXELS
 from lmlab.vision.visualize import MAX_FILTERS, MAX_MAPS
 
 MAX_SIDE = 32  # the largest map or filter side returned; larger ones are averaged down
-MAX_IMAGE_PIXELS = 64 * 2**20  # as `lmlab classify --image`: a small file can claim billions of pixels
 LIMIT = 1024  # the most maps per stage or filters a caller may ask for
 
 
@@ -92,6 +91,7 @@ class ImageRun(TrainedRun):
     """A trained image classifier of any family (see the module docstring)."""
 
     task = "image"
+    inputs = "image"
 
     def __init__(self, path: str | Path, config: dict[str, Any], classifier: Any):
         super().__init__(path, config)
@@ -120,32 +120,9 @@ class ImageRun(TrainedRun):
         return _prepare(img, pre)
 
     def _read_file(self, path: Path) -> np.ndarray:
-        from PIL import Image, UnidentifiedImageError
+        from lmlab.vision.data import read_one_image
 
-        from lmlab.vision.data import read_image_file
-
-        if not path.is_file():
-            raise LmlabError(f"{path}: no such image file")
-        pre = self.classifier.preprocess
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(path) as img:  # the header only: the size is checked before decoding
-                    w, h = img.size
-                if w * h > MAX_IMAGE_PIXELS:
-                    raise LmlabError(
-                        f"{path}: {w:,} x {h:,} pixels, more than the {MAX_IMAGE_PIXELS:,} lmlab decodes; give a "
-                        "smaller image"
-                    )
-                return read_image_file(path, pre.channels, pre.image_size, pre.mode)
-        except LmlabError:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise LmlabError(f"{path}: claims more pixels than lmlab decodes; give a smaller image") from None
-        except UnidentifiedImageError:
-            raise LmlabError(f"{path}: not an image (PNG, JPEG, BMP, GIF, TIFF, ...)") from None
-        except (OSError, SyntaxError, ValueError) as e:  # a damaged header
-            raise LmlabError(f"{path}: not a readable image ({e})") from None
+        return read_one_image(path, self.classifier.preprocess)
 
     def _result(self, p: np.ndarray) -> dict[str, Any]:
         best = int(p.argmax())

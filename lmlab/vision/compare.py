@@ -32,6 +32,7 @@ def measure(run_dir: Path, data, cmp: Comparison, row: Row) -> None:
 
 IMAGE_PROFILE = CompareProfile(
     task="image",
+    takes_tokenizer=False,
     default_tokenizer="none",
     columns=(Column("accuracy", "test accuracy", ".2%"), Column("macro_f1", "macro-F1", ".4f")),
     higher_is_better=True,

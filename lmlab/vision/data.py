@@ -25,9 +25,12 @@ the test set, the 20x20 box and centre of mass of :func:`mnist_style`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from lmlab.errors import LmlabError
+from lmlab.runfiles import open_regular
 from lmlab.vision.idx import read_idx
 
 log = logging.getLogger(__name__)
@@ -310,6 +314,67 @@ def read_image_file(path: str | os.PathLike, channels: int, size: int, preproces
         a = mnist_style(img)
         return a if (channels, size) == (1, MNIST_SIZE) else to_array(Image.fromarray(a[0], mode="L"), channels, size)
     return to_array(img, channels, size)
+
+
+#: the most pixels an image given to a trained network (``lmlab classify --image``, ``lmlab.load(RUN).predict``)
+#: may claim: a file of a few bytes can claim billions, so its header is read before its pixels
+MAX_IMAGE_PIXELS = 64 * 2**20
+
+
+@contextlib.contextmanager
+def refuse_image_bombs(where: str) -> Iterator[None]:
+    """PIL's decompression-bomb check (an image claiming more than 89 million pixels), warning included, as a
+    one-line error instead of a traceback."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise LmlabError(f"{where}: an image is too large to decode ({e})") from None
+
+
+def _claimed_size(path: Path, flag: str) -> tuple[int, int] | None:
+    """The width and height the image file's header claims, read without decoding its pixels (None: more than
+    twice PIL's own limit); one line for what is not a regular file or not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    where = f"{flag}{path}"
+    try:
+        f = open_regular(path, missing=f"{path}: no such file")
+    except LmlabError as e:
+        raise LmlabError(f"{flag}{e}") from None
+    with f:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # judged by MAX_IMAGE_PIXELS
+                with Image.open(f) as img:
+                    return img.size
+        except Image.DecompressionBombError:
+            return None
+        except UnidentifiedImageError:
+            raise LmlabError(f"{where}: not an image (PNG, JPEG, BMP, GIF, TIFF, ...)") from None
+        except (OSError, SyntaxError, ValueError) as e:  # a damaged header
+            raise LmlabError(f"{where}: not a readable image ({e})") from None
+
+
+def read_one_image(path: str | os.PathLike, pre: Any, flag: str = "") -> np.ndarray:
+    """One image file given to a trained network, made as the run's images are (``pre``: the run's
+    preprocessing, with ``channels``, ``image_size`` and ``mode``), or one line naming the file (after ``flag``,
+    e.g. ``--image``): not a regular file (a FIFO is refused without being opened), not an image, or more than
+    :data:`MAX_IMAGE_PIXELS` pixels by its header, before any pixel is decoded."""
+    path = Path(path)
+    flag = f"{flag} " if flag else ""
+    where = f"{flag}{path}"
+    size = _claimed_size(path, flag)
+    if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS:
+        claimed = "hundreds of millions of" if size is None else f"{size[0]:,} x {size[1]:,} = {size[0] * size[1]:,}"
+        raise LmlabError(
+            f"{where}: {claimed} pixels, more than the {MAX_IMAGE_PIXELS:,} lmlab decodes; give a smaller image"
+        )
+    with refuse_image_bombs(where):
+        return read_image_file(path, pre.channels, pre.image_size, pre.mode)
 
 
 def _class_folders(folder: Path) -> dict[str, list[Path]]:

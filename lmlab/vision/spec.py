@@ -10,5 +10,7 @@ SPEC = Task(
     "lmlab.cli.image_task",
     "lmlab.vision.compare:IMAGE_PROFILE",
     api="lmlab.vision.api:load_run",
-    verbs=("attention", "classify_image", "plot_network"),
+    verbs=("attention", "plot_network"),
+    noun="an image-classification run",
+    commands=("lmlab.cli.classify_cmd", "lmlab.cli.vision_cmd"),
 )

@@ -38,6 +38,7 @@ class Word2VecTrainedRun(TrainedRun):
     """Trained word vectors (``skipgram`` or ``cbow``) with their vocabulary, most frequent first."""
 
     task = "word2vec"
+    inputs = "word"
 
     def __init__(self, path: str | Path, config: dict[str, Any], run: Word2VecRun):
         super().__init__(path, config)

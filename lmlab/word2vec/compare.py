@@ -66,6 +66,7 @@ def _share(sections: list[dict]) -> float | None:
 
 WORD2VEC_PROFILE = CompareProfile(
     task="word2vec",
+    takes_tokenizer=True,
     default_tokenizer="word",
     columns=(
         Column("analogy_accuracy", "analogy accuracy", ".2%"),

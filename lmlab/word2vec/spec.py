@@ -12,4 +12,6 @@ SPEC = Task(
     single_process="word2vec trains with its own threads (Hogwild, --threads N), not on several processes",
     api="lmlab.word2vec.api:load_run",
     verbs=("add_eval_flags", "export", "plot_words"),
+    noun="a word2vec run",
+    commands=("lmlab.cli.word2vec_cmd",),
 )

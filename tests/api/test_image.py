@@ -175,7 +175,7 @@ def test_describe(runs):
         (np.zeros((28, 28), dtype=bool), "got dtype bool"),
         (np.zeros((0, 28)), "an image of 28 x 0 pixels cannot be used"),
         (5, "an image is a file path or a numpy array, got int"),
-        ("/nonexistent/x.png", "/nonexistent/x.png: no such image file"),
+        ("/nonexistent/x.png", "/nonexistent/x.png: no such file"),
     ],
 )
 def test_bad_images_are_one_line(runs, image, message):
@@ -198,7 +198,7 @@ def test_bad_files_and_options_are_one_line(runs, tmp_path):
     for bad, message in [
         (text, "not an image"),
         (truncated, "not a readable image"),
-        (tmp_path, "no such image file"),
+        (tmp_path, "is a directory"),
     ]:
         with pytest.raises(LmlabError) as e:
             m.explain(bad)

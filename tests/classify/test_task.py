@@ -122,6 +122,11 @@ def test_train_eval_classify_attention(cli, data_dir, tmp_path):
     rc, out, _ = cli("classify", run, "--input", lines)
     assert rc == 0 and [line.split("\t")[0] for line in out.splitlines()][:2] == ["pos", "neg"]
     assert len(out.splitlines()) == 3
+    lines.write_text("great movie\n\nthe film\n")
+    rc, out, err = cli("classify", run, "--input", lines)
+    assert rc == 2 and f"{lines} line 2 is empty; give one text per line" in err and err.count("\n") == 1
+    rc, out, err = cli("classify", run, "--text", "  ")
+    assert rc == 2 and "--text is empty" in err
 
     for suffix in ("png", "html"):
         rc, out, err = cli("attention", run, "--text", "the plot was dull", "--out", tmp_path / f"a.{suffix}")

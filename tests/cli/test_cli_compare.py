@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,26 @@ def test_bad_input(corpus, tmp_path, capsys):
         == 2
     )
     assert "at least 0.7 minutes" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    z = str(tmp_path / "z")
+    assert main(["compare", "--task", "graph", "--data", str(corpus), "--tokenizer", "char", "--out", z]) == 2
+    assert "--task graph reads no text through a tokenizer; leave out --tokenizer" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
+
+
+def test_the_profile_says_whether_the_task_takes_a_tokenizer():
+    from lmlab.compare import Comparison, profile_for, train_command
+    from lmlab.tasks import TASKS
+
+    takes = {name: profile_for(name).takes_tokenizer for name in TASKS}
+    assert takes == {
+        "lm": True, "classify": True, "translate": True, "word2vec": True, "graph": False, "image": False, "tag": False
+    }  # fmt: skip
+    for task, family, data in [("graph", "gcn", "cora"), ("lm", "ngram", "d")]:
+        cmp = Comparison(
+            data=data, models=[family], tokenizer=profile_for(task).default_tokenizer, vocab_size=None,
+            budget_minutes=1.0, steps=None, device="cpu", seed=0, task=task,
+        )  # fmt: skip
+        assert ("--tokenizer" in train_command(cmp, family, Path("r"), None)) == takes[task]
 
 
 def test_report_opens_in_headless_chromium(report, tmp_path):

@@ -223,8 +223,7 @@ def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(tmp_path, 
 
 
 def test_a_decompression_bomb_in_a_folder_of_images_is_one_line(tmp_path):
-    from lmlab.cli.image_task import refuse_image_bombs
-    from lmlab.vision.data import read_image_file
+    from lmlab.vision.data import read_image_file, refuse_image_bombs
 
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_header(10_000, 10_000))  # over PIL's limit: a warning, made an error
