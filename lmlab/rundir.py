@@ -69,6 +69,7 @@ LMLAB_ENTRIES = (
     "tokenizer-tgt.json",
     "tokenizer-tgt.vocab",
     "model.safetensors",
+    "model.ngram",
     "nb.json",
     "vectors.safetensors",
     "vocab.txt",

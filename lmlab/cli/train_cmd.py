@@ -90,11 +90,15 @@ def register(sub, argv: list[str]) -> None:
 def _dispatch(train, args: argparse.Namespace, argv: list[str]) -> int:
     """Train here, or launch the same command on ``--nproc`` processes; under torchrun, check first that the
     training can be shared."""
-    from lmlab.cli.launch import check_distributed, launch
     from lmlab.train.ranks import world_size_from_env
 
+    # the launcher imports PyTorch: only when asked for, so that an n-gram model trains without it
     if args.nproc is not None:
+        from lmlab.cli.launch import launch
+
         return launch(args, argv)
     if world_size_from_env() > 1:
+        from lmlab.cli.launch import check_distributed
+
         check_distributed(args, world_size_from_env())
     return train(args)

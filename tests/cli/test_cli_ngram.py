@@ -48,7 +48,7 @@ def test_train_eval_generate_export(tmp_path, corpus, capsys):
         run_dir,
     )
     assert code == 0, err
-    assert {"config.json", "tokenizer.json", "model.safetensors"} <= set(os.listdir(run_dir))
+    assert {"config.json", "tokenizer.json", "model.ngram"} <= set(os.listdir(run_dir))
     config = json.loads((run_dir / "config.json").read_text())
     assert config["family"] == "ngram" and config["model"]["order"] == 5
     assert config["command"].startswith("lmlab train --model ngram")

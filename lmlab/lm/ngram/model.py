@@ -22,7 +22,9 @@ import numpy as np
 
 from lmlab.errors import LmlabError
 from lmlab.lm import LanguageModel
+from lmlab.lm.ngram import fast
 from lmlab.lm.ngram import smoothing as sm
+from lmlab.lm.ngram.binary import BinaryTables, hash_slots, map_binary, write_binary
 from lmlab.lm.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
 from lmlab.runfiles import annotation_field, check_fields, config_from_json, expect, read_bytes
 from lmlab.tokenizers import Tokenizer
@@ -30,6 +32,9 @@ from lmlab.tokenizers import Tokenizer
 log = logging.getLogger(__name__)
 
 LN10 = math.log(10.0)
+#: The run's model file (:mod:`lmlab.lm.ngram.binary`); runs written before it hold ``model.safetensors``.
+WEIGHTS_FILE = "model.ngram"
+LEGACY_WEIGHTS_FILE = "model.safetensors"
 #: The smoothing name of a model read from an ARPA file: estimated elsewhere, so not re-estimable here.
 IMPORTED = "imported"
 
@@ -121,6 +126,7 @@ class NgramLM(LanguageModel):
         *,
         missing_context_bow: float = 0.0,
         discounts: list[tuple[float, ...]] | None = None,
+        slots: list[np.ndarray] | None = None,
     ):
         super().__init__(tokenizer)
         V = tokenizer.vocab_size
@@ -140,7 +146,9 @@ class NgramLM(LanguageModel):
             )
         self.missing_context_bow = missing_context_bow
         self.discounts = discounts
-        logp[0][tokenizer.bos_id] = -np.inf  # <s> is a context, never predicted
+        self._slots = slots
+        if logp[0][tokenizer.bos_id] != -np.inf:  # (a mapped model file is read-only and holds -inf there already)
+            logp[0][tokenizer.bos_id] = -np.inf  # <s> is a context, never predicted
 
     @property
     def normalized(self) -> bool:  # type: ignore[override]
@@ -173,7 +181,21 @@ class NgramLM(LanguageModel):
         ok = (ctx >= 0) & (pos < table.size) & (table[pos_c] == q)
         return np.where(ok, pos_c, -1)
 
+    def hash_tables(self) -> list[np.ndarray]:
+        """The hash table of each order k = 2..N (:func:`lmlab.lm.ngram.binary.hash_slots`), which the compiled
+        scorer looks n-grams up in; a model file stores them, a model in memory builds them once."""
+        if self._slots is None:
+            self._slots = [hash_slots(*tables) for tables in zip(self.keys[1:], self.logp[1:], self.bow[1:])]
+        return self._slots
+
     def log10_stream(self, ids: np.ndarray) -> np.ndarray:
+        """log10 p of every token of an id stream (``<s>`` not included): the compiled scorer where it was built,
+        else :meth:`log10_stream_numpy`; both give the same numbers."""
+        if fast.available():
+            return fast.log10_stream(self, ids)
+        return self.log10_stream_numpy(ids)
+
+    def log10_stream_numpy(self, ids: np.ndarray) -> np.ndarray:
         """log10 p of every token of an id stream (``<s>`` not included), the backoff formula vectorised."""
         padded = pad_stream(np.asarray(ids, dtype=np.int64), self.tokenizer.bos_id, self.tokenizer.eos_id)
         tok = padded.tokens
@@ -307,55 +329,70 @@ class NgramLM(LanguageModel):
             d["discounts"] = [list(x) for x in self.discounts]
         return d
 
+    def binary_tables(self) -> BinaryTables:
+        """The model's tables as a model file holds them (see :mod:`lmlab.lm.ngram.binary`)."""
+        return BinaryTables(
+            self.vocab_size, self.keys, self.logp, self.bow, self.hash_tables(), self.missing_context_bow
+        )
+
     def save_weights(self, run_dir: Path) -> None:
-        from safetensors.numpy import save
-
-        from lmlab.io import atomic_open
-
-        tensors = {}
-        for k in range(1, self.order + 1):
-            tensors[f"keys.{k}"] = self.keys[k - 1]
-            tensors[f"logp.{k}"] = self.logp[k - 1]
-            tensors[f"bow.{k}"] = self.bow[k - 1]
-        with atomic_open(
-            Path(run_dir) / "model.safetensors", "wb"
-        ) as f:  # (save_file makes it 0600, whatever the umask)
-            f.write(save(tensors))
+        """Write the tables as the run's memory-mapped model file, ``model.ngram``."""
+        write_binary(self.binary_tables(), Path(run_dir) / WEIGHTS_FILE)
 
     @classmethod
     def load_weights(cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer) -> NgramLM:
-        from safetensors import SafetensorError
-        from safetensors.numpy import load
-
         where = str(Path(run_dir) / "config.json")
         cfg = config_from_json(NgramConfig, config, where, "model.")
         check_fields({"model": config}, _SAVED_SCHEMA, where)
-        path = Path(run_dir) / "model.safetensors"
-        try:
-            t = load(read_bytes(path, missing=f"{path} not found"))
-        except (SafetensorError, ValueError) as e:
-            raise LmlabError(f"{path}: cannot read the n-gram tables ({e})") from None
-        try:
-            keys = [t[f"keys.{k}"] for k in range(1, cfg.order + 1)]
-            logp = [t[f"logp.{k}"] for k in range(1, cfg.order + 1)]
-            bow = [t[f"bow.{k}"] for k in range(1, cfg.order + 1)]
-        except KeyError as e:
-            raise LmlabError(f"{path}: missing table {e} for an order-{cfg.order} model") from None
-        for k, (kk, lp, bw) in enumerate(zip(keys, logp, bow), start=1):
-            ok = kk.ndim == lp.ndim == bw.ndim == 1 and kk.shape == lp.shape == bw.shape
-            ok = ok and kk.dtype.kind in "iu" and lp.dtype.kind == "f" and bw.dtype.kind == "f"
-            if not ok:
-                raise LmlabError(f"{path}: the order-{k} tables are not matching 1-D key, logp and bow arrays")
         discounts = config.get("discounts")
-        return cls(
+        extra = {"discounts": [tuple(d) for d in discounts] if discounts else None}
+        path = Path(run_dir) / WEIGHTS_FILE
+        if not path.exists() and (Path(run_dir) / LEGACY_WEIGHTS_FILE).exists():
+            keys, logp, bow = _read_legacy_tables(Path(run_dir) / LEGACY_WEIGHTS_FILE, cfg.order)
+            extra["missing_context_bow"] = float(config.get("missing_context_bow", 0.0))
+            return cls(tokenizer, keys, logp, bow, cfg, **extra)
+        tables = map_binary(path)
+        if len(tables.keys) != cfg.order:
+            raise LmlabError(f"{path}: holds an order-{len(tables.keys)} model, config.json says {cfg.order}")
+        if tables.vocab_size != tokenizer.vocab_size:
+            raise LmlabError(
+                f"{path}: holds a vocabulary of {tables.vocab_size:,}, the run's tokenizer has {tokenizer.vocab_size:,}"
+            )
+        model = cls(
             tokenizer,
-            keys,
-            logp,
-            bow,
+            tables.keys,
+            tables.logp,
+            tables.bow,
             cfg,
-            missing_context_bow=float(config.get("missing_context_bow", 0.0)),
-            discounts=[tuple(d) for d in discounts] if discounts else None,
+            missing_context_bow=tables.missing_context_bow,
+            slots=tables.slots,
+            **extra,
         )
+        model.source = str(path)
+        return model
+
+
+def _read_legacy_tables(path: Path, order: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """The tables of a run written before model files (``model.safetensors``), read whole."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        t = load(read_bytes(path, missing=f"{path} not found"))
+    except (SafetensorError, ValueError) as e:
+        raise LmlabError(f"{path}: cannot read the n-gram tables ({e})") from None
+    try:
+        keys = [t[f"keys.{k}"] for k in range(1, order + 1)]
+        logp = [t[f"logp.{k}"] for k in range(1, order + 1)]
+        bow = [t[f"bow.{k}"] for k in range(1, order + 1)]
+    except KeyError as e:
+        raise LmlabError(f"{path}: missing table {e} for an order-{order} model") from None
+    for k, (kk, lp, bw) in enumerate(zip(keys, logp, bow), start=1):
+        ok = kk.ndim == lp.ndim == bw.ndim == 1 and kk.shape == lp.shape == bw.shape
+        ok = ok and kk.dtype.kind in "iu" and lp.dtype.kind == "f" and bw.dtype.kind == "f"
+        if not ok:
+            raise LmlabError(f"{path}: the order-{k} tables are not matching 1-D key, logp and bow arrays")
+    return keys, logp, bow
 
 
 #: The saved fields of an n-gram model's configuration that are not NgramConfig fields.

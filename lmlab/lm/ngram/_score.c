@@ -1,0 +1,235 @@
+/* The compiled n-gram scorer: log10 p of every token of an id stream, one token after another, without the GIL.
+ *
+ * It computes exactly what NgramLM.log10_stream_numpy (lmlab/lm/ngram/model.py) computes, the same floating-point
+ * operations in the same order, so both give the same bits (tests/lm/ngram/test_binary.py checks it). The stream
+ * is read as lmlab pads it: an <s> in front of every line (a line ends at </s>), scored but not returned.
+ *
+ * For each position i (token w) and each order k = 2..N whose context, the (k-1)-gram ending at position i-1,
+ * is in the tables (its row c was found at the previous position):
+ *     the k-gram's key q = c * V + w is looked up in order k's hash table (lmlab/lm/ngram/binary.py: linear
+ *     probing from mix(q) mod S_k, slots of (key, row, logp, bow));
+ *     found: log10 p = its logp, the back-offs gathered so far are dropped;
+ *     not found: the context's back-off weight bow_{k-1}[c] (kept from its own slot) is added.
+ * So an order costs about one cache miss, as in KenLM's probing structure (Heafield 2011).
+ *
+ * The Python side (lmlab/lm/ngram/fast.py) passes the arrays of a checked model file or of a model in memory;
+ * the checks here (every id below V; every row a slot gives inside its table; at most S_k probes) keep a damaged
+ * file from making this read outside the arrays or loop for ever.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define MAX_ORDER 10
+
+typedef struct {
+    int order; /* the effective order: every table up to it holds n-grams */
+    int64_t vocab_size;
+    int64_t n[MAX_ORDER + 1];            /* n[k]: rows of order k */
+    const int64_t *keys[MAX_ORDER + 1];  /* keys[k]: (n[k],) */
+    const double *logp[MAX_ORDER + 1];   /* logp[k]: (n[k],) */
+    const double *bow[MAX_ORDER + 1];    /* bow[k]: (n[k],) */
+    const int64_t *slots[MAX_ORDER + 1]; /* slots[k]: (S[k], 4) (key, row, logp bits, bow bits), k >= 2 */
+    uint64_t mask[MAX_ORDER + 1];        /* S[k] - 1, S[k] a power of two */
+    double missing_context_bow;
+} Tables;
+
+/* splitmix64's finaliser, as binary.mix */
+static inline uint64_t mix(uint64_t z) {
+    z ^= z >> 30;
+    z *= 0xBF58476D1CE4E5B9ULL;
+    z ^= z >> 27;
+    z *= 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+typedef struct {
+    int64_t key, row;
+    double logp, bow;
+} Slot;
+
+/* The slot of key q in order k, NULL if absent; *damaged is set if the table is (a row outside it, no empty slot). */
+static inline const Slot *find(const Tables *t, int k, int64_t q, int *damaged) {
+    const Slot *slots = (const Slot *)t->slots[k];
+    uint64_t at = mix((uint64_t)q) & t->mask[k];
+    for (uint64_t probes = 0; probes <= t->mask[k]; probes++) {
+        const Slot *s = &slots[at];
+        if (s->key == q) {
+            if (s->row < 0 || s->row >= t->n[k]) break;
+            return s;
+        }
+        if (s->key == -1) return NULL;
+        at = (at + 1) & t->mask[k];
+    }
+    *damaged = 1;
+    return NULL;
+}
+
+/* Scores one position: prev[k] / prev_bow[k] are the row and back-off of the k-gram ending at the previous
+ * position (row -1 if not in the tables); cur / cur_bow are set for this one. Returns 0, or -1 for a damaged
+ * table. */
+static inline int score_position(const Tables *t, int64_t w, int64_t hist, const int64_t *prev, const double *prev_bow,
+                                 int64_t *cur, double *cur_bow, double *out) {
+    double lp = t->logp[1][w], bows = 0.0;
+    int64_t longest = 0; /* longest context in the tables, for stupid backoff */
+    int damaged = 0;
+    cur[1] = w;
+    cur_bow[1] = t->bow[1][w];
+    for (int k = 2; k <= t->order; k++) {
+        cur[k] = -1;
+        int64_t c = prev[k - 1];
+        if (c < 0) continue;
+        longest = k - 1;
+        const Slot *s = find(t, k, c * t->vocab_size + w, &damaged);
+        if (s) {
+            lp = s->logp;
+            bows = 0.0;
+            cur[k] = s->row;
+            cur_bow[k] = s->bow;
+        } else {
+            bows += prev_bow[k - 1];
+        }
+    }
+    if (damaged) return -1;
+    if (t->missing_context_bow != 0.0) {
+        int64_t available = hist < t->order - 1 ? hist : t->order - 1;
+        bows += (double)(available - longest) * t->missing_context_bow;
+    }
+    *out = lp + bows;
+    return 0;
+}
+
+/* log10 p of every id of the stream; returns 0, or -1 for a damaged table. */
+static int score_stream(const Tables *t, const int32_t *ids, int64_t n, int64_t bos, int64_t eos, double *out) {
+    int64_t rows[2][MAX_ORDER + 1];
+    double bows[2][MAX_ORDER + 1];
+    int p = 0; /* rows[p], bows[p]: the previous position's; rows[1 - p], bows[1 - p]: this one's */
+    double ignored;
+    int64_t hist = 0;
+    for (int k = 0; k <= MAX_ORDER; k++) rows[0][k] = rows[1][k] = -1, bows[0][k] = bows[1][k] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        if (i == 0 || ids[i - 1] == eos) { /* a line starts: its <s>, scored like any position after the first */
+            if (i == 0) {
+                rows[1 - p][1] = bos;
+                bows[1 - p][1] = t->bow[1][bos];
+                for (int k = 2; k <= MAX_ORDER; k++) rows[1 - p][k] = -1;
+            } else if (score_position(t, bos, 0, rows[p], bows[p], rows[1 - p], bows[1 - p], &ignored) < 0) {
+                return -1;
+            }
+            p = 1 - p;
+            hist = 1;
+        }
+        if (score_position(t, ids[i], hist, rows[p], bows[p], rows[1 - p], bows[1 - p], &out[i]) < 0) return -1;
+        p = 1 - p;
+        hist++;
+    }
+    return 0;
+}
+
+static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize, const char *name) {
+    if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (view->len % itemsize != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes is not a whole number of %zd-byte items", name, view->len,
+                     itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+#define MAX_BUFFERS (2 + 4 * MAX_ORDER)
+
+static PyObject *log10_stream(PyObject *self, PyObject *args) {
+    PyObject *ids_obj, *out_obj, *keys_obj, *logp_obj, *bow_obj, *slots_obj;
+    long long vocab_size, bos, eos;
+    int order;
+    double missing_context_bow;
+    if (!PyArg_ParseTuple(args, "OOO!O!O!O!LLLid", &ids_obj, &out_obj, &PyTuple_Type, &keys_obj, &PyTuple_Type,
+                          &logp_obj, &PyTuple_Type, &bow_obj, &PyTuple_Type, &slots_obj, &vocab_size, &bos, &eos,
+                          &order, &missing_context_bow))
+        return NULL;
+    if (order < 1 || order > MAX_ORDER || PyTuple_GET_SIZE(keys_obj) != order || PyTuple_GET_SIZE(logp_obj) != order ||
+        PyTuple_GET_SIZE(bow_obj) != order || PyTuple_GET_SIZE(slots_obj) != order - 1) {
+        PyErr_SetString(PyExc_ValueError, "log10_stream: keys, logp, bow need `order` arrays, slots `order - 1`");
+        return NULL;
+    }
+    Py_buffer views[MAX_BUFFERS];
+    int got = 0;
+    Tables t;
+    t.order = order;
+    t.vocab_size = vocab_size;
+    t.missing_context_bow = missing_context_bow;
+    if (get_buffer(ids_obj, &views[got], 0, 4, "ids") < 0) goto fail;
+    got++;
+    if (get_buffer(out_obj, &views[got], 1, 8, "out") < 0) goto fail;
+    got++;
+    const int32_t *ids = views[0].buf;
+    double *out = views[1].buf;
+    int64_t n = views[0].len / 4;
+    if (views[1].len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "log10_stream: out must have one float64 per id");
+        goto fail;
+    }
+    for (int k = 1; k <= order; k++) {
+        Py_buffer *v;
+        v = &views[got];
+        if (get_buffer(PyTuple_GET_ITEM(keys_obj, k - 1), v, 0, 8, "keys") < 0) goto fail;
+        got++;
+        t.keys[k] = v->buf;
+        t.n[k] = v->len / 8;
+        v = &views[got];
+        if (get_buffer(PyTuple_GET_ITEM(logp_obj, k - 1), v, 0, 8, "logp") < 0) goto fail;
+        got++;
+        t.logp[k] = v->buf;
+        if (v->len / 8 != t.n[k]) goto sizes;
+        v = &views[got];
+        if (get_buffer(PyTuple_GET_ITEM(bow_obj, k - 1), v, 0, 8, "bow") < 0) goto fail;
+        got++;
+        t.bow[k] = v->buf;
+        if (v->len / 8 != t.n[k]) goto sizes;
+        if (k >= 2) {
+            v = &views[got];
+            if (get_buffer(PyTuple_GET_ITEM(slots_obj, k - 2), v, 0, sizeof(Slot), "slots") < 0) goto fail;
+            got++;
+            t.slots[k] = v->buf;
+            uint64_t size = (uint64_t)(v->len / sizeof(Slot));
+            if (size < 2 || (size & (size - 1)) != 0) goto sizes; /* a power of two */
+            t.mask[k] = size - 1;
+        }
+    }
+    if (t.n[1] != vocab_size || bos < 0 || bos >= vocab_size || eos < 0 || eos >= vocab_size) goto sizes;
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= vocab_size) {
+            PyErr_Format(PyExc_ValueError, "token ids must be in [0, %lld), got %d", vocab_size, (int)ids[i]);
+            goto fail;
+        }
+    int status;
+    Py_BEGIN_ALLOW_THREADS;
+    status = score_stream(&t, ids, n, bos, eos, out);
+    Py_END_ALLOW_THREADS;
+    if (status < 0) {
+        PyErr_SetString(PyExc_ValueError, "a hash table gives a row outside its table or has no empty slot (the model file is damaged)");
+        goto fail;
+    }
+    for (int i = 0; i < got; i++) PyBuffer_Release(&views[i]);
+    Py_RETURN_NONE;
+
+sizes:
+    PyErr_SetString(PyExc_ValueError, "log10_stream: the tables' sizes do not fit one another");
+fail:
+    for (int i = 0; i < got; i++) PyBuffer_Release(&views[i]);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"log10_stream", log10_stream, METH_VARARGS,
+     "log10_stream(ids, out, keys, logp, bow, slots, vocab_size, bos, eos, order, missing_context_bow): writes "
+     "log10 p of every id into out. See lmlab/lm/ngram/fast.py."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_score", "The compiled n-gram scorer.", -1, methods};
+
+PyMODINIT_FUNC PyInit__score(void) { return PyModule_Create(&module); }

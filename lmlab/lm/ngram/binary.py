@@ -1,0 +1,259 @@
+"""The n-gram model's binary file (``model.ngram`` in a run): its tables laid out to be memory-mapped, not read.
+
+Loading maps the file and checks only its header (O(orders), whatever the model's size), so ``lmlab eval`` starts
+scoring at once and a model larger than memory still scores: the pages the look-ups touch are read on demand.
+
+Layout, version 1, little-endian::
+
+    offset  size  field
+    0       8     magic b"LMLABNGR"
+    8       4     version (uint32) = 1
+    12      4     order N (uint32), 1..10
+    16      8     vocabulary size V (uint64) = n_1
+    24      8     missing_context_bow (float64): log10 weight of a context never seen (stupid backoff, else 0)
+    32      80    n_1 .. n_10 (uint64): n-grams per order (0 above N)
+    112     4     reserved, 0
+    116     4     CRC-32 of bytes 0..115
+    120     8     reserved, 0
+
+    then, each array starting at the next multiple of 64 bytes, in this order:
+      for k = 1..N:  keys_k  (int64, n_k)      sorted keys, index(w_1..w_{k-1}) * V + w_k (order 1: 0..V-1)
+                     logp_k  (float64, n_k)    log10 p of each n-gram
+                     bow_k   (float64, n_k)    log10 back-off weight of each n-gram as a context
+      for k = 2..N:  slots_k (4 S_k x 8 bytes) a hash table of the n-grams: S_k = slot_count(n_k) slots of
+                                               (key int64, row int64, logp float64, bow float64), key -1 where
+                                               empty; key q sits at the first slot from mix(q) mod S_k on
+                                               (linear probing, see :func:`hash_slots`)
+    the file ends at the end of the last array, rounded up to a multiple of 64 bytes.
+
+The sorted arrays serve the numpy path and walks over a context's continuations; the hash tables serve the
+compiled scorer, which finds an n-gram with its probability and back-off in about one cache miss instead of a
+binary search and two more reads (KenLM's "probing" structure, Heafield 2011). They double the file's size.
+
+The header is checked on load (magic, version, checksum, order, sizes, and the file's length against the sizes),
+so a truncated or foreign file is refused in one line before anything is mapped. The tables themselves are not
+checksummed (that would read the whole file); the compiled scorer checks every row a hash slot gives against its
+table and probes at most S_k slots, so a damaged table gives an error or wrong numbers, never a read outside the
+file or a hang.
+
+References: Heafield 2011, "KenLM: Faster and Smaller Language Model Queries".
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import os
+import struct
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lmlab.errors import LmlabError
+from lmlab.io import atomic_open
+from lmlab.lm.ngram.counts import MAX_ORDER
+from lmlab.runfiles import open_regular
+
+MAGIC = b"LMLABNGR"
+VERSION = 1
+HEADER = struct.Struct(f"<8sIIQd{MAX_ORDER}QII8x")
+HEADER_BYTES = 128
+ALIGN = 64
+assert HEADER.size == HEADER_BYTES
+
+
+@dataclass
+class BinaryTables:
+    """The arrays of a model file (views of its mapping, or of memory when written)."""
+
+    vocab_size: int
+    keys: list[np.ndarray]
+    logp: list[np.ndarray]
+    bow: list[np.ndarray]
+    slots: list[np.ndarray]  # slots[k-2]: the hash table of order k, for k = 2..N
+    missing_context_bow: float = 0.0
+
+
+#: splitmix64's finaliser constants (Steele et al. 2014): every bit of the key moves every bit of the hash
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def mix(q: np.ndarray) -> np.ndarray:
+    """The hash of int64 keys, as uint64 (the compiled scorer computes the same).
+
+    >>> mix(np.array([0, 1, 2])).tolist()
+    [0, 6238072747940578789, 15839785061582574730]
+    """
+    z = q.astype(np.uint64)
+    z ^= z >> np.uint64(30)
+    z *= _MIX1
+    z ^= z >> np.uint64(27)
+    z *= _MIX2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def slot_count(n: int) -> int:
+    """Slots of the hash table of n keys: a power of two at least 1.5 n, so at most 2/3 are full.
+
+    >>> slot_count(0), slot_count(2), slot_count(1000)
+    (2, 4, 2048)
+    """
+    return 1 << max(1, math.ceil(math.log2(1.5 * n + 1)))
+
+
+def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarray:
+    """The hash table of one order's sorted tables, as ``(slot_count(n), 4)`` int64: (key, row, logp, bow) with
+    the two float64 values stored bit for bit; key -1 marks an empty slot.
+
+    Linear probing, filled in rounds: every n-gram not yet placed asks for its current slot; in each free slot the
+    asking n-gram of lowest row is placed, and the others move one slot on. The layout depends only on the keys.
+
+    >>> hash_slots(np.array([3, 7]), np.array([-0.5, -1.0]), np.zeros(2))[:, :2].tolist()
+    [[3, 0], [7, 1], [-1, -1], [-1, -1]]
+    """
+    n = keys.size
+    size = slot_count(n)
+    slots = np.full((size, 4), -1, dtype=np.int64)
+    values = np.stack([np.ascontiguousarray(logp, np.float64), np.ascontiguousarray(bow, np.float64)], axis=1)
+    rows = np.arange(n, dtype=np.int64)
+    at = (mix(keys) & np.uint64(size - 1)).astype(np.int64)
+    while rows.size:
+        free = slots[at, 0] == -1
+        # rows are ascending, so np.unique's first index picks each free slot's lowest asking row
+        wanted, first = np.unique(at[free], return_index=True)
+        placed = rows[np.flatnonzero(free)[first]]
+        slots[wanted, 0] = keys[placed]
+        slots[wanted, 1] = placed
+        slots[wanted, 2:] = values[placed].view(np.int64)
+        left = np.ones(rows.size, dtype=bool)
+        left[np.flatnonzero(free)[first]] = False
+        rows, at = rows[left], (at[left] + 1) & (size - 1)
+    return slots
+
+
+def _align(offset: int) -> int:
+    return -(-offset // ALIGN) * ALIGN
+
+
+def _layout(sizes: list[int]) -> tuple[list[tuple[str, int, int, str]], int]:
+    """(name, offset, count, dtype) of every array, and the file's length, from the n-gram counts."""
+    arrays = []
+    offset = HEADER_BYTES
+    for k, n in enumerate(sizes, start=1):
+        for name, dtype in (("keys", "<i8"), ("logp", "<f8"), ("bow", "<f8")):
+            offset = _align(offset)
+            arrays.append((f"{name}.{k}", offset, n, dtype))
+            offset += 8 * n
+    for k in range(2, len(sizes) + 1):
+        offset = _align(offset)
+        count = 4 * slot_count(sizes[k - 1])
+        arrays.append((f"slots.{k}", offset, count, "<i8"))
+        offset += 8 * count
+    return arrays, _align(offset)
+
+
+def _header(order: int, vocab_size: int, sizes: list[int], missing_context_bow: float) -> bytes:
+    padded = list(sizes) + [0] * (MAX_ORDER - order)
+    body = HEADER.pack(MAGIC, VERSION, order, vocab_size, missing_context_bow, *padded, 0, 0)
+    crc = zlib.crc32(body[:116])
+    return HEADER.pack(MAGIC, VERSION, order, vocab_size, missing_context_bow, *padded, 0, crc)
+
+
+def write_binary(tables: BinaryTables, path: str | Path) -> int:
+    """Write the tables as a model file (atomically); returns its size in bytes."""
+    order = len(tables.keys)
+    sizes = [int(k.size) for k in tables.keys]
+    arrays, length = _layout(sizes)
+    source = {}
+    for k in range(1, order + 1):
+        source[f"keys.{k}"] = tables.keys[k - 1]
+        source[f"logp.{k}"] = tables.logp[k - 1]
+        source[f"bow.{k}"] = tables.bow[k - 1]
+        if k >= 2:
+            source[f"slots.{k}"] = tables.slots[k - 2]
+    with atomic_open(path, "wb") as f:
+        f.write(_header(order, tables.vocab_size, sizes, tables.missing_context_bow))
+        written = HEADER_BYTES
+        for name, offset, count, dtype in arrays:
+            data = np.ascontiguousarray(source[name], dtype=dtype)
+            assert data.size == count, name
+            f.write(b"\0" * (offset - written))
+            f.write(memoryview(data).cast("B"))
+            written = offset + data.nbytes
+        f.write(b"\0" * (length - written))
+    return length
+
+
+def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, list[int], float]:
+    """Check a model file's header against its length; returns order, vocabulary size, sizes, missing-context
+    weight. Every refusal is one LmlabError naming the file.
+
+    >>> read_header(Path("m.ngram"), b"LMLABNGR" + bytes(120), 128)
+    Traceback (most recent call last):
+    ...
+    lmlab.errors.LmlabError: m.ngram: n-gram model file version 0; this lmlab reads version 1
+    """
+    if len(data) < HEADER_BYTES:
+        raise LmlabError(f"{path}: {file_size} bytes is shorter than an n-gram model file's {HEADER_BYTES}-byte header")
+    magic, version, order, vocab_size, mcb, *rest = HEADER.unpack(data[:HEADER_BYTES])
+    sizes, crc = list(rest[:MAX_ORDER]), rest[MAX_ORDER + 1]
+    if magic != MAGIC:
+        raise LmlabError(f"{path}: not an lmlab n-gram model file (no {MAGIC.decode()} header)")
+    if version != VERSION:
+        raise LmlabError(f"{path}: n-gram model file version {version}; this lmlab reads version {VERSION}")
+    if zlib.crc32(data[:116]) != crc:
+        raise LmlabError(f"{path}: header checksum does not match (the file is damaged)")
+    if not 1 <= order <= MAX_ORDER or sizes[0] != vocab_size or any(sizes[order:]):
+        raise LmlabError(f"{path}: header holds an impossible order {order} or sizes {sizes}")
+    if not np.isfinite(mcb):
+        raise LmlabError(f"{path}: header holds a missing-context weight {mcb} that is not finite")
+    sizes = sizes[:order]
+    if any(n > file_size // 8 for n in sizes):  # also keeps the layout's arithmetic small
+        raise LmlabError(f"{path}: header declares {max(sizes):,} n-grams, more than a {file_size:,}-byte file holds")
+    _, length = _layout(sizes)
+    if length != file_size:
+        what = "truncated" if file_size < length else "longer than its tables"
+        raise LmlabError(f"{path}: {file_size:,} bytes, but its header declares {length:,} ({what})")
+    return order, vocab_size, sizes, mcb
+
+
+def map_binary(path: str | Path) -> BinaryTables:
+    """Map a model file read-only and return its tables as views of the mapping (nothing is copied)."""
+    path = Path(path)
+    if sys.byteorder != "little":  # pragma: no cover - every platform lmlab runs on is little-endian
+        raise LmlabError(f"{path}: n-gram model files are little-endian; this machine is not")
+    with open_regular(path, missing=f"{path} not found") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(HEADER_BYTES)
+        order, vocab_size, sizes, mcb = read_header(path, head, size)
+        mapped = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+    arrays, _ = _layout(sizes)
+    view = {
+        name: np.frombuffer(mapped, dtype=dtype, count=count, offset=offset) if count else np.zeros(0, dtype)
+        for name, offset, count, dtype in arrays
+    }
+    return BinaryTables(
+        vocab_size,
+        [view[f"keys.{k}"] for k in range(1, order + 1)],
+        [view[f"logp.{k}"] for k in range(1, order + 1)],
+        [view[f"bow.{k}"] for k in range(1, order + 1)],
+        [view[f"slots.{k}"].reshape(-1, 4) for k in range(2, order + 1)],
+        mcb,
+    )
+
+
+__all__ = [
+    "MAGIC",
+    "VERSION",
+    "BinaryTables",
+    "hash_slots",
+    "map_binary",
+    "mix",
+    "read_header",
+    "slot_count",
+    "write_binary",
+]

@@ -1,0 +1,221 @@
+"""The memory-mapped model file and the compiled scorer: the same numbers as the numpy path and as the model in
+memory, and a damaged file refused in one line without reading past its end."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lmlab.errors import LmlabError
+from lmlab.lm.ngram import fast
+from lmlab.lm.ngram.arpa import read_arpa
+from lmlab.lm.ngram.binary import HEADER_BYTES, hash_slots, map_binary, mix, slot_count
+from lmlab.lm.ngram.model import WEIGHTS_FILE, NgramLM
+from lmlab.lm.run import load_model, save_run
+from lmlab.runconfig import RunInfo
+
+from .helpers import fit
+
+needs_fast = pytest.mark.skipif(not fast.available(), reason=f"compiled scorer not built: {fast.BUILD_HINT}")
+
+LINES = [
+    "the cat sat on the mat",
+    "the dog sat on the log",
+    "a cat and a dog",
+    "",
+    "the cat sat",
+    "on the mat the dog slept",
+]
+# unseen words, an empty line, a line longer than any in training, and no </s> at the very end
+TEXT = ["the cat slept on the log", "", "a bird sat on the mat and the cat sat on the dog", "zebra"]
+
+
+def _models():
+    return {
+        "mkn5": fit(LINES * 3, order=5),
+        "mkn2": fit(LINES, order=2),
+        "stupid-backoff": fit(LINES * 2, order=4, smoothing="stupid-backoff"),
+        "witten-bell": fit(LINES, order=3, smoothing="witten-bell"),
+        "effective-order": fit(["a b", "b a"], order=6),  # orders 5 and 6 empty: scores as order 4
+        "unigram": fit(LINES, order=1),
+    }
+
+
+def _ids(model, text=TEXT):
+    ids = model.tokenizer.encode_lines(text).ids
+    return ids[:-1]  # the last line without its </s>
+
+
+@needs_fast
+@pytest.mark.parametrize("name", list(_models()))
+def test_compiled_scorer_equals_numpy_path_bit_for_bit(name):
+    model = _models()[name]
+    ids = _ids(model)
+    a, b = fast.log10_stream(model, ids), model.log10_stream_numpy(ids)
+    assert a.dtype == b.dtype == np.float64
+    np.testing.assert_array_equal(a, b)
+    # the stream as lmlab itself scores it, and one token long
+    np.testing.assert_array_equal(fast.log10_stream(model, ids[:1]), model.log10_stream_numpy(ids[:1]))
+    assert fast.log10_stream(model, ids[:0]).size == 0
+
+
+def test_without_the_extension_models_score_on_the_numpy_path(monkeypatch):
+    model = fit(LINES * 3, order=4)
+    ids = _ids(model)
+    expected = model.log10_stream_numpy(ids)
+    monkeypatch.setattr(fast, "_score", None)
+    assert not fast.available()
+    np.testing.assert_array_equal(model.log10_stream(ids), expected)
+    with pytest.raises(RuntimeError, match="not built"):
+        fast.log10_stream(model, ids)
+
+
+@needs_fast
+def test_compiled_scorer_on_kenlm_models_that_are_not_suffix_closed(kenlm_fixtures):
+    """An ARPA model from elsewhere may lack an n-gram's suffix: both paths still look every order up."""
+    model = read_arpa(kenlm_fixtures / "tiny.3gram.fallback.arpa")
+    text = (kenlm_fixtures / "tiny.txt").read_text().splitlines() + ["unseen words here", "a"]
+    ids = model.tokenizer.encode_lines(text).ids
+    np.testing.assert_array_equal(fast.log10_stream(model, ids), model.log10_stream_numpy(ids))
+
+
+def test_hash_table_holds_every_ngram_once():
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 10**9, size=3000))
+    logp, bow = -rng.random(keys.size), -rng.random(keys.size)
+    slots = hash_slots(keys, logp, bow)
+    assert slots.shape == (slot_count(keys.size), 4)
+    full = slots[:, 0] >= 0
+    assert full.sum() == keys.size
+    rows = slots[full, 1]
+    np.testing.assert_array_equal(keys[rows], slots[full, 0])
+    np.testing.assert_array_equal(logp[rows], slots[full, 2].view(np.float64))
+    np.testing.assert_array_equal(bow[rows], slots[full, 3].view(np.float64))
+    # linear probing's invariant: every slot from a key's home slot to its own is full
+    size = slots.shape[0]
+    home = (mix(slots[full, 0]) & np.uint64(size - 1)).astype(np.int64)
+    where = np.flatnonzero(full)
+    for h, w in zip(home.tolist(), where.tolist()):
+        span = np.arange(h, w + (size if w < h else 0) + 1) % size
+        assert full[span].all()
+
+
+def _saved(model, tmp_path) -> Path:
+    run = tmp_path / "run"
+    save_run(model, run, RunInfo(data={}, command="test", stats={}))
+    return run
+
+
+def test_model_file_round_trip_is_mapped_and_scores_as_in_memory(tmp_path):
+    model = fit(LINES * 3, order=4)
+    run = _saved(model, tmp_path)
+    loaded, _ = load_model(run)
+    assert isinstance(loaded, NgramLM) and loaded.source == str(run / WEIGHTS_FILE)
+    for k in range(model.order):
+        np.testing.assert_array_equal(loaded.keys[k], model.keys[k])
+        np.testing.assert_array_equal(loaded.logp[k], model.logp[k])
+        np.testing.assert_array_equal(loaded.bow[k], model.bow[k])
+        assert not loaded.keys[k].flags.writeable  # a view of the read-only mapping, not a copy
+    ids = _ids(model)
+    np.testing.assert_array_equal(loaded.log10_stream(ids), model.log10_stream_numpy(ids))
+    np.testing.assert_array_equal(loaded.log10_stream_numpy(ids), model.log10_stream_numpy(ids))
+    assert loaded.discounts == model.discounts
+    np.testing.assert_array_equal(loaded.next_token_log10([3, 4]), model.next_token_log10([3, 4]))
+
+
+def test_stupid_backoff_weight_travels_in_the_file(tmp_path):
+    model = fit(LINES, order=3, smoothing="stupid-backoff")
+    loaded, _ = load_model(_saved(model, tmp_path))
+    assert loaded.missing_context_bow == model.missing_context_bow != 0
+    ids = _ids(model)
+    np.testing.assert_array_equal(loaded.log10_stream(ids), model.log10_stream_numpy(ids))
+
+
+@pytest.fixture
+def run(tmp_path):
+    return _saved(fit(LINES * 3, order=3), tmp_path)
+
+
+def _damage(run: Path, edit) -> Path:
+    path = run / WEIGHTS_FILE
+    data = bytearray(path.read_bytes())
+    path.write_bytes(bytes(edit(data)))
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d[: len(d) - 64], "(truncated)"),
+        (lambda d: d[:100], "shorter than an n-gram model file's 128-byte header"),
+        (lambda d: d + bytes(64), "(longer than its tables)"),
+        (lambda d: b"NOTMODEL" + d[8:], "not an lmlab n-gram model file"),
+        (lambda d: d[:8] + struct.pack("<I", 7) + d[12:], "version 7; this lmlab reads version 1"),
+        (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "header checksum does not match"),
+    ],
+)
+def test_damaged_header_or_length_is_refused(run, edit, message):
+    path = _damage(run, edit)
+    with pytest.raises(LmlabError, match=r"model\.ngram: .*" + message.replace("(", r"\(").replace(")", r"\)")):
+        map_binary(path)
+
+
+@needs_fast
+@pytest.mark.parametrize("damage", ["row outside the table", "no empty slot"])
+def test_damaged_hash_table_is_an_error_not_a_crash_or_a_hang(run, damage):
+    model, _ = load_model(run)
+    start = model.keys[0].__array_interface__["data"][0] - HEADER_BYTES
+    offset = model.hash_tables()[0].__array_interface__["data"][0] - start
+    n_slots = model.hash_tables()[0].shape[0]
+    del model
+
+    def edit(d):
+        slots = np.frombuffer(d, dtype=np.int64, count=4 * n_slots, offset=offset).reshape(-1, 4).copy()
+        if damage == "row outside the table":
+            slots[slots[:, 0] >= 0, 1] = 10**12
+        else:
+            slots[:, 0] = 10**15  # every slot full of a key no query asks for
+        d[offset : offset + slots.nbytes] = slots.tobytes()
+        return d
+
+    _damage(run, edit)
+    model, _ = load_model(run)
+    with pytest.raises(LmlabError, match="damaged"):
+        model.log10_stream(_ids(model))
+
+
+def _lmlab(*args, cwd):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "lmlab", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+def test_cli_refuses_a_truncated_model_file_in_one_line(run, tmp_path):
+    (tmp_path / "t.txt").write_text("the cat sat\n")
+    _damage(run, lambda d: d[: HEADER_BYTES + 8])
+    r = _lmlab("eval", run, "--text", tmp_path / "t.txt", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "truncated" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ngram_train_eval_export_import_no_torch(tmp_path):
+    (tmp_path / "c.txt").write_text("\n".join(LINES * 20) + "\n")
+    code = """
+import sys
+from lmlab.cli.main import main
+assert main(["train", "--model", "ngram", "--order", "3", "--tokenizer", "word", "--data", "c.txt", "--out", "r"]) == 0
+assert main(["eval", "r", "--text", "c.txt"]) == 0
+assert main(["export", "r", "--format", "arpa", "--out", "r.arpa"]) == 0
+assert main(["eval", "r.arpa", "--text", "c.txt"]) == 0
+loaded = [m for m in sys.modules if m == "torch" or m.startswith("torch.")]
+assert not loaded, loaded[:5]
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
