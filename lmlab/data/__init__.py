@@ -1,7 +1,8 @@
 """Datasets: the registry of named corpora, their download, and loading a corpus as train/valid/test lines.
 
 ``load_corpus("ptb")``, ``load_corpus("my_text.txt")`` and ``load_corpus("my_folder/")`` all give a
-:class:`Corpus`; named datasets are fetched into :func:`data_dir` on first use and checked by sha256.
+:class:`Corpus` (``load_corpus("names-by-language")``, a folder of ``LABEL.txt`` files or a ``label<TAB>text`` .tsv
+file a :class:`LabelledCorpus`); named datasets are fetched into :func:`data_dir` on first use and checked by sha256.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from lmlab.data.corpus import Corpus, load_corpus, read_lines, split_lines
 from lmlab.data.download import fetch
 from lmlab.data.fingerprint import data_changes, data_fingerprint
+from lmlab.data.labelled import LabelledCorpus
 from lmlab.data.registry import (
     DATASETS,
     KINDS,
@@ -58,6 +60,7 @@ __all__ = [
     "DATASETS",
     "KINDS",
     "Corpus",
+    "LabelledCorpus",
     "DataFile",
     "DatasetInfo",
     "data_changes",

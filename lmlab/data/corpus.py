@@ -46,6 +46,10 @@ class Corpus:
             raise LmlabError(f"unknown split {name!r}; choose one of: {', '.join(SPLITS)}")
         return getattr(self, name)
 
+    def records(self, name: str) -> list[str]:
+        """The lines of split ``name`` as its fingerprint hashes them (a labelled corpus adds each line's label)."""
+        return self.split(name)
+
     def __repr__(self) -> str:
         # The default repr would print every line of the corpus.
         return (
@@ -130,7 +134,7 @@ def load_corpus(
     spec: str | os.PathLike,
     *,
     data_dir: str | os.PathLike | None = None,
-    split: Sequence[float] = (0.9, 0.05, 0.05),
+    split: Sequence[float] | None = None,
     encoding_errors: str = "strict",
     download: bool = True,
 ) -> Corpus:
@@ -139,8 +143,13 @@ def load_corpus(
     - a name in ``DATASETS`` of kind ``"text"`` (``"ptb"``, ``"wikitext-2"``, ...): read from ``data_dir``
       (default :func:`lmlab.data.data_dir`), downloaded first if missing and ``download`` is true;
     - a folder holding ``train.txt``, ``valid.txt`` and ``test.txt``;
-    - one text file, cut by lines into the ``split`` fractions (train, valid, test): contiguous and not
-      shuffled, so the same file always gives the same split.
+    - one text file, cut by lines into the ``split`` fractions (train, valid, test; default 0.9/0.05/0.05):
+      contiguous and not shuffled, so the same file always gives the same split.
+
+    A labelled corpus gives a :class:`~lmlab.data.labelled.LabelledCorpus` (each line with its label, each label
+    cut ``split`` into the splits, default 0.8/0.1/0.1): a registered dataset of kind ``"names"``
+    (``"names-by-language"``), a folder of ``LABEL.txt`` files (and no ``train.txt``), or a ``.tsv`` file of
+    ``label<TAB>text`` lines.
 
     A registered name wins over a file or folder of the same name; write ``./names`` to mean the local path.
     Single-file datasets (``"names"``, ``"tinyshakespeare"``) are cut by ``split`` too; ``"names"`` is shuffled
@@ -150,17 +159,38 @@ def load_corpus(
     ' aer banknote berlitz calloway centrust cluett fromstein gitano guterman hydro-quebec ipo kia ...'
     >>> load_corpus("my_corpus.txt", split=(0.8, 0.1, 0.1))  # doctest: +SKIP
     """
-    ratios = _check_ratios(split)
+    from lmlab.data import labelled
+
     _check_encoding_errors(encoding_errors)
+    if isinstance(spec, str) and spec in DATASETS and DATASETS[spec].kind == "names":
+        info = DATASETS[spec]
+        root = _dataset_root(info, data_dir, download)
+        texts, labels = labelled.read_label_files([root / f.path for f in info.files], encoding_errors=encoding_errors)
+        ratios = _check_ratios(split or labelled.LABELLED_SPLIT)
+        return labelled.split_labelled(
+            info.name, texts, labels, f"{info.name}: {root / info.folder}", info.name, ratios
+        )
+    path = Path(spec)
+    if path.is_dir() and not any((path / f).exists() for f in FOLDER_FILES):
+        texts, labels = labelled.read_label_files(labelled.label_files(path), encoding_errors=encoding_errors)
+        ratios = _check_ratios(split or labelled.LABELLED_SPLIT)
+        source = f"folder of label files {path}"
+        return labelled.split_labelled(path.resolve().name, texts, labels, source, str(path.resolve()), ratios)
+    if path.is_file() and path.suffix.lower() == ".tsv":
+        texts, labels = labelled.read_label_tab_text(path, encoding_errors=encoding_errors)
+        ratios = _check_ratios(split or labelled.LABELLED_SPLIT)
+        return labelled.split_labelled(
+            path.stem, texts, labels, f"{path} (label<TAB>text)", str(path.resolve()), ratios
+        )
+    ratios = _check_ratios(split or (0.9, 0.05, 0.05))
     if isinstance(spec, str) and spec in DATASETS:
         return _load_dataset(DATASETS[spec], data_dir, ratios, encoding_errors, download)
-    path = Path(spec)
     if path.is_dir():
         return _load_folder(path, encoding_errors)
     if path.is_file():
         lines = read_lines(path, encoding_errors=encoding_errors)
         return _cut(path.stem, lines, ratios, f"{path} (split {_fmt(ratios)} by lines)", path, str(path.resolve()))
-    text_names = sorted(n for n, d in DATASETS.items() if d.kind == "text")
+    text_names = sorted(n for n, d in DATASETS.items() if d.kind in ("text", "names"))
     raise LmlabError(
         f"{str(spec)!r} is neither a registered text dataset ({', '.join(text_names)}) nor an existing file or folder"
     )
@@ -224,15 +254,8 @@ def _load_folder(folder: Path, encoding_errors: str) -> Corpus:
     return Corpus(folder.resolve().name, train, valid, test, f"folder {folder}", str(folder.resolve()))
 
 
-def _load_dataset(
-    info: DatasetInfo,
-    data_dir: str | os.PathLike | None,
-    ratios: Sequence[float],
-    encoding_errors: str,
-    download: bool,
-) -> Corpus:
-    if info.kind != "text":
-        raise LmlabError(f"{info.name} is a {info.kind} dataset, not a text corpus")
+def _dataset_root(info: DatasetInfo, data_dir: str | os.PathLike | None, download: bool) -> Path:
+    """The data directory holding ``info``'s files, fetched first if ``download`` (else checked to be there)."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if download:
         fetch(info, root)
@@ -244,6 +267,19 @@ def _load_dataset(
                 f"dataset {info.name}: {root / f.path} not found and download is off; get it from "
                 f"{file_url(f)} and put it there, or set LMLAB_DATA_DIR to a folder that has {f.path}"
             )
+    return root
+
+
+def _load_dataset(
+    info: DatasetInfo,
+    data_dir: str | os.PathLike | None,
+    ratios: Sequence[float],
+    encoding_errors: str,
+    download: bool,
+) -> Corpus:
+    if info.kind != "text":
+        raise LmlabError(f"{info.name} is a {info.kind} dataset, not a text corpus")
+    root = _dataset_root(info, data_dir, download)
     if info.split_files is None:
         path = root / info.files[0].path
         lines = read_lines(path, encoding_errors=encoding_errors)

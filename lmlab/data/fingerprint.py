@@ -63,7 +63,7 @@ def data_fingerprint(corpus: Corpus) -> dict[str, Any]:
     ('/data/c.txt', 'a3a5e715f0cc')
     """
     out: dict[str, Any] = {"spec": corpus.spec} if corpus.spec else {}
-    out["sha256"] = {name: split_sha256(corpus.split(name)) for name in SPLITS}
+    out["sha256"] = {name: split_sha256(corpus.records(name)) for name in SPLITS}
     return out
 
 
@@ -80,4 +80,4 @@ def data_changes(saved: Mapping[str, Any], corpus: Corpus) -> list[str]:
     hashes = saved.get("sha256") if isinstance(saved, Mapping) else None
     if not isinstance(hashes, Mapping):
         return []
-    return [name for name in SPLITS if name in hashes and hashes[name] != split_sha256(corpus.split(name))]
+    return [name for name in SPLITS if name in hashes and hashes[name] != split_sha256(corpus.records(name))]

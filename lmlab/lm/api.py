@@ -7,6 +7,9 @@
     for step in m.generate("the", seed=1):      # sampled tokens one at a time, as dicts
         print(step["text"], end="")
     m.explain("the cat sat")                    # attention, gates, or the n-gram back-off path
+    n = lmlab.load("runs/names-gru")            # trained on a labelled corpus (names-by-language)
+    n.labels                                    # ("Arabic", "Chinese", ...)
+    next(n.generate(condition="Russian"))       # every verb takes condition=LABEL: p(w | c)
 
 A text is one line, scored as :mod:`lmlab.lm.evaluate` scores a line: its tokens and then ``</s>``, each given
 the tokens before it on the line, so ``exp(-mean(logprobs))`` is ``evaluate(model, [text]).perplexity``.
@@ -59,18 +62,50 @@ class LanguageModelRun(TrainedRun):
         self.tokenizer = model.tokenizer
 
     # ---- predict
-    def predict(self, inputs: Sequence[Any], *, top_k: int = 10) -> list[dict[str, Any]]:
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels a conditioned model takes as ``condition`` (trained on a labelled corpus); () for others."""
+        return self.model.labels
+
+    def _given(self, condition: Any) -> LanguageModel:
+        """The model given ``condition`` (a label), or the model itself for None; a model trained on labels needs
+        one, and one trained without them takes none (the messages name the labels, or say why)."""
+        if condition is None:
+            if self.model.labels:
+                raise LmlabError(
+                    f"this {self.family} model is conditioned on a label: give condition= one of: "
+                    + ", ".join(self.model.labels)
+                )
+            return self.model
+        if not isinstance(condition, str):
+            raise LmlabError(f"condition must be a label (a string), got {type(condition).__name__}")
+        return self.model.given(condition)
+
+    def predict(self, inputs: Sequence[Any], *, top_k: int = 10, condition: Any = None) -> list[dict[str, Any]]:
         """Per text: ``tokens`` (as the tokenizer splits it, unknown ones as ``<unk>``, then ``</s>``),
         ``logprobs`` (each token's natural-log probability given the line before it, the perplexity protocol's
         scores), ``log_prob`` their sum, ``perplexity`` (None for a model of scores, stupid backoff, or with a
         token of probability 0), ``oov`` (tokens not in the vocabulary), and ``next``: the ``top_k`` most likely
-        tokens after the text (before its ``</s>``), each ``token``, ``id`` and ``p``."""
+        tokens after the text (before its ``</s>``), each ``token``, ``id`` and ``p``.
+
+        ``condition``: for a model conditioned on labels, the label every text is read with, or a list of labels,
+        one per text (each result then names its ``condition``)."""
         texts = [_text(t, i) for i, t in enumerate(inputs_list(inputs, "texts"))]
         top_k = bounded_int(top_k, "top_k", 1, MAX_TOP_K)
-        return [self._predict_one(text, top_k) for text in texts]
+        if isinstance(condition, (list, tuple)):
+            if len(condition) != len(texts):
+                raise LmlabError(f"got {len(texts)} texts but {len(condition)} conditions; give one per text")
+            conditions = list(condition)
+        else:
+            conditions = [condition] * len(texts)
+        out = []
+        for text, label in zip(texts, conditions):
+            result = self._predict_one(text, top_k, self._given(label))
+            out.append(result if label is None else {**result, "condition": label})
+        return out
 
-    def _predict_one(self, text: str, top_k: int) -> dict[str, Any]:
-        model, tok = self.model, self.tokenizer
+    def _predict_one(self, text: str, top_k: int, model: LanguageModel) -> dict[str, Any]:
+        tok = self.tokenizer
         encoded = tok.encode_lines([text])  # the line's ids, then </s>: what evaluate() scores
         ids = encoded.ids.astype(np.int64)
         _check_length(ids.size - 1)
@@ -105,6 +140,7 @@ class LanguageModelRun(TrainedRun):
         *,
         greedy: bool = False,
         rng: np.random.Generator | None = None,
+        condition: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Sample a continuation of ``prompt`` (the start of a line), yielding one dict per token as it is drawn:
         ``token`` (its string), ``id``, ``p`` (the model's probability of it given the line so far, before
@@ -117,6 +153,9 @@ class LanguageModelRun(TrainedRun):
 
         ``rng``: a NumPy generator to draw from instead of a new one seeded with ``seed`` (``lmlab generate
         --num-samples N --seed S`` draws its N samples one after another from one generator).
+
+        ``condition``: the label a model trained on a labelled corpus generates for (``lmlab generate RUN
+        --condition LABEL``); an unknown one is an error naming the labels there are.
         """
         if not isinstance(prompt, str):
             raise LmlabError(f"the prompt must be a string, got {type(prompt).__name__}")
@@ -131,11 +170,14 @@ class LanguageModelRun(TrainedRun):
             seed = bounded_int(seed, "seed", 0, MAX_SEED)
         prompt_ids = self.tokenizer.encode(prompt) if prompt else []
         _check_length(len(prompt_ids))
-        return self._samples(prompt_ids, cfg, np.random.default_rng(seed) if rng is None else rng)
+        model = self._given(condition)
+        return self._samples(model, prompt_ids, cfg, np.random.default_rng(seed) if rng is None else rng)
 
-    def _samples(self, prompt_ids: list[int], cfg: SamplingConfig, rng: np.random.Generator) -> Iterator[dict]:
+    def _samples(
+        self, model: LanguageModel, prompt_ids: list[int], cfg: SamplingConfig, rng: np.random.Generator
+    ) -> Iterator[dict]:
         tok = self.tokenizer
-        seen = _Recorder(self.model)
+        seen = _Recorder(model)
         ids = list(prompt_ids)
         shown = tok.decode(ids)
         for token in sample_tokens(seen, prompt_ids, cfg, rng):
@@ -148,33 +190,40 @@ class LanguageModelRun(TrainedRun):
 
     # ---- explain
     def explain(
-        self, one_input: Any, *, max_tokens: int = EXPLAIN_TOKENS, max_units: int = EXPLAIN_UNITS
+        self,
+        one_input: Any,
+        *,
+        max_tokens: int = EXPLAIN_TOKENS,
+        max_units: int = EXPLAIN_UNITS,
+        condition: str | None = None,
     ) -> dict[str, Any]:
         """What the model computes on the text (see the module docstring for each ``method``). Every method gives
         ``tokens``, the positions shown, and ``num_tokens``, the text's tokens and ``</s>``; a longer text shows
         its last ``max_tokens`` positions (``truncated`` says so; a Transformer then reads only those, from a line
         start, and a recurrent model reads the whole text but shows the last steps). ``max_units`` bounds the hidden
-        units of a recurrent layer whose gates are listed one by one (their means cover every unit)."""
+        units of a recurrent layer whose gates are listed one by one (their means cover every unit). ``condition``:
+        the label a conditioned model reads the text with."""
         text = nonempty_text(one_input)
         max_tokens = bounded_int(max_tokens, "max_tokens", 1, EXPLAIN_TOKENS_LIMIT)
         max_units = bounded_int(max_units, "max_units", 1, EXPLAIN_UNITS_LIMIT)
         ids = [int(i) for i in self.tokenizer.encode_lines([text]).ids[:-1]]  # the line's tokens, </s> not included
         _check_length(len(ids))
-        model = self.model
+        model = self._given(condition)
         out: dict[str, Any] = {"text": text, "family": self.family}
+        if condition is not None:
+            out["condition"] = condition
         if hasattr(model, "attention_weights"):
-            out |= self._explain_attention(ids, max_tokens)
+            out |= self._explain_attention(model, ids, max_tokens)
         elif hasattr(model, "trace"):
-            out |= self._explain_recurrent(ids, max_tokens, max_units)
+            out |= self._explain_recurrent(model, ids, max_tokens, max_units)
         elif hasattr(model, "backoff_path"):
             out |= self._explain_backoff(ids, max_tokens)
         else:
             out |= self._explain_window(ids, max_tokens)
         return json_ready(out)
 
-    def _explain_attention(self, ids: list[int], max_tokens: int) -> dict[str, Any]:
+    def _explain_attention(self, model: Any, ids: list[int], max_tokens: int) -> dict[str, Any]:
         """Attention weights on ``</s>`` and the last tokens of the text that fit the window and ``max_tokens``."""
-        model = self.model
         keep = min(max_tokens - 1, model.context_limit)  # positions besides the </s> start
         shown = ids[max(0, len(ids) - keep) :]
         weights = model.attention_weights(shown)  # one (n_head, T, T) per layer, T = len(shown) + 1
@@ -188,9 +237,9 @@ class LanguageModelRun(TrainedRun):
             "the positions it attends to, itself and those before it; each row sums to 1",
         }
 
-    def _explain_recurrent(self, ids: list[int], max_tokens: int, max_units: int) -> dict[str, Any]:
+    def _explain_recurrent(self, model: Any, ids: list[int], max_tokens: int, max_units: int) -> dict[str, Any]:
         """Per layer and step: the norms of the states and the gates (their mean and the first units)."""
-        layers = self.model.trace(ids)  # per layer {"h": (T, H), ...}, T = len(ids) + 1
+        layers = model.trace(ids)  # per layer {"h": (T, H), ...}, T = len(ids) + 1
         T = len(ids) + 1
         first = max(0, T - max_tokens)
         out_layers = []
@@ -296,6 +345,7 @@ class LanguageModelRun(TrainedRun):
                 "tokenizer": getattr(self.tokenizer, "kind", ""),
                 "context_limit": self.model.context_limit,
                 "normalized": self.model.normalized,
+                **({"labels": list(self.model.labels)} if self.model.labels else {}),
             }
         )
 

@@ -155,6 +155,8 @@ class LineExamples:
     [((9, 1, 2, 9), (1, 2, 9, -1)), ((9, 3, 9, 9), (3, 9, -1, -1))]
     >>> ctx.tolist()
     [[9], [9]]
+    >>> le.lines(step).tolist() == [0 if row[1] == 1 else 1 for row in x.tolist()]   # which line each row reads
+    True
     """
 
     def __init__(self, data: np.ndarray, eos_id: int, batch_size: int, seq_len: int, context: int, seed: int):
@@ -170,9 +172,13 @@ class LineExamples:
         """Batches per epoch: as many examples as the training split has lines."""
         return max(1, -(-self.starts.size // self.batch_size))
 
-    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lines(self, step: int) -> np.ndarray:
+        """The lines (their numbers in the split, from 0) of the examples of step ``step``, (B,)."""
         rng = np.random.default_rng((self.seed, step))
-        pick = rng.integers(0, self.starts.size, size=self.batch_size)  # (B,)
+        return rng.integers(0, self.starts.size, size=self.batch_size)
+
+    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pick = self.lines(step)  # (B,)
         T = self.seq_len
         index = np.minimum(self.starts[pick, None] + np.arange(T + 1), self.data.size - 1)  # (B, T + 1)
         block = np.asarray(self.data[index], dtype=np.int64)

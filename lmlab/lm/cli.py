@@ -4,6 +4,7 @@ model), as :data:`lmlab.tasks.TASKS` declares them for the shared dispatchers.""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -18,9 +19,10 @@ from lmlab.cli.common import (
     read_corpus,
 )
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
-from lmlab.data import data_changes, data_fingerprint, load_corpus, read_lines
+from lmlab.data import LabelledCorpus, data_changes, data_fingerprint, load_corpus, read_lines
 from lmlab.errors import LmlabError
 from lmlab.lm.evaluate import evaluate as evaluate_model
+from lmlab.lm.evaluate import evaluate_labelled
 from lmlab.lm.models import FAMILIES, get_family
 from lmlab.lm.run import load_model
 from lmlab.runconfig import unfinished_note
@@ -33,10 +35,31 @@ MAX_POSITIONS = 128
 def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
     """The language-model task's flags: its corpus, its tokenizer, the family's hyperparameters."""
     add_data_flags(p, required=not resuming)
+    p.add_argument(
+        "--ignore-labels",
+        action="store_true",
+        help="on a labelled corpus (names-by-language, a folder of LABEL.txt files, a label<TAB>text .tsv file): "
+        "model the texts alone, without conditioning on their labels (the unconditioned baseline; n-gram models)",
+    )
     add_tokenizer_flags(p)
     if name in FAMILIES:
         family = FAMILIES[name]
-        add_config_flags(p, family.config_class(), f"{name} hyperparameters")
+        add_config_flags(p, family.config_class(), f"{name} hyperparameters", exclude=("num_labels",))
+
+
+def condition_on_labels(cfg, family, corpus, args: argparse.Namespace):
+    """``cfg`` conditioned on the labels of a labelled corpus (``num_labels``, and one line per example unless
+    ``--examples`` says otherwise), or as it is for a plain corpus and with ``--ignore-labels``."""
+    if not isinstance(corpus, LabelledCorpus) or args.ignore_labels:
+        return cfg
+    if not family.model_class().takes_condition:
+        raise LmlabError(
+            f"{family.name} models take no condition, and {corpus.name} is a labelled corpus ({len(corpus.labels)} "
+            "labels): train a neural family (mlp, rnn, lstm, gru, cnn, transformer) on it, or pass --ignore-labels "
+            "to model its texts alone"
+        )
+    examples = getattr(args, "cfg_examples", "lines")  # lines unless the flag says otherwise (and is refused then)
+    return dataclasses.replace(cfg, num_labels=len(corpus.labels), examples=examples)
 
 
 def _resume_inputs(args: argparse.Namespace):
@@ -79,6 +102,7 @@ def train(args: argparse.Namespace) -> int:
             preset = get_preset(args.preset, family.name)
         cfg = build_config(family.config_class(), args, file_values=file_values, preset=preset, source=str(args.config))
         corpus = read_corpus(args)
+        cfg = condition_on_labels(cfg, family, corpus, args)
         tokenizer = build_tokenizer(args, corpus.train)
         data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": args.encoding_errors}
         out = Path(args.out)
@@ -105,12 +129,17 @@ def train(args: argparse.Namespace) -> int:
         )
     if model.normalized and corpus.valid:
         try:
-            r = evaluate_model(model, corpus.valid)
+            r = evaluate_model(model, corpus.valid, _labels_for(model, corpus, "valid"))
         except LmlabError as e:  # the model is trained and saved; only this report cannot be made
             print(f"lmlab: warning: no validation perplexity: {e}", file=sys.stderr)
         else:
             print(f"valid perplexity {r.perplexity:.2f} ({r.tokens:,} tokens, {r.oov:,} OOV)")
     return 0
+
+
+def _labels_for(model, corpus, split: str) -> list[str] | None:
+    """The labels of ``split`` for a model conditioned on them; None otherwise."""
+    return corpus.labels_of(split) if model.labels and isinstance(corpus, LabelledCorpus) else None
 
 
 def _checkpoint_step(run: Path) -> int:
@@ -119,11 +148,20 @@ def _checkpoint_step(run: Path) -> int:
     return read_checkpoint_info(run)["step"]
 
 
-def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]:
-    """The lines to evaluate and a description of where they came from."""
+#: The seed of the permutation that shuffles the labels in ``lmlab eval`` of a conditioned model.
+SHUFFLE_SEED = 0
+
+
+def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], list[str] | None, str]:
+    """The lines to evaluate, their labels (None for a corpus without them) and where they came from."""
     if args.text:
         check_input_file(args.text, "--text")
-        return read_lines(args.text, encoding_errors=args.encoding_errors), args.text
+        if Path(args.text).suffix.lower() == ".tsv":  # label<TAB>text lines, every one evaluated
+            from lmlab.data.labelled import read_label_tab_text
+
+            texts, labels = read_label_tab_text(Path(args.text), encoding_errors=args.encoding_errors)
+            return texts, labels, args.text
+        return read_lines(args.text, encoding_errors=args.encoding_errors), None, args.text
     spec = args.data or run_cfg.get("data", {}).get("spec")
     if not spec:
         raise LmlabError("this model records no corpus; pass --data DATA or --text FILE")
@@ -131,7 +169,8 @@ def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], str]
     corpus = load_corpus(spec, encoding_errors=errors)
     if not args.data and (changed := data_changes(run_cfg.get("data", {}), corpus)):
         print(f"lmlab: warning: {spec}: its contents changed since training ({'/'.join(changed)})", file=sys.stderr)
-    return corpus.split(args.split), f"{spec}:{args.split}"
+    labels = corpus.labels_of(args.split) if isinstance(corpus, LabelledCorpus) else None
+    return corpus.split(args.split), labels, f"{spec}:{args.split}"
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -139,16 +178,42 @@ def evaluate(args: argparse.Namespace) -> int:
     note = unfinished_note(args.run, run_cfg)
     if note:
         print(f"lmlab: warning: {note}", file=sys.stderr)
-    lines, where = eval_lines(args, run_cfg)
-    r = evaluate_model(model, lines)
-    if args.json:
-        print(json.dumps({"data": where, "family": model.family, **r.to_dict()}))
-    else:
-        print(
-            f"{where}: perplexity {r.perplexity:.2f}, cross-entropy {r.cross_entropy:.4f} nats "
-            f"({r.bits_per_token:.4f} bits) per token, {r.tokens:,} tokens, {r.oov:,} OOV"
+    lines, labels, where = eval_lines(args, run_cfg)
+    if labels is None and model.labels:
+        raise LmlabError(
+            f"this {model.family} model is conditioned on a label ({', '.join(model.labels)}), and {where} has "
+            "none; evaluate it on a labelled corpus (--data, or --text FILE.tsv of label<TAB>text lines)"
         )
+    if labels is None:
+        r = evaluate_model(model, lines)
+        if args.json:
+            print(json.dumps({"data": where, "family": model.family, **r.to_dict()}))
+        else:
+            print(_summary(where, r))
+        return 0
+    result = evaluate_labelled(model, lines, labels, seed=SHUFFLE_SEED)
+    if args.json:
+        print(json.dumps({"data": where, "family": model.family, **result.to_dict()}))
+        return 0
+    r = result.given
+    print(_summary(where, r) + (", each line given its label" if model.labels else ""))
+    if result.shuffled is not None:
+        shuffled_ppl = result.shuffled.perplexity
+        print(f"with the labels shuffled among the lines (seed {SHUFFLE_SEED}): perplexity {shuffled_ppl:.2f}")
+    width = max(len(label) for label in result.per_label)
+    shuffled = result.shuffled is not None
+    print(f"{'label':<{width}}  {'lines':>6}  {'tokens':>7}  {'perplexity':>10}" + ("  shuffled" if shuffled else ""))
+    for label, e in result.per_label.items():
+        row = f"{label:<{width}}  {e['lines']:>6,}  {e['tokens']:>7,}  {e['perplexity']:>10.2f}"
+        print(row + (f"  {e['shuffled_perplexity']:>8.2f}" if shuffled else ""))
     return 0
+
+
+def _summary(where: str, r) -> str:
+    return (
+        f"{where}: perplexity {r.perplexity:.2f}, cross-entropy {r.cross_entropy:.4f} nats "
+        f"({r.bits_per_token:.4f} bits) per token, {r.tokens:,} tokens, {r.oov:,} OOV"
+    )
 
 
 def plot_attention(weights, labels: list[str], out: Path, title: str) -> None:

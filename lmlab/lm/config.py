@@ -1,5 +1,8 @@
 """How a neural language model is trained: the engine's recipe (:class:`lmlab.train.config.EngineConfig`) and how
-the token stream becomes batches. Each language-model family's configuration extends :class:`TrainConfig`."""
+the token stream becomes batches. Each language-model family's configuration extends :class:`TrainConfig`.
+
+``num_labels`` comes from the data, not from a flag: a labelled corpus (see :mod:`lmlab.data.labelled`) makes it
+the number of its labels, and the network then takes a label with every line (:mod:`lmlab.nn.condition`)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ class TrainConfig(EngineConfig):
     seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
     examples: str = "stream"  # stream: blocks of the token stream; lines: one line per example, from its start
     embeddings: str | None = None  # word vectors (word2vec text or binary) to start the input embeddings from
+    num_labels: int = 0  # L, labels the model is conditioned on (set from a labelled corpus, not a flag); 0: none
 
     def __post_init__(self):
         check_train_config(self)
@@ -32,6 +36,13 @@ def check_train_config(cfg: TrainConfig) -> None:
             raise LmlabError(f"--{name.replace('_', '-')} must be an integer >= 1, got {v!r}")
     if cfg.examples not in EXAMPLES:
         raise LmlabError(f"--examples must be one of {', '.join(EXAMPLES)}, got {cfg.examples!r}")
+    if not (isinstance(cfg.num_labels, int) and not isinstance(cfg.num_labels, bool) and cfg.num_labels >= 0):
+        raise LmlabError(f"num_labels must be an integer >= 0, got {cfg.num_labels!r}")
+    if cfg.num_labels and cfg.examples != "lines":
+        raise LmlabError(
+            f"--examples {cfg.examples}: a model conditioned on labels reads each line on its own, from its label; "
+            "use --examples lines (the default on a labelled corpus)"
+        )
 
 
 __all__ = ["EXAMPLES", "TrainConfig", "check_train_config"]

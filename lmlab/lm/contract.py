@@ -12,6 +12,10 @@ Evaluation (:mod:`lmlab.lm.evaluate`), generation (:mod:`lmlab.lm.generate`) and
 these two methods (and the incremental :meth:`start` / :meth:`advance` pair built on them), and never ask which
 family a model belongs to.
 
+A neural model trained on a labelled corpus (:mod:`lmlab.data.labelled`) is conditioned on a label: its
+:attr:`LanguageModel.labels` name them, and :meth:`LanguageModel.given` returns the model given one label, which
+answers the same two questions about p(w | c). The n-gram models take no condition, and say so.
+
 Right::
 
     lp = model.score_stream(tokenizer.encode_lines(lines).ids)   # one log-prob per token, </s> included
@@ -30,6 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from lmlab.errors import LmlabError
 from lmlab.tokenizers import Tokenizer
 
 
@@ -39,6 +44,10 @@ class LanguageModel(ABC):
     family: ClassVar[str]
     #: False for models whose scores are not probabilities (stupid backoff): no perplexity is reported for them.
     normalized: ClassVar[bool] = True
+    #: Whether the family can be conditioned on a label (trained on a labelled corpus); the n-gram models cannot.
+    takes_condition: ClassVar[bool] = False
+    #: The labels a conditioned model was trained on; () for a model that takes no condition.
+    labels: tuple[str, ...] = ()
 
     def __init__(self, tokenizer: Tokenizer):
         self.tokenizer = tokenizer
@@ -52,6 +61,13 @@ class LanguageModel(ABC):
         """The most tokens of context the model can attend to (a Transformer's block), or None if unbounded or
         if reading only a short window is the model's definition (n-gram, MLP, CNN)."""
         return None
+
+    def given(self, label: str) -> LanguageModel:
+        """The model conditioned on ``label``, one of :attr:`labels` (see :class:`lmlab.lm.models.neural.NeuralLM`)."""
+        raise LmlabError(
+            f"{self.family} models take no condition; a neural family (mlp, rnn, lstm, gru, cnn, transformer) "
+            "trained on a labelled corpus does"
+        )
 
     @abstractmethod
     def score_stream(self, ids: np.ndarray) -> np.ndarray:

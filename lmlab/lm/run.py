@@ -31,8 +31,29 @@ from lmlab.rundir import replace_run
 
 
 def run_config(model: LanguageModel, info: RunInfo) -> dict[str, Any]:
-    """A language model's ``config.json`` (see :func:`lmlab.runconfig.run_envelope`)."""
-    return run_envelope("lm", model.family, model.config_dict(), info, tokenizer=tokenizer_record(model.tokenizer))
+    """A language model's ``config.json`` (see :func:`lmlab.runconfig.run_envelope`); a model conditioned on labels
+    records them (``labels``: label i is row i of its label table) and how the label enters the network."""
+    fields: dict[str, Any] = {"tokenizer": tokenizer_record(model.tokenizer)}
+    if model.labels:
+        fields |= {"labels": list(model.labels), "condition": CONDITION}
+    return run_envelope("lm", model.family, model.config_dict(), info, **fields)
+
+
+#: How a conditioned model reads its label (see lmlab.nn.condition), as its config.json says.
+CONDITION = "label embedding added to every input token's embedding"
+
+
+def run_labels(cfg: dict[str, Any], where: str) -> tuple[str, ...]:
+    """The labels ``config.json`` records (none for a run trained without them, and for runs older than them),
+    checked: distinct non-empty strings, as many as the model's ``num_labels``."""
+    labels = cfg.get("labels", [])
+    expected = cfg["model"].get("num_labels", 0)
+    ok = isinstance(labels, list) and all(isinstance(label, str) and label for label in labels)
+    if not ok or len(set(labels)) != len(labels):
+        raise LmlabError(f"{where}: field 'labels' must be a list of distinct non-empty strings")
+    if len(labels) != expected:
+        raise LmlabError(f"{where}: field 'labels' names {len(labels)} labels; field 'model.num_labels' is {expected}")
+    return tuple(labels)
 
 
 def write_run_files(model: LanguageModel, info: RunInfo, directory: Path) -> None:
@@ -85,5 +106,11 @@ def load_model(path: str | Path) -> tuple[LanguageModel, dict[str, Any]]:
     except LmlabError as e:
         raise LmlabError(f"{path / 'config.json'}: field 'family': {e}") from None
     tokenizer = load_run_tokenizer(path, cfg)
-    model = family.model_class().load_weights(path, cfg["model"], tokenizer)
+    labels = run_labels(cfg, str(path / "config.json"))
+    if labels:
+        if not family.model_class().takes_condition:
+            raise LmlabError(f"{path / 'config.json'}: names 'labels', but {family.name} models take no condition")
+        model = family.model_class().load_weights(path, cfg["model"], tokenizer, labels)
+    else:
+        model = family.model_class().load_weights(path, cfg["model"], tokenizer)
     return model, cfg

@@ -1,7 +1,9 @@
 """Neural building blocks: recurrent cells from their equations, recurrent stacks with a fused fast path, locked
-dropout, initialisation schemes, a bidirectional encoder, the LM loss, and safetensors I/O."""
+dropout, a label embedding to condition on, initialisation schemes, a bidirectional encoder, the LM loss, and
+safetensors I/O."""
 
 from lmlab.nn.cells import elman_cell, gru_cell, lstm_cell
+from lmlab.nn.condition import LabelEmbedding
 from lmlab.nn.dropout import LockedDropout, sequence_dropout
 from lmlab.nn.encoder import RecurrentEncoder
 from lmlab.nn.init import INIT_SCHEMES, init_parameters
@@ -11,6 +13,7 @@ from lmlab.nn.tensor_io import load_tensors, save_tensors
 
 __all__ = [
     "INIT_SCHEMES",
+    "LabelEmbedding",
     "LockedDropout",
     "Recurrent",
     "RecurrentEncoder",

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from lmlab.errors import LmlabError
 from lmlab.lm.config import TrainConfig
 from lmlab.lm.models.neural import NeuralLM
+from lmlab.nn.condition import LabelEmbedding
 from lmlab.tokenizers import Tokenizer
 from lmlab.train.config import check_positive, check_probability
 
@@ -85,6 +86,7 @@ class CNNNet(nn.Module):
         self.receptive_field = cfg.receptive_field
         self.context_size = cfg.receptive_field - 1
         self.embed = nn.Embedding(vocab_size, cfg.d_embed)
+        self.condition = LabelEmbedding(cfg.num_labels, cfg.d_embed)  # a label's vector added to each token's (if any)
         self.inp = nn.Conv1d(cfg.d_embed, cfg.channels, 1)
         self.layers = nn.ModuleList(
             GatedConvLayer(cfg.channels, cfg.kernel_size, cfg.dilation_growth**layer, cfg.dropout)
@@ -100,9 +102,9 @@ class CNNNet(nn.Module):
     def state_from_context(self, context: Tensor) -> tuple[Tensor]:
         return (context[:, context.size(1) - self.context_size :],)
 
-    def forward(self, idx: Tensor, state: tuple[Tensor]) -> tuple[Tensor, tuple[Tensor]]:
+    def forward(self, idx: Tensor, state: tuple[Tensor], cond: Tensor | None = None) -> tuple[Tensor, tuple[Tensor]]:
         tokens = torch.cat([state[0], idx], dim=1)  # (B, R - 1 + T)
-        x = self.inp(self.embed(tokens).transpose(1, 2))  # (B, C, R - 1 + T)
+        x = self.inp(self.condition(self.embed(tokens), cond).transpose(1, 2))  # (B, C, R - 1 + T)
         for layer in self.layers:
             x = layer(x)  # shrinks by (k - 1) d_l each: (B, C, T) at the end
         logits = self.head(self.out(x).transpose(1, 2))  # (B, T, V)

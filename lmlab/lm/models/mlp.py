@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from lmlab.errors import LmlabError
 from lmlab.lm.config import TrainConfig
 from lmlab.lm.models.neural import NeuralLM
+from lmlab.nn.condition import LabelEmbedding
 from lmlab.tokenizers import Tokenizer
 from lmlab.train.config import check_positive, check_probability
 
@@ -61,6 +62,7 @@ class MLPNet(nn.Module):
         self.context_len, self.pad_id = n, pad_id
         self.context_size = n - 1  # tokens before a block the window needs
         self.embed = nn.Embedding(vocab_size, d)  # C
+        self.condition = LabelEmbedding(cfg.num_labels, d)  # a label's vector added to each token's (if any)
         self.hidden = nn.Linear(n * d, cfg.d_hidden)  # H, d_h
         self.drop = nn.Dropout(cfg.dropout)
         self.output = nn.Linear(cfg.d_hidden, vocab_size)  # U, b
@@ -77,11 +79,11 @@ class MLPNet(nn.Module):
     def state_from_context(self, context: Tensor) -> tuple[Tensor]:
         return (context[:, context.size(1) - self.context_size :],)
 
-    def forward(self, idx: Tensor, state: tuple[Tensor]) -> tuple[Tensor, tuple[Tensor]]:
+    def forward(self, idx: Tensor, state: tuple[Tensor], cond: Tensor | None = None) -> tuple[Tensor, tuple[Tensor]]:
         n = self.context_len
         tokens = torch.cat([state[0], idx], dim=1)  # (B, n - 1 + T)
         windows = tokens.unfold(1, n, 1)  # (B, T, n): window ending at each position
-        x = self.embed(windows).flatten(2)  # (B, T, n * d)
+        x = self.condition(self.embed(windows), cond).flatten(2)  # (B, T, n * d)
         h = torch.tanh(self.hidden(x))  # (B, T, d_hidden)
         logits = self.output(self.drop(h))  # (B, T, V)
         if self.direct is not None:

@@ -10,6 +10,10 @@ The state is a tuple of tensors: a recurrent model's hidden (and cell) state, or
 last n - 1 tokens. So scoring a long stream chunk by chunk, generating token by token and training on carried
 batches are written once here and in the engine, for every family.
 
+A network trained on a labelled corpus also takes the label ids of its rows, ``net(idx, state, cond)`` with
+``cond`` (B,) (:mod:`lmlab.nn.condition`); :meth:`NeuralLM.given` fixes the label for scoring and generation, which
+then read as they do without one.
+
 Scoring follows :mod:`lmlab.lm.evaluate`: the stream starts at a line start, and the model is primed with ``</s>``
 as the start token (it sees ``</s>`` before the first token, as it does between lines in training), then every
 token, ``</s>`` included, is scored given everything before it. Long streams go through the network in chunks
@@ -19,6 +23,7 @@ n tokens (``</s>`` before the start).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,9 +81,16 @@ class NeuralLM(LanguageModel):
     #: How the engine cuts the training stream: "streams" (carried state, BPTT) or "blocks" (random, with context).
     batching: ClassVar[str] = "streams"
 
-    def __init__(self, tokenizer: Tokenizer, config: TrainConfig):
+    takes_condition = True
+
+    def __init__(self, tokenizer: Tokenizer, config: TrainConfig, labels: Sequence[str] = ()):
         super().__init__(tokenizer)
         self.config = config
+        self.labels = tuple(labels)
+        if len(self.labels) != config.num_labels:
+            raise LmlabError(f"the configuration says {config.num_labels} labels, but {len(self.labels)} are named")
+        #: The label id this model is given (see :meth:`given`); None: not yet given one.
+        self.condition: int | None = None
         self.net = self.build_network(config, tokenizer)
 
     @classmethod
@@ -92,6 +104,32 @@ class NeuralLM(LanguageModel):
     def to(self, device: torch.device | str) -> NeuralLM:
         self.net.to(device)
         return self
+
+    # ---- the condition
+    def given(self, label: str) -> NeuralLM:
+        """This model given the label ``label``: the same network (not a copy of it) whose every line is read and
+        generated conditioned on that label, p(w | c = label)."""
+        if not self.labels:
+            raise LmlabError(
+                f"this {self.family} model was trained without labels, so it takes no condition "
+                "(train it on a labelled corpus to condition it)"
+            )
+        if label not in self.labels:
+            raise LmlabError(f"unknown condition {label!r}; this model knows: {', '.join(self.labels)}")
+        view = copy.copy(self)
+        view.condition = self.labels.index(label)
+        return view
+
+    def _cond(self, batch_size: int) -> Tensor | None:
+        """The condition as the network takes it, label ids (B,), or None for a model trained without labels."""
+        if not self.labels:
+            return None
+        if self.condition is None:
+            raise LmlabError(
+                f"this {self.family} model is conditioned on a label; give one of: {', '.join(self.labels)} "
+                "(--condition LABEL, or condition=... in lmlab.load(RUN))"
+            )
+        return torch.full((batch_size,), self.condition, dtype=torch.long, device=self.device)
 
     @property
     def context_size(self) -> int:
@@ -148,7 +186,7 @@ class NeuralLM(LanguageModel):
                     index = rows[b : b + per_batch, None] + np.arange(length)  # (n, L)
                     y = torch.from_numpy(ids[index]).to(self.device)
                     x = torch.cat([torch.full_like(y[:, :1], self.tokenizer.eos_id), y[:, :-1]], dim=1)
-                    logits, _ = self.net(x, self.net.init_state(x.size(0)))  # (n, L, V)
+                    logits, _ = self.net(x, self.net.init_state(x.size(0)), self._cond(x.size(0)))  # (n, L, V)
                     logp = torch.log_softmax(logits.float(), dim=-1).gather(2, y.unsqueeze(2)).squeeze(2)
                     out[index] = logp.double().cpu().numpy()
         finally:
@@ -165,12 +203,12 @@ class NeuralLM(LanguageModel):
         was_training = self.net.training
         self.net.eval()
         try:
-            state = self.net.init_state(1)
+            state, cond = self.net.init_state(1), self._cond(1)
             chunk = self._chunk_len()
             for a in range(0, n, chunk):
                 x = torch.from_numpy(inputs[a : a + chunk]).to(self.device).unsqueeze(0)  # (1, T)
                 y = torch.from_numpy(ids[a : a + chunk]).to(self.device)  # (T,)
-                logits, state = self.net(x, state)  # (1, T, V)
+                logits, state = self.net(x, state, cond)  # (1, T, V)
                 logp = torch.log_softmax(logits[0].float(), dim=-1)  # (T, V)
                 out[a : a + chunk] = logp.gather(1, y.unsqueeze(1)).squeeze(1).double().cpu().numpy()
         finally:
@@ -184,7 +222,7 @@ class NeuralLM(LanguageModel):
         self.net.eval()
         try:
             x = torch.tensor([list(tokens)], dtype=torch.long, device=self.device)  # (1, T)
-            logits, state = self.net(x, state)
+            logits, state = self.net(x, state, self._cond(1))
             logp = torch.log_softmax(logits[0, -1].float(), dim=-1).double().cpu().numpy()
         finally:
             self.net.train(was_training)
@@ -210,11 +248,14 @@ class NeuralLM(LanguageModel):
         save_tensors(Path(run_dir) / WEIGHTS_FILE, unique_state_dict(self.net), {"family": self.family})
 
     @classmethod
-    def load_weights(cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer) -> NeuralLM:
+    def load_weights(
+        cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer, labels: Sequence[str] = ()
+    ) -> NeuralLM:
+        """The model of a run; ``labels``: the labels its ``config.json`` names, one per row of its label table."""
         cfg = config_from_dict(cls.config_class, config, str(Path(run_dir) / "config.json"), "model.")
         path = Path(run_dir) / WEIGHTS_FILE
         check_weights_fit(path, lambda: cls.build_network(cfg, tokenizer))  # before anything is allocated
-        model = cls(tokenizer, cfg)
+        model = cls(tokenizer, cfg, labels)
         load_state_into(model.net, load_tensors(path), str(path))
         model.net.eval()
         return model

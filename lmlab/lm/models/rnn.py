@@ -2,7 +2,7 @@
 
 For the token after position t::
 
-    e_t   = E[w_t]                                  (d_embed,)   embedding (dropout on it)
+    e_t   = E[w_t]  (+ C[c])                        (d_embed,)   embedding (dropout on it); C[c]: the label's vector
     h^l_t = cell(h^{l-1}_t, h^l_{t-1})              (d_hidden,)  l = 1 .. L, h^0_t = e_t (dropout between layers)
     y_t   = b + U h^L_t                              (V,)         (dropout on h^L_t); U = E with tied weights
     p(w_{t+1} = i | w_{<=t}) = softmax(y_t)_i
@@ -10,7 +10,8 @@ For the token after position t::
 The cells and their equations are in :mod:`lmlab.nn.cells`; :mod:`lmlab.nn.recurrent` stacks them and gives each
 layer a fused path (torch.nn.RNN / LSTM / GRU: cuDNN on a GPU) and an explicit path on the same weights
 (``--no-fused``). Dropout follows Zaremba et al. (on the non-recurrent connections only); with
-``--locked-dropout`` one mask per sequence is reused at every step (Gal & Ghahramani). ``--tie-weights`` makes
+``--locked-dropout`` one mask per sequence is reused at every step (Gal & Ghahramani). Trained on a labelled
+corpus, the label's vector C[c] is added to every input embedding (:mod:`lmlab.nn.condition`). ``--tie-weights`` makes
 the output matrix the embedding matrix (Press & Wolf; Inan et al.), which needs ``d_embed == d_hidden``.
 
 References: Mikolov et al. 2010, "Recurrent neural network based language model"; Zaremba, Sutskever & Vinyals
@@ -34,6 +35,7 @@ from lmlab.errors import LmlabError
 from lmlab.lm.config import TrainConfig
 from lmlab.lm.models.neural import NeuralLM
 from lmlab.nn.cells import elman_cell, gru_cell, lstm_cell
+from lmlab.nn.condition import LabelEmbedding
 from lmlab.nn.dropout import sequence_dropout
 from lmlab.nn.recurrent import Recurrent, State
 from lmlab.tokenizers import Tokenizer
@@ -111,6 +113,7 @@ class RecurrentLMNet(nn.Module):
     def __init__(self, cfg: RecurrentConfig, vocab_size: int):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, cfg.d_embed)
+        self.condition = LabelEmbedding(cfg.num_labels, cfg.d_embed)  # no table when the model takes no label
         self.drop = sequence_dropout(cfg.dropout, cfg.locked_dropout)
         self.rnn = Recurrent(
             cfg.cell,
@@ -136,8 +139,12 @@ class RecurrentLMNet(nn.Module):
     def state_from_context(self, context: Tensor) -> State:
         return self.init_state(context.size(0))
 
-    def forward(self, idx: Tensor, state: State) -> tuple[Tensor, State]:
-        e = self.drop(self.embed(idx))  # (B, T, d_embed)
+    def embed_tokens(self, idx: Tensor, cond: Tensor | None = None) -> Tensor:
+        """The input vectors (B, T, d_embed): each token's embedding, plus its row's label vector if conditioned."""
+        return self.condition(self.embed(idx), cond)
+
+    def forward(self, idx: Tensor, state: State, cond: Tensor | None = None) -> tuple[Tensor, State]:
+        e = self.drop(self.embed_tokens(idx, cond))  # (B, T, d_embed)
         h, state = self.rnn(e, state)  # (B, T, d_hidden), a transposed view of the kernel's (T, B, d_hidden)
         # contiguous: the decoder is then one fused matmul-plus-bias (addmm) over B*T rows, the costliest op here
         return self.decoder(self.drop(h).contiguous()), state  # (B, T, V)
@@ -199,8 +206,8 @@ class RecurrentLM(NeuralLM):
         was_training = self.net.training
         self.net.eval()
         try:
-            x = torch.tensor([self.tokenizer.eos_id, *ids], dtype=torch.long, device=self.device)
-            x = self.net.embed(x).unsqueeze(1)  # (T, 1, d_embed): one batch row per step
+            x = torch.tensor([[self.tokenizer.eos_id, *ids]], dtype=torch.long, device=self.device)  # (1, T)
+            x = self.net.embed_tokens(x, self._cond(1)).transpose(0, 1)  # (T, 1, d_embed): one batch row per step
             state = rnn.init_state(1)
             layers = []
             for index, layer in enumerate(rnn.layers):

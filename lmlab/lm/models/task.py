@@ -8,6 +8,9 @@ example (``--examples lines``). The loss is the mean cross-entropy per predicted
 
 and validation is the evaluation protocol itself (the model's own ``score_stream`` over the validation split), so
 the validation perplexity a run reports is the one ``lmlab eval`` gives.
+
+On a labelled corpus (``num_labels`` > 0) each example is one line and its label (``--examples lines``): the label
+ids (B,) go to the network beside the tokens, and each validation line is scored given its own label.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lmlab.data import Corpus
+from lmlab.data import Corpus, LabelledCorpus
 from lmlab.errors import LmlabError
 from lmlab.lm.batching import LineExamples, RandomBlocks, StreamBatches, stream_sha256, write_token_file
 from lmlab.lm.config import TrainConfig
+from lmlab.lm.evaluate import evaluate
 from lmlab.lm.models import get_family
 from lmlab.lm.models.neural import NeuralLM, lm_loss
 from lmlab.lm.run import RunInfo, run_config
@@ -86,6 +90,7 @@ class LanguageModelTask(TrainingTask):
         self.family = cfg.family
         self.lm_class: type[NeuralLM] = get_family(cfg.family).model_class()
         self.carries_state = self.lm_class.batching == "streams" and cfg.examples != "lines"  # type: ignore[misc]
+        self.labels = condition_labels(cfg, corpus)
 
     # ---- data
     def prepare(self, scratch: Path, seed: int) -> None:
@@ -94,8 +99,12 @@ class LanguageModelTask(TrainingTask):
             raise LmlabError("the training split is empty")
         self.train_tokens = write_token_file(scratch / "train.bin", corpus.train, tokenizer)
         self.valid_ids = tokenizer.encode_lines(corpus.valid).ids if corpus.valid else None
+        if self.labels:  # each line's label id, in the order of the lines
+            assert isinstance(corpus, LabelledCorpus)
+            label_id = {label: i for i, label in enumerate(self.labels)}
+            self.train_label_ids = np.array([label_id[label] for label in corpus.train_labels], dtype=np.int64)
         # the model is built here (on the CPU) so that its context needs are known; build_network makes it again
-        self.lm = self.lm_class(tokenizer, cfg)
+        self.lm = self.lm_class(tokenizer, cfg, self.labels)
         self.batches: StreamBatches | RandomBlocks | LineExamples
         if cfg.examples == "lines":
             self.batches = LineExamples(
@@ -128,7 +137,7 @@ class LanguageModelTask(TrainingTask):
 
     # ---- the network, one step, validation
     def build_network(self) -> nn.Module:
-        self.lm = self.lm_class(self.tokenizer, self.cfg)  # built again after seeding, so runs are reproducible
+        self.lm = self.lm_class(self.tokenizer, self.cfg, self.labels)  # built again after seeding: reproducible runs
         init_parameters(self.lm.net, self.cfg.init, self.cfg.init_range)
         if self.cfg.embeddings:
             found = load_input_embeddings(self.lm.net, self.tokenizer, self.cfg.embeddings)
@@ -148,7 +157,12 @@ class LanguageModelTask(TrainingTask):
             state = net.state_from_context(torch.from_numpy(context).to(device))
         xt = torch.from_numpy(x).to(device, non_blocking=True)
         yt = torch.from_numpy(y).to(device, non_blocking=True)
-        logits, state = forward(xt, state)  # (B, T, V)
+        if self.labels:  # the label of each example's line, (B,)
+            assert isinstance(self.batches, LineExamples)
+            cond = torch.from_numpy(rows(self.train_label_ids[self.batches.lines(step)])).to(device)
+            logits, state = forward(xt, state, cond)  # (B, T, V)
+        else:
+            logits, state = forward(xt, state)  # (B, T, V)
         loss = lm_loss(logits, yt, padded=self.cfg.examples == "lines")
         dtype = next(net.parameters()).dtype
         state = tuple(s.detach().to(dtype) if s.is_floating_point() else s.detach() for s in state)
@@ -164,7 +178,12 @@ class LanguageModelTask(TrainingTask):
             # whole lines: up to the first </s> at or after `subset` tokens, so every line is scored as in eval
             ends = np.flatnonzero(ids[subset - 1 :] == self.tokenizer.eos_id)
             ids = ids[: subset + int(ends[0])] if ends.size else ids
-        loss = float(-self.lm.score_stream(ids).mean())
+        if self.labels:  # those lines, each given its own label
+            assert isinstance(self.corpus, LabelledCorpus)
+            n = int(np.count_nonzero(ids == self.tokenizer.eos_id))
+            loss = evaluate(self.lm, self.corpus.valid[:n], self.corpus.valid_labels[:n]).cross_entropy
+        else:
+            loss = float(-self.lm.score_stream(ids).mean())
         return {"loss": loss, "perplexity": math.exp(min(loss, 700.0))}
 
     def validation_size(self) -> int:
@@ -179,6 +198,7 @@ class LanguageModelTask(TrainingTask):
             "train_sha256": self.train_sha,
             "tokenizer_sha256": tokenizer_sha256(self.tokenizer),
             "vocab_size": self.tokenizer.vocab_size,
+            **({"labels": list(self.labels)} if self.labels else {}),
         }
 
     def check_resume(self, info: dict[str, Any], run: Path) -> None:
@@ -187,6 +207,13 @@ class LanguageModelTask(TrainingTask):
                 f"--resume {run}: the tokenizer does not match the checkpoint's (vocabulary of "
                 f"{self.tokenizer.vocab_size} tokens, the checkpoint's {info.get('vocab_size', '?')}); "
                 "resume with the run's own tokenizer (omit --tokenizer)"
+            )
+        saved = info.get("labels", [])
+        saved = [str(label) for label in saved] if isinstance(saved, list) else [str(saved)]
+        if saved != list(self.labels):
+            raise LmlabError(
+                f"--resume {run}: the corpus's labels ({', '.join(self.labels) or 'none'}) are not the checkpoint's "
+                f"({', '.join(saved) or 'none'}); resume with the same --data"
             )
         if info.get("train_sha256") != self.train_sha:
             raise LmlabError(
@@ -202,6 +229,21 @@ class LanguageModelTask(TrainingTask):
 
     def result(self) -> NeuralLM:
         return self.lm
+
+
+def condition_labels(cfg: TrainConfig, corpus: Corpus) -> tuple[str, ...]:
+    """The labels a model of ``cfg`` is conditioned on: none when ``cfg.num_labels`` is 0 (a labelled corpus is then
+    read as its texts alone), else the corpus's labels, which must be ``num_labels`` of them."""
+    if not cfg.num_labels:
+        return ()
+    if not isinstance(corpus, LabelledCorpus):
+        raise LmlabError(
+            f"num_labels is {cfg.num_labels}, but {corpus.name} is not a labelled corpus (a folder of LABEL.txt files "
+            "or a label<TAB>text .tsv file)"
+        )
+    if len(corpus.labels) != cfg.num_labels:
+        raise LmlabError(f"num_labels is {cfg.num_labels}, but {corpus.name} has {len(corpus.labels)} labels")
+    return corpus.labels
 
 
 def train_neural(
@@ -224,4 +266,4 @@ def train_neural(
     return train_task(LanguageModelTask(cfg, corpus, tokenizer), opts, out, callbacks=callbacks)
 
 
-__all__ = ["LanguageModelTask", "tokenizer_sha256", "train_neural"]
+__all__ = ["LanguageModelTask", "condition_labels", "tokenizer_sha256", "train_neural"]

@@ -2,7 +2,7 @@
 
 For token ids w_1..w_T (T <= block_size)::
 
-    h_0 = E[w_t] + P[t]                                   token and position embeddings (B, T, C)
+    h_0 = E[w_t] + P[t]  (+ C[c])                         token, position (and label) embeddings (B, T, C)
     h_l = h_{l-1} + MHA(LN(h_{l-1}), causal)              pre-LN blocks, l = 1..n_layer
     h_l = h_l + FFN(LN(h_l))
     p(w_{t+1} | w_<=t) = softmax(LN(h_L) E^T)_t           output layer tied to the token embeddings
@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from lmlab.errors import LmlabError
 from lmlab.lm.config import TrainConfig
 from lmlab.lm.models.neural import NeuralLM
+from lmlab.nn.condition import LabelEmbedding
 from lmlab.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
 from lmlab.nn.transformer import EncoderLayer, LayerConfig
 from lmlab.tokenizers import Tokenizer
@@ -90,6 +91,7 @@ class GPTNet(nn.Module):
         super().__init__()
         self.block_size = cfg.block_size
         self.tok_emb = nn.Embedding(vocab_size, cfg.d_model)
+        self.condition = LabelEmbedding(cfg.num_labels, cfg.d_model)  # a label's vector added to each token's (if any)
         self.pos = {
             "learned": lambda: LearnedPositionalEmbedding(cfg.d_model, cfg.block_size),
             "sinusoidal": lambda: SinusoidalPositionalEncoding(cfg.d_model, cfg.block_size),
@@ -131,13 +133,22 @@ class GPTNet(nn.Module):
     def state_from_context(self, context: Tensor) -> tuple:
         return ()
 
-    def forward(self, idx: Tensor, state: tuple = (), *, past: list | None = None, need_weights: bool = False):
-        """Logits (B, T, V). With ``past`` (one (k, v) per layer, or None entries) positions continue after it
-        and the new cache is returned in place of the state; ``need_weights`` adds every layer's attention."""
+    def forward(
+        self,
+        idx: Tensor,
+        state: tuple = (),
+        cond: Tensor | None = None,
+        *,
+        past: list | None = None,
+        need_weights: bool = False,
+    ):
+        """Logits (B, T, V). ``cond``: the label ids (B,) of a conditioned model. With ``past`` (one (k, v) per layer,
+        or None entries) positions continue after it and the new cache is returned in place of the state;
+        ``need_weights`` adds every layer's attention."""
         offset = 0 if not past or past[0] is None else past[0][0].size(2)
         if offset + idx.size(1) > self.block_size:
             raise ValueError(f"{offset + idx.size(1)} positions exceed the block size {self.block_size}")
-        x = self.tok_emb(idx)  # (B, T, C)
+        x = self.condition(self.tok_emb(idx), cond)  # (B, T, C)
         if self.pos is not None:
             x = self.pos(x, offset)
         x = self.drop(x)
@@ -195,7 +206,7 @@ class TransformerLM(NeuralLM):
                     batch.append(s)
                 if batch and (s is None or len(batch) == 32):
                     x = torch.from_numpy(np.stack([inputs[b : b + L] for b in batch])).to(self.device)  # (W, L)
-                    logits, _ = self.net(x)
+                    logits, _ = self.net(x, (), self._cond(x.size(0)))
                     logp = torch.log_softmax(logits.float(), dim=-1)  # (W, L, V)
                     for row, b in enumerate(batch):
                         end = min(b + L, n)
@@ -216,7 +227,8 @@ class TransformerLM(NeuralLM):
     def _forward_last(self, tokens: list[int], past: list | None) -> tuple[list | None, np.ndarray]:
         self.net.eval()
         x = torch.tensor([tokens], dtype=torch.long, device=self.device)
-        logits, present = self.net(x, past=past if past is not None else [None] * len(self.net.blocks))
+        past = past if past is not None else [None] * len(self.net.blocks)
+        logits, present = self.net(x, (), self._cond(1), past=past)
         return present, torch.log_softmax(logits[0, -1].float(), dim=-1).double().cpu().numpy()
 
     def start(self, prompt: Sequence[int]) -> tuple[Any, np.ndarray]:
@@ -239,7 +251,7 @@ class TransformerLM(NeuralLM):
         """Without a cache: the whole window (the last ``block_size`` tokens) in one forward pass."""
         self.net.eval()
         window = [self.tokenizer.eos_id, *context][-self.block_size :]
-        logits, _ = self.net(torch.tensor([window], dtype=torch.long, device=self.device))
+        logits, _ = self.net(torch.tensor([window], dtype=torch.long, device=self.device), (), self._cond(1))
         return torch.log_softmax(logits[0, -1].float(), dim=-1).double().cpu().numpy()
 
     @torch.inference_mode()
@@ -248,7 +260,7 @@ class TransformerLM(NeuralLM):
         window = [self.tokenizer.eos_id, *ids][-self.block_size :]
         self.net.eval()
         x = torch.tensor([window], dtype=torch.long, device=self.device)
-        _, weights = self.net(x, need_weights=True)
+        _, weights = self.net(x, (), self._cond(1), need_weights=True)
         return [w[0].float().cpu() for w in weights]
 
 
