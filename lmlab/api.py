@@ -34,6 +34,9 @@ class TrainedRun(ABC):
     task: str = ""
     #: what ``predict`` takes: "text" (a string), "image" (a file path or an array), "node" (an id), "word"
     inputs: str = "text"
+    #: the verbs beyond predict/explain/describe the run answers: "generate" (language models), "analogy" (word
+    #: vectors)
+    verbs: tuple[str, ...] = ()
 
     def __init__(self, path: str | Path, config: dict[str, Any]):
         self.path = Path(path)

@@ -35,6 +35,8 @@ class Task:
     #: tasks (``lmlab classify`` labels texts and images), and a verb given a run of a task that does not declare
     #: its module says so in one line (:func:`lmlab.tasks.check_run_task`)
     commands: tuple[str, ...] = ()
+    #: the kinds of named corpus (lmlab.data.registry) the task trains on, for lists of what it can read
+    data_kinds: tuple[str, ...] = ()
 
     @staticmethod
     def _load(ref: str) -> Any:

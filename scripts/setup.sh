@@ -11,7 +11,7 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   pip install "torch==2.13.0"
 fi
 if [ "${1:-}" = "--test" ]; then
-  pip install -e ".[test]"
+  pip install -e ".[test,serve]"
   # one test opens the compare report in headless Chromium (Debian's package)
   if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing chromium for the report test" >&2
@@ -19,5 +19,5 @@ if [ "${1:-}" = "--test" ]; then
       echo "setup: could not install chromium; the browser test will be skipped" >&2
   fi
 else
-  pip install -e .
+  pip install -e ".[serve]"
 fi

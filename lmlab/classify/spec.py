@@ -13,4 +13,5 @@ SPEC = Task(
     verbs=("attention",),
     noun="a classification run",
     commands=("lmlab.cli.classify_cmd",),
+    data_kinds=("classification",),
 )

@@ -49,6 +49,7 @@ def _command_modules():
         export_cmd,
         fundamentals_cmd,
         plot_cmd,
+        serve_cmd,
         tokenizer_cmd,
         train_cmd,
     )
@@ -56,7 +57,7 @@ def _command_modules():
 
     shared = [train_cmd, eval_cmd, export_cmd, compare_cmd, data_cmd, plot_cmd, attention_cmd]
     declared = [importlib.import_module(name) for name in command_modules()]
-    return [*shared, *declared, fundamentals_cmd, tokenizer_cmd]
+    return [*shared, *declared, fundamentals_cmd, tokenizer_cmd, serve_cmd]
 
 
 def describe_os_error(e: OSError) -> str:

@@ -12,4 +12,5 @@ SPEC = Task(
     api="lmlab.graph.api:load_run",
     verbs=("attention", "plot_embeddings"),
     noun="a graph run",
+    data_kinds=("graph",),
 )

@@ -54,6 +54,7 @@ class LanguageModelRun(TrainedRun):
     """A trained language model of any family, or an ARPA file (see the module docstring)."""
 
     task = "lm"
+    verbs = ("generate",)
 
     def __init__(self, path: str | Path, config: dict[str, Any], model: LanguageModel):
         super().__init__(path, config)

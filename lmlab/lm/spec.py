@@ -14,4 +14,5 @@ SPEC = Task(
     presets="lmlab.lm.presets:PRESETS",
     noun="a language-model run",
     commands=("lmlab.cli.generate_cmd",),
+    data_kinds=("text", "names"),
 )

@@ -13,4 +13,5 @@ SPEC = Task(
     verbs=("attention",),
     noun="a tagging run",
     commands=("lmlab.cli.tag_cmd",),
+    data_kinds=("tagging",),
 )

@@ -13,4 +13,5 @@ SPEC = Task(
     verbs=("attention",),
     noun="a translation run",
     commands=("lmlab.cli.translate_cmd",),
+    data_kinds=("parallel",),
 )

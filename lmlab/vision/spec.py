@@ -13,4 +13,5 @@ SPEC = Task(
     verbs=("attention", "plot_network"),
     noun="an image-classification run",
     commands=("lmlab.cli.classify_cmd", "lmlab.cli.vision_cmd"),
+    data_kinds=("images",),
 )

@@ -39,6 +39,7 @@ class Word2VecTrainedRun(TrainedRun):
 
     task = "word2vec"
     inputs = "word"
+    verbs = ("analogy",)
 
     def __init__(self, path: str | Path, config: dict[str, Any], run: Word2VecRun):
         super().__init__(path, config)

@@ -14,4 +14,5 @@ SPEC = Task(
     verbs=("add_eval_flags", "export", "plot_words"),
     noun="a word2vec run",
     commands=("lmlab.cli.word2vec_cmd",),
+    data_kinds=("text",),
 )
