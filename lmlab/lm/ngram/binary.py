@@ -109,8 +109,10 @@ def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarra
     """The hash table of one order's sorted tables, as ``(slot_count(n), 4)`` int64: (key, row, logp, bow) with
     the two float64 values stored bit for bit; key -1 marks an empty slot.
 
-    Linear probing, filled in rounds: every n-gram not yet placed asks for its current slot; in each free slot the
-    asking n-gram of lowest row is placed, and the others move one slot on. The layout depends only on the keys.
+    Linear probing, as if the n-grams were inserted one by one in order of home slot ``mix(key) mod S`` (ties: lower
+    row first), each at the first free slot from its home on, past the end back to slot 0. In that order the slot
+    of the i-th n-gram is ``max(home_i, slot_{i-1} + 1)``, i.e. ``i + cummax(home - i)``, so no loop is needed; the
+    few that run past the end take the first free slots from the start. The layout depends only on the keys.
 
     >>> hash_slots(np.array([3, 7]), np.array([-0.5, -1.0]), np.zeros(2))[:, :2].tolist()
     [[3, 0], [7, 1], [-1, -1], [-1, -1]]
@@ -118,20 +120,21 @@ def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarra
     n = keys.size
     size = slot_count(n)
     slots = np.full((size, 4), -1, dtype=np.int64)
-    values = np.stack([np.ascontiguousarray(logp, np.float64), np.ascontiguousarray(bow, np.float64)], axis=1)
-    rows = np.arange(n, dtype=np.int64)
-    at = (mix(keys) & np.uint64(size - 1)).astype(np.int64)
-    while rows.size:
-        free = slots[at, 0] == -1
-        # rows are ascending, so np.unique's first index picks each free slot's lowest asking row
-        wanted, first = np.unique(at[free], return_index=True)
-        placed = rows[np.flatnonzero(free)[first]]
-        slots[wanted, 0] = keys[placed]
-        slots[wanted, 1] = placed
-        slots[wanted, 2:] = values[placed].view(np.int64)
-        left = np.ones(rows.size, dtype=bool)
-        left[np.flatnonzero(free)[first]] = False
-        rows, at = rows[left], (at[left] + 1) & (size - 1)
+    if n == 0:
+        return slots
+    home = (mix(keys) & np.uint64(size - 1)).astype(np.int64)
+    rows = np.argsort(home, kind="stable")  # by home slot, then row
+    i = np.arange(n, dtype=np.int64)
+    at = i + np.maximum.accumulate(home[rows] - i)
+    past_end = at >= size
+    if past_end.any():
+        free = np.ones(size, dtype=bool)
+        free[at[~past_end]] = False
+        at[past_end] = np.flatnonzero(free)[: int(past_end.sum())]
+    slots[at, 0] = keys[rows]
+    slots[at, 1] = rows
+    slots[at, 2] = np.ascontiguousarray(logp, np.float64)[rows].view(np.int64)
+    slots[at, 3] = np.ascontiguousarray(bow, np.float64)[rows].view(np.int64)
     return slots
 
 

@@ -85,9 +85,18 @@ def test_compiled_scorer_on_kenlm_models_that_are_not_suffix_closed(kenlm_fixtur
     np.testing.assert_array_equal(fast.log10_stream(model, ids), model.log10_stream_numpy(ids))
 
 
-def test_hash_table_holds_every_ngram_once():
+def _keys_crowding_the_last_slot(n: int) -> np.ndarray:
+    """n keys of which a third have the last slot as home, so that probing runs past the end."""
+    size = slot_count(n)
+    candidates = np.arange(200 * n)
+    last = candidates[(mix(candidates) & np.uint64(size - 1)) == size - 1][: n // 3]
+    return np.unique(np.concatenate([last, np.random.default_rng(1).integers(10**6, 10**9, n - last.size)]))
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_hash_table_holds_every_ngram_once(crowded):
     rng = np.random.default_rng(0)
-    keys = np.unique(rng.integers(0, 10**9, size=3000))
+    keys = _keys_crowding_the_last_slot(300) if crowded else np.unique(rng.integers(0, 10**9, size=3000))
     logp, bow = -rng.random(keys.size), -rng.random(keys.size)
     slots = hash_slots(keys, logp, bow)
     assert slots.shape == (slot_count(keys.size), 4)
@@ -101,9 +110,12 @@ def test_hash_table_holds_every_ngram_once():
     size = slots.shape[0]
     home = (mix(slots[full, 0]) & np.uint64(size - 1)).astype(np.int64)
     where = np.flatnonzero(full)
+    wrapped = 0
     for h, w in zip(home.tolist(), where.tolist()):
         span = np.arange(h, w + (size if w < h else 0) + 1) % size
         assert full[span].all()
+        wrapped += w < h
+    assert (wrapped > 0) == crowded
 
 
 def _saved(model, tmp_path) -> Path:
