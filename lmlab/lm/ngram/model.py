@@ -26,12 +26,15 @@ from lmlab.lm.ngram import fast
 from lmlab.lm.ngram import smoothing as sm
 from lmlab.lm.ngram.binary import BinaryTables, hash_slots, map_binary, write_binary
 from lmlab.lm.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
+from lmlab.lm.ngram.external import parse_size
 from lmlab.runfiles import annotation_field, check_fields, config_from_json, expect, read_bytes
 from lmlab.tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
 LN10 = math.log(10.0)
+#: The estimators ``--memory`` runs (lmlab/lm/ngram/stream.py).
+STREAMING_SMOOTHINGS = ("modified-kneser-ney", "kneser-ney")
 #: The run's model file (:mod:`lmlab.lm.ngram.binary`); runs written before it hold ``model.safetensors``.
 WEIGHTS_FILE = "model.ngram"
 LEGACY_WEIGHTS_FILE = "model.safetensors"
@@ -49,11 +52,23 @@ class NgramConfig:
     discount: float = 0.75  # absolute-discount: the discount D (Ney et al.'s usual value)
     alpha: float = 0.4  # stupid-backoff: the backoff factor (Brants et al.)
     interpolate_unigrams: bool = True  # mix unigrams with the uniform distribution, so no token gets p = 0
+    # estimate within this much memory (e.g. 2G), streaming through sorted files (Kneser-Ney only); None: in memory
+    memory: str | None = None
+    temp_dir: str | None = None  # where those files go (default: the system's temporary folder)
 
     def __post_init__(self):
         check_order(self.order)
         if self.smoothing not in sm.SMOOTHINGS and self.smoothing != IMPORTED:
             raise LmlabError(f"unknown smoothing {self.smoothing!r}; choose one of: {', '.join(sm.SMOOTHINGS)}")
+        if self.memory is not None:
+            parse_size(self.memory)
+            if self.smoothing not in STREAMING_SMOOTHINGS:
+                raise LmlabError(
+                    f"--memory estimates {' and '.join(STREAMING_SMOOTHINGS)} only, not --smoothing {self.smoothing}"
+                )
+
+    def memory_bytes(self) -> int | None:
+        return None if self.memory is None else parse_size(self.memory)
 
 
 def estimate(counts, cfg: NgramConfig) -> sm.BackoffTables:
@@ -324,6 +339,7 @@ class NgramLM(LanguageModel):
 
     def config_dict(self) -> dict[str, Any]:
         d = asdict(self.config)
+        del d["memory"], d["temp_dir"]  # how it was estimated, not what it is
         d["missing_context_bow"] = self.missing_context_bow
         if self.discounts is not None:
             d["discounts"] = [list(x) for x in self.discounts]

@@ -177,34 +177,42 @@ def kneser_ney(counts: NgramCounts, *, modified: bool = True, interpolate_unigra
         a = adj[k - 1]
         if k == 1:
             a = np.where(np.arange(a.size) == counts.bos_id, 0, a)
-        t = counts_of_counts(a)
-        if modified:
-            d = modified_kn_discounts(t)
-            if d is None and t.any():  # an empty order (above the longest line) needs no warning
-                log.warning(
-                    "order %d: Kneser-Ney discounts cannot be computed from counts of counts %s; "
-                    "falling back to D1=0.5 D2=1 D3+=1.5 (like lmplz --discount_fallback)",
-                    k,
-                    t[1:].tolist(),
-                )
-            if d is None:
-                d = FALLBACK_DISCOUNTS
-        else:
-            d1 = kn_discount(t)
-            if d1 is None or not 0 < d1 <= 1:
-                if t.any():
-                    log.warning("order %d: Kneser-Ney discount cannot be computed; falling back to D=0.75", k)
-                d1 = 0.75
-            d = (d1, d1, d1)
-        discounts.append(tuple(d))
+        discounts.append(kn_discounts_of_order(counts_of_counts(a), k, modified=modified))
+    alpha_gamma = kn_alpha_gamma(discounts)
+    tables = _interpolated(counts, alpha_gamma, adj, interpolate_unigrams=interpolate_unigrams)
+    tables.discounts = discounts
+    return tables
+
+
+def kn_discounts_of_order(t: np.ndarray, k: int, *, modified: bool) -> tuple[float, ...]:
+    """The discounts (D1, D2, D3+) of order k from the counts of counts of its adjusted counts, with lmplz's
+    fallback (and a warning) where the closed form is undefined; with ``modified`` False, one discount thrice."""
+    if modified:
+        d = modified_kn_discounts(t)
+        if d is None and t.any():  # an empty order (above the longest line) needs no warning
+            log.warning(
+                "order %d: Kneser-Ney discounts cannot be computed from counts of counts %s; "
+                "falling back to D1=0.5 D2=1 D3+=1.5 (like lmplz --discount_fallback)",
+                k,
+                t[1:].tolist(),
+            )
+        return tuple(FALLBACK_DISCOUNTS if d is None else d)
+    d1 = kn_discount(t)
+    if d1 is None or not 0 < d1 <= 1:
+        if t.any():
+            log.warning("order %d: Kneser-Ney discount cannot be computed; falling back to D=0.75", k)
+        d1 = 0.75
+    return (d1, d1, d1)
+
+
+def kn_alpha_gamma(discounts: list[tuple[float, ...]]):
+    """Kneser-Ney's ``alpha_gamma(k, parent, c, n_contexts)`` (see :func:`_interpolated`) for per-order discounts."""
     table = np.array(discounts)
 
     def discount_of(k, c):
         return table[k - 1][np.minimum(c.astype(np.int64), 3) - 1]
 
-    tables = _interpolated(counts, _discounted_alpha_gamma(discount_of), adj, interpolate_unigrams=interpolate_unigrams)
-    tables.discounts = discounts
-    return tables
+    return _discounted_alpha_gamma(discount_of)
 
 
 def absolute_discount(

@@ -7,16 +7,23 @@ from pathlib import Path
 from typing import Any
 
 from lmlab.data import Corpus
+from lmlab.lm.ngram.external import SpillDir
 from lmlab.lm.ngram.model import NgramConfig, NgramLM
+from lmlab.lm.ngram.stream import estimate_streaming, split_blocks
 from lmlab.lm.run import RunInfo, save_run
 from lmlab.rundir import claim_out
 from lmlab.tokenizers import Tokenizer
 from lmlab.train_options import TrainOptions
 
+#: Lines encoded at a time when estimating within --memory
+ENCODE_LINES = 10_000
+
 
 def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path) -> NgramLM:
     # --out is locked and checked before counting, so a bad --out costs nothing and no other process writes there
     with claim_out(out, opts.command or None):
+        if cfg.memory is not None:
+            return _train_streaming(cfg, corpus, tokenizer, opts, out)
         t0 = time.perf_counter()
         encoded = tokenizer.encode_lines(corpus.train)
         model = NgramLM.fit(encoded.ids, tokenizer, cfg)
@@ -29,6 +36,48 @@ def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: Tr
         }
         save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
     return model
+
+
+def fit_streaming(
+    lines, tokenizer: Tokenizer, cfg: NgramConfig, spill: SpillDir, *, progress: bool = True
+) -> tuple[NgramLM, int]:
+    """:meth:`NgramLM.fit` on the encoded lines within ``cfg.memory`` (see :mod:`lmlab.lm.ngram.stream`): the same
+    model, whose tables of orders >= 2 are files in ``spill`` (which must outlive the model's use), and the number
+    of tokens counted."""
+    memory = cfg.memory_bytes()
+    encoded = (tokenizer.encode_lines(lines[i : i + ENCODE_LINES]).ids for i in range(0, len(lines), ENCODE_LINES))
+    tables = estimate_streaming(
+        split_blocks(encoded, tokenizer.eos_id, memory, cfg.order),
+        order=cfg.order,
+        vocab_size=tokenizer.vocab_size,
+        bos_id=tokenizer.bos_id,
+        eos_id=tokenizer.eos_id,
+        spill=spill,
+        memory=memory,
+        modified=cfg.smoothing == "modified-kneser-ney",
+        interpolate_unigrams=cfg.interpolate_unigrams,
+        progress=progress,
+    )
+    model = NgramLM(tokenizer, tables.keys, tables.logp, tables.bow, cfg, discounts=tables.discounts)
+    return model, tables.tokens
+
+
+def _train_streaming(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path):
+    t0 = time.perf_counter()
+    with SpillDir(cfg.temp_dir) as spill:
+        model, n_tokens = fit_streaming(corpus.train, tokenizer, cfg, spill)
+        seconds = time.perf_counter() - t0
+        stats = {
+            "train_seconds": round(seconds, 3),
+            "train_tokens": n_tokens,
+            "ngram_counts": model.sizes(),
+            "parameters": model.num_parameters(),
+            "memory_bytes": cfg.memory_bytes(),
+            "spilled_bytes": spill.written,
+        }
+        save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
+    # the tables were in the removed folder: the model now maps the run's file
+    return NgramLM.load_weights(out, model.config_dict(), tokenizer)
 
 
 def compare_args(family: str, cmp: Any) -> list[str]:

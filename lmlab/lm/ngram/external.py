@@ -1,0 +1,268 @@
+"""Sorting record tables larger than memory: sorted runs spilled to a temporary folder, then merged.
+
+A record table is a numpy structured array (e.g. the words ``w0 .. w{k-1}`` of an n-gram and its count ``c``).
+:class:`Sorter` takes records in batches, sorts each buffer that fills its share of the memory budget by the key
+fields (lexicographically, ``w0`` first), adds up the ``combine`` field of records with equal keys, and writes it as
+a sorted run; :meth:`Sorter.result` merges the runs into one sorted file, read back through a memory map in chunks
+(:func:`chunks`). Nothing here holds more than the budget's worth of records at once.
+
+A full disk is reported in one line that names the folder and the bytes the write needed, after the temporary
+files are removed (:class:`SpillDir`).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lmlab.errors import LmlabError
+
+_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``--memory 2G`` (K, M, G, T are powers of 1024).
+
+    >>> parse_size("2G"), parse_size("512M"), parse_size("1.5K"), parse_size("1000")
+    (2147483648, 536870912, 1536, 1000)
+    """
+    s = str(text).strip().upper().removesuffix("IB").removesuffix("B")
+    unit = s[-1:] if s[-1:] in _UNITS and s[-1:] else ""
+    try:
+        value = float(s[: len(s) - len(unit)])
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value:
+        raise LmlabError(f"memory size must be a positive number of bytes with an optional K, M, G or T, got {text!r}")
+    return int(value * _UNITS[unit])
+
+
+class SpillDir:
+    """A private temporary folder for sorted runs, removed with everything in it on exit (error or not)."""
+
+    def __init__(self, parent: str | os.PathLike | None):
+        parent = Path(parent) if parent else Path(tempfile.gettempdir())
+        if not parent.is_dir():
+            raise LmlabError(f"--temp-dir {parent} is not a folder")
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix="lmlab-ngram-", dir=parent))
+        except OSError as e:
+            raise LmlabError(f"--temp-dir {parent}: cannot create a temporary folder there ({e.strerror})") from None
+        self.parent = parent
+        self.written = 0  # bytes, for the progress report
+        self._names = 0
+
+    def __enter__(self) -> SpillDir:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def new_file(self, stem: str) -> Path:
+        self._names += 1
+        return self.path / f"{stem}-{self._names}.bin"
+
+    def append(self, path: Path, records: np.ndarray) -> None:
+        """Append records to a file; a full disk removes the folder and raises a one-line error."""
+        data = memoryview(np.ascontiguousarray(records)).cast("B")
+        try:
+            with open(path, "ab") as f:
+                f.write(data)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.remove()
+            raise LmlabError(
+                f"{self.parent}: no space left on the device while spilling n-gram counts: a write of "
+                f"{data.nbytes:,} bytes failed after {self.written:,} were written; give --temp-dir a folder with "
+                "more free space"
+            ) from None
+        self.written += data.nbytes
+
+
+def key_view(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
+    """The key fields of records as a packed structured array with fields ``k0, k1, ...``, so that keys of records
+    of different layouts compare (lexicographically, as searchsorted and sort do).
+
+    >>> r = np.array([(7, 1, 2)], dtype=[("c", "<i8"), ("w0", "<i4"), ("w1", "<i4")])
+    >>> key_view(r, ["w1", "w0"]).tolist()
+    [(2, 1)]
+    """
+    out = np.empty(records.shape, dtype=[(f"k{j}", records.dtype[f]) for j, f in enumerate(key)])
+    for j, f in enumerate(key):
+        out[f"k{j}"] = records[f]
+    return out
+
+
+def sort_records(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
+    """Records sorted by the key fields, first field first (stable)."""
+    return records[np.lexsort([records[f] for f in reversed(key)])]
+
+
+def group_starts(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
+    """Rows of sorted records where a new key starts.
+
+    >>> r = np.array([(1, 2), (1, 2), (1, 3), (4, 0)], dtype=[("a", "<i4"), ("b", "<i4")])
+    >>> group_starts(r, ["a", "b"]).tolist()
+    [0, 2, 3]
+    """
+    if records.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.zeros(records.size, dtype=bool)
+    new[0] = True
+    for f in key:
+        new[1:] |= records[f][1:] != records[f][:-1]
+    return np.flatnonzero(new)
+
+
+def combine_sorted(records: np.ndarray, key: Sequence[str], combine: str) -> np.ndarray:
+    """Sorted records with equal keys made one, their ``combine`` fields added up."""
+    starts = group_starts(records, key)
+    if starts.size == records.size:
+        return records
+    out = records[starts]
+    out[combine] = np.add.reduceat(records[combine], starts)
+    return out
+
+
+def read(path: Path, dtype: np.dtype) -> np.ndarray:
+    """A record file, memory-mapped read-only (an empty array for an empty or missing file)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return np.zeros(0, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r")
+
+
+class Sorter:
+    """Sort records by ``key`` (adding up ``combine`` for equal keys) within ``budget_rows`` records in memory."""
+
+    def __init__(self, spill: SpillDir, dtype, key: Sequence[str], *, budget_rows: int, combine: str | None = None):
+        self.spill, self.dtype, self.key, self.combine = spill, np.dtype(dtype), list(key), combine
+        self.budget_rows = max(int(budget_rows), 1)
+        self.buffer: list[np.ndarray] = []
+        self.buffered = 0
+        self.runs: list[Path] = []
+
+    def add(self, records: np.ndarray) -> None:
+        self.buffer.append(records)
+        self.buffered += records.size
+        if self.buffered >= self.budget_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.buffered:
+            return
+        records = sort_records(np.concatenate(self.buffer), self.key)
+        self.buffer, self.buffered = [], 0
+        if self.combine:
+            records = combine_sorted(records, self.key, self.combine)
+        path = self.spill.new_file("run")
+        self.spill.append(path, records)
+        self.runs.append(path)
+
+    def result(self) -> np.ndarray:
+        """All records added, sorted (and combined), memory-mapped from one file."""
+        if not self.runs:  # everything fits in one buffer: sorted in memory, no file
+            records = sort_records(np.concatenate(self.buffer), self.key) if self.buffer else np.zeros(0, self.dtype)
+            self.buffer, self.buffered = [], 0
+            return combine_sorted(records, self.key, self.combine) if self.combine else records
+        self._flush()
+        runs = self.runs
+        while len(runs) > 1:
+            # at least 256 records of each run in memory at once: merge in groups if the budget is short of that
+            fan_in = max(2, min(len(runs), self.budget_rows // 256))
+            runs = [self._merge(runs[i : i + fan_in]) for i in range(0, len(runs), fan_in)]
+        return read(runs[0], self.dtype)
+
+    def _merge(self, paths: list[Path]) -> Path:
+        if len(paths) == 1:
+            return paths[0]
+        runs = [read(p, self.dtype) for p in paths]
+        at = [0] * len(runs)
+        chunk = max(self.budget_rows // (len(runs) + 1), 1)
+        out = self.spill.new_file("merged")
+        while True:
+            live = [i for i, r in enumerate(runs) if at[i] < r.size]
+            if not live:
+                break
+            buffers = {i: np.array(runs[i][at[i] : at[i] + chunk]) for i in live}
+            # every record up to the smallest of the buffers' last keys is in the buffers: merge those
+            lasts = np.concatenate([key_view(b[-1:], self.key) for b in buffers.values()])
+            bound = np.sort(lasts)[:1]
+            taken = []
+            for i, b in buffers.items():
+                n = int(np.searchsorted(key_view(b, self.key), bound, side="right")[0])
+                taken.append(b[:n])
+                at[i] += n
+            merged = sort_records(np.concatenate(taken), self.key)
+            if self.combine:
+                merged = combine_sorted(merged, self.key, self.combine)
+            self.spill.append(out, merged)
+        for p in paths:
+            p.unlink()
+        return out
+
+
+def chunks(records: np.ndarray, rows: int, group: Sequence[str] = ()) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, chunk) of a (memory-mapped) record file, about ``rows`` records each, copied into memory; with
+    ``group`` key fields, a chunk never splits records with equal group keys (a group larger than ``rows`` is one
+    chunk)."""
+    rows = max(int(rows), 1)
+    start, n = 0, records.size
+    while start < n:
+        end = min(start + rows, n)
+        if group and end < n:  # extend to the end of the last group, looking ahead `rows` records at a time
+            last = key_view(records[end - 1 : end], group)
+            while end < n:
+                ahead = key_view(records[end : min(end + rows, n)], group)
+                same = int(np.searchsorted(ahead, last, side="right")[0])
+                end += same
+                if same < ahead.size:
+                    break
+        yield start, np.array(records[start:end])
+        start = end
+
+
+class SortedReader:
+    """Reads a sorted record file forward, handing out the records whose key is at most a given bound."""
+
+    def __init__(self, records: np.ndarray, key: Sequence[str], rows: int):
+        self.records, self.key, self.rows = records, list(key), max(int(rows), 1)
+        self.at = 0
+
+    def upto(self, bound: np.ndarray) -> tuple[int, np.ndarray]:
+        """(first row, records) from the current position up to and including key ``bound`` (a 1-record packed key
+        array)."""
+        start = self.at
+        n = self.records.size
+        end = start
+        while end < n:
+            block = key_view(self.records[end : min(end + self.rows, n)], self.key)
+            k = int(np.searchsorted(block, bound, side="right")[0])
+            end += k
+            if k < block.size:
+                break
+        self.at = end
+        return start, np.array(self.records[start:end])
+
+
+__all__ = [
+    "SortedReader",
+    "Sorter",
+    "SpillDir",
+    "chunks",
+    "combine_sorted",
+    "group_starts",
+    "key_view",
+    "parse_size",
+    "read",
+    "sort_records",
+]

@@ -1,0 +1,335 @@
+"""(Modified) Kneser-Ney estimated within a memory budget: counts and every later pass stream through sorted files.
+
+The in-memory estimator (:func:`lmlab.lm.ngram.smoothing.kneser_ney` on :func:`~lmlab.lm.ngram.counts.count_ngrams`)
+holds the token stream and every order's tables at once, about 160 bytes per token. This one holds at most a
+budget's worth of records (``--memory``), the rest in a temporary folder (``--temp-dir``), in the passes lmplz makes
+(Heafield et al. 2013), each over files sorted by the n-grams' words:
+
+1. **count**: the corpus in blocks of whole lines; each block's n-grams of orders 2..N are counted and added to a
+   :class:`~lmlab.lm.ngram.external.Sorter` per order, which spills sorted runs and merges them;
+2. **adjust**: Kneser-Ney's adjusted count of a k-gram (k < N) is the number of distinct (k+1)-grams it ends:
+   the (k+1)-grams' suffixes are sorted and counted, then joined with the k-grams;
+3. **discount**: counts of counts of the adjusted counts give each order's D1, D2, D3+;
+4. **estimate**: in sorted order the k-grams sharing a context are adjacent, so a pass computes alpha and the
+   context's gamma (its back-off weight) chunk by chunk; the k-grams are then sorted by their suffix to be joined
+   with the lower order's interpolated probability, ``p(h w) = alpha(h w) + gamma(h) p(h' w)``, and sorted back;
+5. **write**: each order's keys (its prefix's row in the order below, times V, plus its last word), log10
+   probabilities and back-off weights, into files the model maps.
+
+Every sum runs over the same values in the same order as the in-memory estimator's (a context's n-grams are never
+split between chunks), so the two give the same model bit for bit. Held in memory besides the budget: the vocabulary,
+dense tables over it (unigram counts and probabilities), and the model file's hash tables when the run is saved
+(about 64 bytes per n-gram of one order at a time, see :mod:`lmlab.lm.ngram.binary`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from lmlab.errors import LmlabError
+from lmlab.lm.ngram import smoothing as sm
+from lmlab.lm.ngram.counts import check_order, check_vocab_size, pad_stream
+from lmlab.lm.ngram.external import (
+    SortedReader,
+    Sorter,
+    SpillDir,
+    chunks,
+    combine_sorted,
+    group_starts,
+    key_view,
+    read,
+    sort_records,
+)
+
+#: Bytes a block holds per token while it is counted, for each order 2..N: its k-gram records (4k + 8 bytes), their
+#: sort order (8) and the sorted copy, with room for numpy's temporaries.
+BLOCK_BYTES_PER_TOKEN_AND_ORDER = 96
+
+
+@dataclass
+class StreamedTables:
+    """Per-order tables as the model takes them (memory-mapped files in the spill folder for orders >= 2)."""
+
+    keys: list[np.ndarray]
+    logp: list[np.ndarray]
+    bow: list[np.ndarray]
+    discounts: list[tuple[float, ...]]
+    tokens: int  # ids counted, one </s> per line included
+
+
+def words(k: int, prefix: str = "w") -> list[str]:
+    return [f"{prefix}{j}" for j in range(k)]
+
+
+def _dtype(k: int, *extra: tuple[str, str]) -> np.dtype:
+    return np.dtype([(w, "<i4") for w in words(k)] + list(extra))
+
+
+def block_tokens(memory: int, order: int) -> int:
+    """Tokens counted per block within ``memory`` bytes: half the budget, the sorters' buffers take the other half.
+
+    >>> block_tokens(2**30, 5)
+    1398101
+    """
+    return max(memory // 2 // (BLOCK_BYTES_PER_TOKEN_AND_ORDER * max(order - 1, 1)), 1)
+
+
+def split_blocks(encoded: Iterable[np.ndarray], eos_id: int, memory: int, order: int) -> Iterator[np.ndarray]:
+    """Cut ``</s>``-terminated id streams into blocks of whole lines that :func:`block_tokens` allows; a line
+    longer than a block means a budget too small to hold one block."""
+    max_tokens = block_tokens(memory, order)
+    for ids in encoded:
+        start = 0
+        ends = np.flatnonzero(ids == eos_id) + 1
+        if not ends.size or ends[-1] != ids.size:
+            ends = np.append(ends, ids.size)
+        while start < ids.size:
+            j = int(np.searchsorted(ends, start + max_tokens, side="right")) - 1  # the last line end that fits
+            if j < 0 or ends[j] <= start:
+                longest = int(ends[np.searchsorted(ends, start, side="right")] - start)
+                needed = 2 * longest * BLOCK_BYTES_PER_TOKEN_AND_ORDER * max(order - 1, 1)
+                raise LmlabError(
+                    f"--memory {memory:,} bytes is too small to hold one block: a training line of {longest:,} tokens "
+                    f"needs about {needed:,} bytes at order {order}; give a larger --memory"
+                )
+            yield ids[start : ends[j]]
+            start = int(ends[j])
+
+
+def _bar(desc: str, total: int | None, unit: str, progress: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit=unit, unit_scale=True, dynamic_ncols=True, disable=None if progress else True
+    )
+
+
+def _count(blocks, order, V, bos, eos, spill, memory, progress):
+    """Pass 1: unigram counts (dense) and the sorted, counted n-grams of orders 2..N."""
+    c1 = np.zeros(V, dtype=np.int64)
+    n_tokens = 0
+    per_order = memory // 2 // max(order - 1, 1)
+    sorters = {
+        k: Sorter(spill, _dtype(k, ("c", "<i8")), words(k), budget_rows=per_order // (4 * (4 * k + 8)), combine="c")
+        for k in range(2, order + 1)
+    }
+    bar = _bar("count n-grams", None, "token", progress)
+    for ids in blocks:
+        padded = pad_stream(ids, bos, eos)
+        tok = padded.tokens
+        if tok.size and int(tok.max()) >= V:
+            raise LmlabError(f"token id {int(tok.max())} is outside the vocabulary of {V}")
+        c1 += np.bincount(tok, minlength=V)
+        P = tok.size
+        line_end = np.flatnonzero(tok == eos)
+        end = line_end[np.searchsorted(line_end, np.arange(P))] if line_end.size else np.full(P, P - 1)
+        for k in range(2, order + 1):
+            pos = np.flatnonzero(np.arange(P) + k - 1 <= end)
+            rec = np.empty(pos.size, dtype=_dtype(k, ("c", "<i8")))
+            for j in range(k):
+                rec[f"w{j}"] = tok[pos + j]
+            rec["c"] = 1
+            sorters[k].add(combine_sorted(sort_records(rec, words(k)), words(k), "c"))
+        bar.update(int(ids.size))
+        n_tokens += int(ids.size)
+        bar.set_postfix_str(f"spilled {spill.written / 2**20:,.0f} MiB")
+    bar.close()
+    return c1, {k: s.result() for k, s in sorters.items()}, n_tokens
+
+
+def _adjust(c1, counted, order, V, bos, spill, memory, progress):
+    """Pass 2: adjusted counts; order k < N takes the number of distinct (k+1)-grams ending in each k-gram."""
+    adj1 = c1 if order == 1 else np.where(np.arange(V) == bos, c1, np.bincount(counted[2]["w1"], minlength=V))
+    adjusted = {}
+    for k in range(2, order + 1):
+        table = counted[k]
+        out = spill.new_file(f"adjusted{k}")
+        rows = memory // 4 // (4 * k + 8)
+        if k == order:
+            for _, chunk in chunks(table, rows):
+                rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
+                for w in words(k):
+                    rec[w] = chunk[w]
+                rec["a"] = chunk["c"]
+                spill.append(out, rec)
+        else:
+            suffixes = Sorter(spill, _dtype(k, ("n", "<i8")), words(k), budget_rows=rows, combine="n")
+            bar = _bar(f"adjust order {k}", int(counted[k + 1].size), "n-gram", progress)
+            for _, chunk in chunks(counted[k + 1], rows):
+                rec = np.empty(chunk.size, dtype=_dtype(k, ("n", "<i8")))
+                for j in range(k):
+                    rec[f"w{j}"] = chunk[f"w{j + 1}"]
+                rec["n"] = 1
+                suffixes.add(combine_sorted(sort_records(rec, words(k)), words(k), "n"))
+                bar.update(chunk.size)
+            bar.close()
+            reader = SortedReader(suffixes.result(), words(k), rows)
+            for _, chunk in chunks(table, rows):
+                _, ext = reader.upto(key_view(chunk[-1:], words(k)))
+                left = np.zeros(chunk.size, dtype=np.int64)
+                left[np.searchsorted(key_view(chunk, words(k)), key_view(ext, words(k)))] = ext["n"]
+                rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
+                for w in words(k):
+                    rec[w] = chunk[w]
+                rec["a"] = np.where(chunk["w0"] == bos, chunk["c"], left)
+                spill.append(out, rec)
+        adjusted[k] = read(out, _dtype(k, ("a", "<i8")))
+    return adj1, adjusted
+
+
+def _discounts(adj1, adjusted, order, bos, modified, memory):
+    """Pass 3: each order's discounts from the counts of counts of its adjusted counts."""
+    discounts = [
+        sm.kn_discounts_of_order(
+            sm.counts_of_counts(np.where(np.arange(adj1.size) == bos, 0, adj1)), 1, modified=modified
+        )
+    ]
+    for k in range(2, order + 1):
+        t = np.zeros(5, dtype=np.int64)
+        for _, chunk in chunks(adjusted[k], memory // 4 // (4 * k + 8)):
+            t += sm.counts_of_counts(chunk["a"])
+        discounts.append(sm.kn_discounts_of_order(t, k, modified=modified))
+    return discounts
+
+
+def _log10(x):
+    with np.errstate(divide="ignore"):
+        return np.log10(x)
+
+
+def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, spill, memory, progress):
+    """Pass 4: interpolated probabilities of every order (sorted by words) and the back-off weights of contexts."""
+    alpha_gamma = sm.kn_alpha_gamma(discounts)
+    c1 = adj1.astype(np.float64).copy()
+    c1[bos] = 0.0
+    if interpolate_unigrams:
+        alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1)
+        p1 = alpha1 + gamma0[0] / (V - 1)
+    else:
+        p1 = c1 / c1.sum()
+    p1[bos] = 0.0
+    probs: dict[int, np.ndarray] = {}  # order >= 2: records (w0..w{k-1}, p) sorted by words
+    contexts: dict[int, np.ndarray] = {}  # order k: records (w0..w{k-1}, bow) of the k-grams that have children
+    for k in range(2, order + 1):
+        rows = memory // 4 // (4 * k + 32)
+        ctx_file = spill.new_file(f"contexts{k - 1}")
+        p_file = spill.new_file(f"probs{k}")
+        rotated = Sorter(
+            spill,
+            _dtype(k, ("alpha", "<f8"), ("gamma", "<f8")),
+            words(k),
+            budget_rows=rows,
+        )
+        bar = _bar(f"estimate order {k}", int(adjusted[k].size), "n-gram", progress)
+        for _, chunk in chunks(adjusted[k], rows, group=words(k - 1)):
+            starts = group_starts(chunk, words(k - 1))
+            n_ctx = starts.size
+            parent = np.repeat(np.arange(n_ctx), np.diff(np.append(starts, chunk.size)))
+            alpha, gamma = alpha_gamma(k, parent, chunk["a"].astype(np.float64), n_ctx)
+            ctx = np.empty(n_ctx, dtype=_dtype(k - 1, ("bow", "<f8")))
+            for w in words(k - 1):
+                ctx[w] = chunk[w][starts]
+            ctx["bow"] = _log10(gamma)
+            spill.append(ctx_file, ctx)
+            if k == 2:
+                out = np.empty(chunk.size, dtype=_dtype(k, ("p", "<f8")))
+                for w in words(k):
+                    out[w] = chunk[w]
+                out["p"] = alpha + gamma[parent] * p1[chunk["w1"]]
+                spill.append(p_file, out)
+            else:  # rotated: the suffix w1..w{k-1} first, then w0, to be joined with the order below
+                rec = np.empty(chunk.size, dtype=rotated.dtype)
+                for j in range(k):
+                    rec[f"w{j}"] = chunk[f"w{(j + 1) % k}"]
+                rec["alpha"], rec["gamma"] = alpha, gamma[parent]
+                rotated.add(rec)
+            bar.update(chunk.size)
+        bar.close()
+        contexts[k - 1] = read(ctx_file, _dtype(k - 1, ("bow", "<f8")))
+        if k > 2:
+            back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows)
+            lower = SortedReader(probs[k - 1], words(k - 1), rows)
+            # grouped by suffix, so that no suffix is split between chunks (the reader moves past each one once)
+            for _, chunk in chunks(rotated.result(), rows, group=words(k - 1)):
+                _, below = lower.upto(key_view(chunk[-1:], words(k - 1)))
+                at = np.searchsorted(key_view(below, words(k - 1)), key_view(chunk, words(k - 1)))
+                rec = np.empty(chunk.size, dtype=back.dtype)
+                for j in range(k):
+                    rec[f"w{(j + 1) % k}"] = chunk[f"w{j}"]
+                rec["p"] = chunk["alpha"] + chunk["gamma"] * below["p"][at]
+                back.add(rec)
+            probs[k] = back.result()
+        else:
+            probs[k] = read(p_file, _dtype(k, ("p", "<f8")))
+    return p1, probs, contexts
+
+
+def _write(p1, probs, contexts, order, V, spill, memory):
+    """Pass 5: per-order keys, log10 probabilities and back-off weights, as the model holds them."""
+    bow1 = np.zeros(V)
+    if order > 1:
+        bow1[contexts[1]["w0"]] = contexts[1]["bow"]
+    keys, logp, bow = [np.arange(V, dtype=np.int64)], [_log10(p1)], [bow1]
+    for k in range(2, order + 1):
+        table = probs[k]
+        n = int(table.size)
+        arrays = []
+        for name, dtype in (("keys", np.int64), ("logp", np.float64), ("bow", np.float64)):
+            path = spill.new_file(f"{name}{k}")
+            arrays.append(np.memmap(path, dtype=dtype, mode="w+", shape=(n,)) if n else np.zeros(0, dtype))
+        k_arr, lp_arr, bw_arr = arrays
+        rows = memory // 4 // (4 * k + 40)
+        parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
+        children = SortedReader(contexts[k], words(k), rows) if k < order else None
+        for start, chunk in chunks(table, rows, group=words(k - 1)):
+            end = start + chunk.size
+            if parents is None:
+                parent = chunk["w0"].astype(np.int64)
+            else:
+                first, above = parents.upto(key_view(chunk[-1:], words(k - 1)))
+                parent = first + np.searchsorted(key_view(above, words(k - 1)), key_view(chunk, words(k - 1)))
+            k_arr[start:end] = parent * V + chunk[f"w{k - 1}"]
+            lp_arr[start:end] = _log10(chunk["p"])
+            b = np.zeros(chunk.size)
+            if children is not None:
+                _, ctx = children.upto(key_view(chunk[-1:], words(k)))
+                b[np.searchsorted(key_view(chunk, words(k)), key_view(ctx, words(k)))] = ctx["bow"]
+            bw_arr[start:end] = b
+        keys.append(k_arr)
+        logp.append(lp_arr)
+        bow.append(bw_arr)
+    return keys, logp, bow
+
+
+def estimate_streaming(
+    blocks: Iterable[np.ndarray],
+    *,
+    order: int,
+    vocab_size: int,
+    bos_id: int,
+    eos_id: int,
+    spill: SpillDir,
+    memory: int,
+    modified: bool = True,
+    interpolate_unigrams: bool = True,
+    progress: bool = True,
+) -> StreamedTables:
+    """Estimate interpolated (modified) Kneser-Ney from blocks of an ``</s>``-terminated id stream within about
+    ``memory`` bytes; the tables of orders >= 2 are files in ``spill``, which must outlive their use."""
+    check_order(order)
+    check_vocab_size(vocab_size, order)
+    V = vocab_size
+    c1, counted, n_tokens = _count(blocks, order, V, bos_id, eos_id, spill, memory, progress)
+    adj1, adjusted = _adjust(c1, counted, order, V, bos_id, spill, memory, progress)
+    discounts = _discounts(adj1, adjusted, order, bos_id, modified, memory)
+    p1, probs, contexts = _estimate(
+        adj1, adjusted, order, V, bos_id, discounts, interpolate_unigrams, spill, memory, progress
+    )
+    keys, logp, bow = _write(p1, probs, contexts, order, V, spill, memory)
+    return StreamedTables(keys, logp, bow, discounts, n_tokens)
+
+
+__all__ = ["StreamedTables", "block_tokens", "estimate_streaming", "split_blocks"]
