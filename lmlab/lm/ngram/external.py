@@ -90,22 +90,43 @@ class SpillDir:
 
 
 def key_view(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
-    """The key fields of records as a packed structured array with fields ``k0, k1, ...``, so that keys of records
-    of different layouts compare (lexicographically, as searchsorted and sort do).
+    """The key fields of records as fixed-width bytes (each field a big-endian uint32), which numpy sorts and
+    searches lexicographically, field by field, several times faster than a structured array; keys of records of
+    different layouts compare. Fields hold word ids, so they are non-negative int32.
 
-    >>> r = np.array([(7, 1, 2)], dtype=[("c", "<i8"), ("w0", "<i4"), ("w1", "<i4")])
-    >>> key_view(r, ["w1", "w0"]).tolist()
-    [(2, 1)]
+    >>> r = np.array([(7, 1, 2), (7, 1, 300)], dtype=[("c", "<i8"), ("w0", "<i4"), ("w1", "<i4")])
+    >>> k = key_view(r, ["w1", "w0"])
+    >>> k.dtype, bool(k[0] < k[1])
+    (dtype('S8'), True)
     """
-    out = np.empty(records.shape, dtype=[(f"k{j}", records.dtype[f]) for j, f in enumerate(key)])
+    out = np.empty((records.size, len(key)), dtype=">u4")
     for j, f in enumerate(key):
-        out[f"k{j}"] = records[f]
-    return out
+        out[:, j] = records[f]
+    return out.view(f"S{4 * len(key)}").reshape(records.shape)
 
 
 def sort_records(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
-    """Records sorted by the key fields, first field first (stable)."""
-    return records[np.lexsort([records[f] for f in reversed(key)])]
+    """Records sorted by the key fields, first field first.
+
+    The fields are packed, as many as fit, into uint64 limbs of the bits the largest value needs (a 5-gram of a
+    10,000-word vocabulary: 14 bits a word, two limbs), and sorted as integers, the fastest sort numpy has.
+
+    >>> r = np.array([(2, 1), (1, 9), (1, 3)], dtype=[("w0", "<i4"), ("w1", "<i4")])
+    >>> sort_records(r, ["w0", "w1"]).tolist()
+    [(1, 3), (1, 9), (2, 1)]
+    """
+    if records.size < 2:
+        return records
+    bits = max(max(int(records[f].max()) for f in key).bit_length(), 1)
+    per_limb = 64 // bits
+    limbs = []
+    for i in range(0, len(key), per_limb):
+        limb = np.zeros(records.size, dtype=np.uint64)
+        for f in key[i : i + per_limb]:
+            limb = (limb << np.uint64(bits)) | records[f].astype(np.uint64)
+        limbs.append(limb)
+    order = np.argsort(limbs[0]) if len(limbs) == 1 else np.lexsort(limbs[::-1])
+    return records[order]
 
 
 def group_starts(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
