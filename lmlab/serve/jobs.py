@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_SECONDS = 3600.0  # a training started from the page runs at most an hour
+LOG_EVERY = 2  # steps between metrics rows of a training started from the page (the curve's resolution)
 PLAYGROUND = "playground"  # the folder under the root where the page's trainings go
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -95,10 +96,7 @@ class Jobs:
         data = request.get("data")
         if not isinstance(data, str) or not data:
             raise ValueError("data must be the name of a corpus lmlab knows (lmlab data list)")
-        from lmlab.data.registry import DATASETS
-
-        if data not in DATASETS:
-            raise ValueError(f"data must be a named corpus ({', '.join(sorted(DATASETS))}); got {data!r}")
+        data = self._data(data)
         seconds = request.get("max_seconds", 60)
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 1 <= seconds <= MAX_SECONDS:
             raise ValueError(f"max_seconds must be a number from 1 to {MAX_SECONDS:g}")
@@ -108,11 +106,19 @@ class Jobs:
         tokenizer = request.get("tokenizer")
         if tokenizer is not None and tokenizer not in ("char", "word", "bpe"):
             raise ValueError(f"tokenizer must be char, word or bpe; got {tokenizer!r}")
+        preset = request.get("preset")
+        if preset is not None and preset not in TASKS[task].preset_names():
+            names = ", ".join(TASKS[task].preset_names()) or "none"
+            raise ValueError(f"preset must be one of the {task} task's ({names}); got {preset!r}")
         out = self.root / PLAYGROUND / name
         argv = [sys.executable, "-m", "lmlab", "train", "--task", task, "--model", model, "--data", data]
         argv += ["--max-seconds", f"{float(seconds):g}", "--out", str(out)]
         if tokenizer is not None:
             argv += ["--tokenizer", tokenizer]
+        if preset is not None:
+            argv += ["--preset", preset]
+        if not TASKS[task].single_process:  # it trains on lmlab's engine: a row every few steps, for a live curve
+            argv += ["--log-every", str(LOG_EVERY)]
         with self._lock:
             if self.running() is not None:
                 raise RuntimeError("a training is already running; stop it or wait for it to finish")
@@ -133,6 +139,21 @@ class Jobs:
             self.jobs[job.id] = job
         threading.Thread(target=_collect_output, args=(job,), daemon=True).start()
         return job
+
+    def _data(self, data: str) -> str:
+        """A named corpus, or a file or folder under the root given relative to it (no '..', no link out)."""
+        from lmlab.data.registry import DATASETS
+
+        if data in DATASETS:
+            return data
+        path = self.root / data
+        inside = not Path(data).is_absolute() and ".." not in Path(data).parts
+        if inside and path.exists() and not path.is_symlink() and path.resolve().is_relative_to(self.root):
+            return str(path.resolve())
+        raise ValueError(
+            f"data must be a named corpus ({', '.join(sorted(DATASETS))}) or a file or folder under the root; "
+            f"got {data!r}"
+        )
 
     def stop(self, job: Job) -> None:
         if job.process.poll() is None:

@@ -129,29 +129,39 @@ class Guard:
             return
 
         received = 0
+        too_large = False
+        answered = False
 
         async def limited_receive() -> dict[str, Any]:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_BODY:
-                    raise BodyTooLarge
+                if received > MAX_BODY:  # no more is read: the app sees the client leave
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def secured_send(message: dict[str, Any]) -> None:
+            nonlocal answered
+            if too_large:  # whatever the app answers to a body it could not read, the answer is 413
+                if not answered:
+                    answered = True
+                    await _send_json(send, 413, {"error": f"the request body is larger than {MAX_BODY:,} bytes"})
+                return
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)
 
         try:
             await self.app(scope, limited_receive, secured_send)
-        except BodyTooLarge:
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not answered:
             await _send_json(send, 413, {"error": f"the request body is larger than {MAX_BODY:,} bytes"})
-
-
-class BodyTooLarge(Exception):
-    """A body without a Content-Length grew past :data:`MAX_BODY`."""
 
 
 __all__ = ["COOKIE", "Guard", "MAX_BODY"]
