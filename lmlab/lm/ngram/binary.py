@@ -73,7 +73,7 @@ class BinaryTables:
     keys: list[np.ndarray]
     logp: list[np.ndarray]
     bow: list[np.ndarray]
-    slots: list[np.ndarray]  # slots[k-2]: the hash table of order k, for k = 2..N
+    slots: list[np.ndarray] | None  # slots[k-2]: the hash table of order k, k = 2..N (None: made as written)
     missing_context_bow: float = 0.0
 
 
@@ -167,26 +167,31 @@ def _header(order: int, vocab_size: int, sizes: list[int], missing_context_bow: 
 
 
 def write_binary(tables: BinaryTables, path: str | Path) -> int:
-    """Write the tables as a model file (atomically); returns its size in bytes."""
+    """Write the tables as a model file (atomically); returns its size in bytes. Hash tables not given are made one
+    order at a time as the file is written, so that only one is in memory at once."""
     order = len(tables.keys)
     sizes = [int(k.size) for k in tables.keys]
     arrays, length = _layout(sizes)
-    source = {}
-    for k in range(1, order + 1):
-        source[f"keys.{k}"] = tables.keys[k - 1]
-        source[f"logp.{k}"] = tables.logp[k - 1]
-        source[f"bow.{k}"] = tables.bow[k - 1]
-        if k >= 2:
-            source[f"slots.{k}"] = tables.slots[k - 2]
+
+    def source(name: str) -> np.ndarray:
+        kind, k = name.split(".")
+        k = int(k)
+        if kind != "slots":
+            return getattr(tables, kind)[k - 1]
+        if tables.slots is not None:
+            return tables.slots[k - 2]
+        return hash_slots(tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1])
+
     with atomic_open(path, "wb") as f:
         f.write(_header(order, tables.vocab_size, sizes, tables.missing_context_bow))
         written = HEADER_BYTES
         for name, offset, count, dtype in arrays:
-            data = np.ascontiguousarray(source[name], dtype=dtype)
+            data = np.ascontiguousarray(source(name), dtype=dtype).reshape(-1)
             assert data.size == count, name
             f.write(b"\0" * (offset - written))
             f.write(memoryview(data).cast("B"))
             written = offset + data.nbytes
+            del data
         f.write(b"\0" * (length - written))
     return length
 

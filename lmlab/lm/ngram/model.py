@@ -347,9 +347,7 @@ class NgramLM(LanguageModel):
 
     def binary_tables(self) -> BinaryTables:
         """The model's tables as a model file holds them (see :mod:`lmlab.lm.ngram.binary`)."""
-        return BinaryTables(
-            self.vocab_size, self.keys, self.logp, self.bow, self.hash_tables(), self.missing_context_bow
-        )
+        return BinaryTables(self.vocab_size, self.keys, self.logp, self.bow, self._slots, self.missing_context_bow)
 
     def save_weights(self, run_dir: Path) -> None:
         """Write the tables as the run's memory-mapped model file, ``model.ngram``."""

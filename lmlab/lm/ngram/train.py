@@ -35,7 +35,8 @@ def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: Tr
             "parameters": model.num_parameters(),
         }
         save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
-    return model
+    # the run's file maps its tables and hash tables: no copy of either in memory from here on
+    return NgramLM.load_weights(out, model.config_dict(), tokenizer)
 
 
 def fit_streaming(
