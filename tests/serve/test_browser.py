@@ -169,7 +169,7 @@ def page(browser, server):
         else:
             route.continue_()
 
-    page.route("**/*", only_ours)
+    context.route("**/*", only_ours)  # the page and any tab it opens (a report)
     page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
     page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{server}/?token={TOKEN}")

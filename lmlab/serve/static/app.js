@@ -66,13 +66,19 @@ function debounce(fn, ms = 250) {
   };
 }
 
-/** Runs `work(input)` for the latest request only: answers to older ones are dropped. */
+/** Wraps `work` so that only the latest call's outcome counts (typing sends a request per pause): it resolves to
+ * {result}, or to null when a later call was made meanwhile; only the latest call's error is thrown. */
 function latest(work) {
   let counter = 0;
   return async (...args) => {
     const mine = ++counter;
-    const result = await work(...args);
-    return mine === counter ? result : undefined;
+    try {
+      const result = await work(...args);
+      return mine === counter ? { result } : null;
+    } catch (error) {
+      if (mine === counter) throw error;
+      return null;
+    }
   };
 }
 
@@ -415,17 +421,18 @@ function lmView(run, root) {
     ...others.map((r) => el("label", {}, el("input", { type: "checkbox", name: "compare", value: r.id, checked: r.id === run.id, disabled: r.id === run.id }), ` ${r.family} · ${r.path}`)));
   const columns = el("div", { id: "lm-columns", class: "columns", data: { state: "idle" } });
   const predictAll = latest(async (text) => {
+    if (!text.trim()) return null;
     const ids = [...picks.querySelectorAll("input:checked")].map((c) => c.value);
     return Promise.all(ids.map((id) => runApi(id, "predict", { inputs: [text], options: id === run.id && condition() ? { top_k: 10, condition: condition() } : { top_k: 10 } })
       .then((r) => ({ id, result: r.outputs[0] }), (error) => ({ id, error }))));
   });
   const update = async () => {
     const text = context.value;
-    if (!text.trim()) return show(columns, "ready", el("p", { class: "muted", text: "Type a context." }));
     columns.dataset.state = "loading";
-    const answers = await predictAll(text);
-    if (!answers) return;
-    show(columns, "ready", answers.map(({ id, result, error }) => lmColumn(id, result, error)));
+    const answer = await predictAll(text);
+    if (!answer) return; // a later context is on its way
+    if (!answer.result) show(columns, "ready", el("p", { class: "muted", text: "Type a context." }));
+    else show(columns, "ready", answer.result.map(({ id, result, error }) => lmColumn(id, result, error)));
     columns.dataset.for = text;
   };
   context.addEventListener("input", debounce(update));
@@ -556,10 +563,9 @@ function renderLmExplain(x) {
 function classifyView(run, root) {
   const text = el("textarea", { id: "cls-text", rows: 3 });
   const result = el("div", { id: "cls-result", "aria-live": "polite", data: { state: "idle" } });
-  const classify = latest(async (t) => Promise.all([runApi(run.id, "predict", { inputs: [t] }), runApi(run.id, "explain", { input: t })]));
+  const classify = latest(async (t) => (t.trim() ? Promise.all([runApi(run.id, "predict", { inputs: [t] }), runApi(run.id, "explain", { input: t })]) : null));
   const update = async () => {
     const t = text.value;
-    if (!t.trim()) return show(result, "idle", el("p", { class: "muted", text: "Type a text: its label and the weight of each word follow as you type." }));
     result.dataset.state = "loading";
     let answer;
     try {
@@ -567,8 +573,9 @@ function classifyView(run, root) {
     } catch (e) {
       return showError(result, e);
     }
-    if (!answer) return;
-    const [{ outputs: [p] }, x] = answer;
+    if (!answer) return; // a later text is on its way
+    if (!answer.result) return show(result, "idle", el("p", { class: "muted", text: "Type a text: its label and the weight of each word follow as you type." }));
+    const [{ outputs: [p] }, x] = answer.result;
     const probs = Object.entries(p.probabilities).map(([label, value]) => ({ label, value }));
     const hi = Math.max(1e-12, ...x.weights.map(Math.abs));
     const words = el("p", { class: "words", id: "cls-words" }, ...x.tokens.flatMap((w, i) => {
@@ -966,10 +973,9 @@ function graphView(run, root) {
 function tagView(run, root) {
   const text = el("input", { type: "text", id: "tag-text" });
   const result = el("div", { id: "tag-result", "aria-live": "polite", data: { state: "idle" } });
-  const tag = latest(async (t) => Promise.all([runApi(run.id, "predict", { inputs: [t] }), runApi(run.id, "explain", { input: t })]));
+  const tag = latest(async (t) => (t.trim() ? Promise.all([runApi(run.id, "predict", { inputs: [t] }), runApi(run.id, "explain", { input: t })]) : null));
   const update = async () => {
     const t = text.value;
-    if (!t.trim()) return show(result, "idle", el("p", { class: "muted", text: "Type a sentence (tokens separated by spaces)." }));
     result.dataset.state = "loading";
     let answer;
     try {
@@ -977,8 +983,9 @@ function tagView(run, root) {
     } catch (e) {
       return showError(result, e);
     }
-    if (!answer) return;
-    const [{ outputs: [p] }, x] = answer;
+    if (!answer) return; // a later sentence is on its way
+    if (!answer.result) return show(result, "idle", el("p", { class: "muted", text: "Type a sentence (tokens separated by spaces)." }));
+    const [{ outputs: [p] }, x] = answer.result;
     show(result, "ready",
       el("div", { class: "pairs", id: "tag-pairs" }, p.tokens.map((w, i) => el("span", { class: `pair${p.known && !p.known[i] ? " unknown" : ""}`, data: { token: w, tag: p.tags[i] } }, w, "/", el("b", { text: p.tags[i] })))),
       el("h4", { text: "each word's distribution over the tags" }),
@@ -987,6 +994,7 @@ function tagView(run, root) {
   };
   text.addEventListener("input", debounce(update));
   root.append(el("section", {}, el("h3", { text: "Tag a sentence" }), el("div", { class: "controls" }, field("Sentence", text, "wide")), result));
+  update();
 }
 
 const VIEWS = { lm: lmView, classify: classifyView, translate: translateView, word2vec: word2vecView, image: imageView, graph: graphView, tag: tagView };
