@@ -8,12 +8,17 @@ import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from lmlab.data import Corpus, load_corpus
 from lmlab.errors import LmlabError
 from lmlab.runfiles import open_regular
-from lmlab.tokenizers import TOKENIZERS, Tokenizer, load_tokenizer
+
+if TYPE_CHECKING:
+    from lmlab.data import Corpus
+    from lmlab.tokenizers import Tokenizer
+
+#: the tokenizer kinds --tokenizer names (lmlab.tokenizers.TOKENIZERS, named here so that --help imports none)
+TOKENIZER_KINDS = ("char", "word", "bpe")
 
 #: Seeds are 63-bit: what both NumPy and PyTorch accept.
 MAX_SEED = 2**63 - 1
@@ -211,6 +216,8 @@ def add_data_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def read_corpus(args: argparse.Namespace) -> Corpus:
+    from lmlab.data import load_corpus
+
     return load_corpus(args.data, encoding_errors=args.encoding_errors)
 
 
@@ -220,7 +227,7 @@ def add_tokenizer_flags(parser: argparse.ArgumentParser) -> None:
         "--tokenizer",
         default="word",
         metavar="KIND_OR_FILE",
-        help=f"tokenizer kind ({', '.join(TOKENIZERS)}) trained on the training split, "
+        help=f"tokenizer kind ({', '.join(TOKENIZER_KINDS)}) trained on the training split, "
         "or a tokenizer JSON file (default: word)",
     )
     g.add_argument("--lowercase", action="store_true", help="word: lowercase the text")
@@ -231,6 +238,8 @@ def add_tokenizer_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_tokenizer(args: argparse.Namespace, train_lines: list[str]) -> Tokenizer:
+    from lmlab.tokenizers import TOKENIZERS, load_tokenizer
+
     spec = args.tokenizer
     if spec not in TOKENIZERS:
         if Path(spec).is_file():

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from lmlab.cli.common import SeedFlag, check_seed, int_flag, number_flag
-from lmlab.compare import Comparison, markdown_table, parse_models, profile_for, run_comparison
 from lmlab.tasks import DEFAULT_TASK, TASKS
 
 #: Bounds of the budget flags: a week of wall time, a billion steps per family; more is a typo
@@ -56,6 +55,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lmlab.compare import Comparison, markdown_table, parse_models, profile_for, run_comparison
     from lmlab.errors import LmlabError
 
     task = TASKS[args.task]

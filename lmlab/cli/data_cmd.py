@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from lmlab.data import DATASETS, describe_datasets, fetch, get_dataset
-from lmlab.data.download import verify_files
-from lmlab.data.registry import data_dir
-
 
 def register(sub) -> None:
     p = sub.add_parser("data", help="list, fetch or verify the named corpora")
@@ -33,6 +29,8 @@ def register(sub) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from lmlab.data.registry import data_dir, describe_datasets
+
     print(f"data directory: {data_dir()} (set LMLAB_DATA_DIR to change it)")
     rows = describe_datasets()
     width = max(len(r["name"]) for r in rows)
@@ -46,12 +44,17 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    from lmlab.data.download import fetch
+
     folder = fetch(args.name, verify=True, force=args.force, optional=True)
     print(f"{args.name}: {folder}")
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from lmlab.data.download import verify_files
+    from lmlab.data.registry import DATASETS, data_dir, get_dataset
+
     root = data_dir()
     infos = [get_dataset(n) for n in args.names]  # an unknown name is an error before anything is read
     if not infos:  # every dataset with at least one file in the data directory

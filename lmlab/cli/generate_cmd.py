@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from lmlab.cli.common import SeedFlag, int_flag, load_run_for, number_flag
 from lmlab.errors import LmlabError
 
@@ -76,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             )
     options = {"max_tokens": args.max_tokens, "temperature": args.temperature, "top_k": args.top_k}
     options |= {"top_p": args.top_p, "greedy": args.greedy, "condition": args.condition}
+    import numpy as np
+
     rng = np.random.default_rng(args.seed)  # the samples are drawn one after another from one generator
     out = sys.stdout
     for _ in range(args.num_samples):

@@ -16,16 +16,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import numpy as np
-
-from lmlab.cli.common import check_output_file, int_flag
-from lmlab.data import read_lines, split_lines
+from lmlab.cli.common import TOKENIZER_KINDS, check_output_file, int_flag
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open
-from lmlab.tokenizers import TOKENIZERS, BPETokenizer, Tokenizer, load_tokenizer
-from lmlab.tokenizers.bpe import listing_path
+
+if TYPE_CHECKING:
+    from lmlab.tokenizers import Tokenizer
 
 
 def register(sub) -> None:
@@ -34,7 +32,7 @@ def register(sub) -> None:
 
     tr = tsub.add_parser("train", help="train a tokenizer on text files and write it as JSON")
     tr.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text, one sentence per line")
-    tr.add_argument("--kind", choices=sorted(TOKENIZERS), default="bpe", help="tokenizer kind (default: bpe)")
+    tr.add_argument("--kind", choices=sorted(TOKENIZER_KINDS), default="bpe", help="tokenizer kind (default: bpe)")
     tr.add_argument(
         "--vocab-size",
         type=int,
@@ -92,6 +90,9 @@ def _add_encoding_errors(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from lmlab.tokenizers import TOKENIZERS, BPETokenizer
+    from lmlab.tokenizers.bpe import listing_path
+
     check_output_file(args.out, "--out")  # said before the training, not after it
     lines = _read_files(args.files, args.encoding_errors)
     cls = TOKENIZERS[args.kind]
@@ -113,6 +114,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_encode(args: argparse.Namespace) -> int:
+    from lmlab.tokenizers import load_tokenizer
+
     tok = load_tokenizer(args.tokenizer)
     lines = _input_lines(args.files, args.text, args.encoding_errors)
     per_line, n_oov = _encode_each_line(tok, lines)
@@ -130,8 +133,12 @@ def run_encode(args: argparse.Namespace) -> int:
 
 def _encode_each_line(tok: Tokenizer, lines: list[str]) -> tuple[list[list[int]], int]:
     """Each line's ids, and the out-of-vocabulary count."""
+    from lmlab.tokenizers import BPETokenizer
+
     if isinstance(tok, BPETokenizer):  # fast path: one stream, cut after each </s> (which text never produces)
         enc = tok.encode_lines(lines)
+        import numpy as np
+
         ends = np.flatnonzero(enc.ids == tok.eos_id).tolist()
         ids = enc.ids.tolist()
         return [ids[start:end] for start, end in zip([0, *(e + 1 for e in ends)], ends)], enc.n_oov
@@ -144,6 +151,8 @@ def _encode_each_line(tok: Tokenizer, lines: list[str]) -> tuple[list[list[int]]
 
 
 def run_decode(args: argparse.Namespace) -> int:
+    from lmlab.tokenizers import load_tokenizer
+
     tok = load_tokenizer(args.tokenizer)
     lines = _input_lines(args.files, args.ids, "strict")
     with _output(args.out) as out:
@@ -153,6 +162,8 @@ def run_decode(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    from lmlab.tokenizers import BPETokenizer, load_tokenizer
+
     tok = load_tokenizer(args.tokenizer)
     print(f"{args.tokenizer}: {_describe(tok)}")
     print(f"special tokens: <unk> {tok.unk_id}, <s> {tok.bos_id}, </s> {tok.eos_id}")
@@ -180,6 +191,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from lmlab.tokenizers import BPETokenizer, load_tokenizer
+
     tok = load_tokenizer(args.tokenizer)
     if not isinstance(tok, BPETokenizer):
         raise LmlabError(f"{args.tokenizer} is a {tok.kind} tokenizer; only bpe tokenizers can be exported (--hf)")
@@ -189,6 +202,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _describe(tok: Tokenizer) -> str:
+    from lmlab.tokenizers import BPETokenizer
+
     if isinstance(tok, BPETokenizer):
         mode = "byte-level" if tok.byte_level else f"character mode, {len(tok.alphabet)} characters"
         return f"bpe tokenizer ({mode}): {tok.vocab_size:,} tokens, {len(tok.merges):,} merges"
@@ -196,10 +211,14 @@ def _describe(tok: Tokenizer) -> str:
 
 
 def _token_text(tok: Tokenizer, i: int) -> str:
+    from lmlab.tokenizers import BPETokenizer
+
     return tok.token_text(i) if isinstance(tok, BPETokenizer) else tok.id_to_token(i)
 
 
 def _read_files(files: list[str], encoding_errors: str) -> list[str]:
+    from lmlab.data import read_lines
+
     lines: list[str] = []
     for f in files:
         _check_text_file(Path(f))
@@ -218,6 +237,8 @@ def _check_text_file(path: Path) -> None:
 
 
 def _input_lines(files: list[str], inline: str | None, encoding_errors: str) -> list[str]:
+    from lmlab.data import split_lines
+
     if inline is not None:
         if files:
             raise LmlabError("give either files or the text on the command line, not both")

@@ -7,53 +7,36 @@ file a :class:`LabelledCorpus`); named datasets are fetched into :func:`data_dir
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-from lmlab.data.corpus import Corpus, load_corpus, read_lines, split_lines
-from lmlab.data.download import fetch
-from lmlab.data.fingerprint import data_changes, data_fingerprint
-from lmlab.data.labelled import LabelledCorpus
-from lmlab.data.registry import (
-    DATASETS,
-    KINDS,
-    DataFile,
-    DatasetInfo,
-    data_dir,
-    get_dataset,
-    register_dataset,
-)
-from lmlab.data.registry import data_dir as _default_data_dir  # describe_datasets' parameter hides data_dir
+#: where each public name lives; a name is imported on first use, so ``lmlab --help`` and ``lmlab data list``
+#: import no NumPy
+_WHERE = {
+    "Corpus": "corpus",
+    "load_corpus": "corpus",
+    "read_lines": "corpus",
+    "split_lines": "corpus",
+    "fetch": "download",
+    "data_changes": "fingerprint",
+    "data_fingerprint": "fingerprint",
+    "LabelledCorpus": "labelled",
+    "DATASETS": "registry",
+    "KINDS": "registry",
+    "DataFile": "registry",
+    "DatasetInfo": "registry",
+    "data_dir": "registry",
+    "describe_datasets": "registry",
+    "get_dataset": "registry",
+    "register_dataset": "registry",
+}
 
 
-def describe_datasets(data_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
-    """One row per registered dataset, for ``lmlab data list``: name, kind, description, size, present.
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'lmlab.data' has no attribute {name!r}")
+    import importlib
 
-    ``present`` is true when every file but the optional ones is in the data directory with the expected size (a
-    cheap check, no hashing); ``size`` is the total bytes of the stored files.
-    """
-    root = Path(data_dir) if data_dir is not None else _default_data_dir()
-    rows = []
-    for info in DATASETS.values():
-        present = all(_has_size(root / f.path, f.size) for f in info.files if not f.optional)
-        rows.append(
-            {
-                "name": info.name,
-                "kind": info.kind,
-                "description": info.description,
-                "size": info.size,
-                "present": present,
-            }
-        )
-    return rows
-
-
-def _has_size(path: Path, size: int) -> bool:
-    try:
-        return path.stat().st_size == size
-    except OSError:
-        return False
+    return getattr(importlib.import_module(f"lmlab.data.{_WHERE[name]}"), name)
 
 
 __all__ = [

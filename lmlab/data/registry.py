@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lmlab.errors import LmlabError
 
@@ -597,3 +598,35 @@ def get_dataset(name: str) -> DatasetInfo:
         return DATASETS[name]
     except KeyError:
         raise LmlabError(f"unknown dataset {name!r}; registered datasets: {', '.join(sorted(DATASETS))}") from None
+
+
+_data_dir = data_dir  # describe_datasets' parameter hides the function
+
+
+def describe_datasets(data_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """One row per registered dataset, for ``lmlab data list``: name, kind, description, size, present.
+
+    ``present`` is true when every file but the optional ones is in the data directory with the expected size (a
+    cheap check, no hashing); ``size`` is the total bytes of the stored files.
+    """
+    root = Path(data_dir) if data_dir is not None else _data_dir()
+    rows = []
+    for info in DATASETS.values():
+        present = all(_has_size(root / f.path, f.size) for f in info.files if not f.optional)
+        rows.append(
+            {
+                "name": info.name,
+                "kind": info.kind,
+                "description": info.description,
+                "size": info.size,
+                "present": present,
+            }
+        )
+    return rows
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False

@@ -19,12 +19,8 @@ from lmlab.cli.common import (
     read_corpus,
 )
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
-from lmlab.data import LabelledCorpus, data_changes, data_fingerprint, load_corpus, read_lines
 from lmlab.errors import LmlabError
-from lmlab.lm.evaluate import evaluate as evaluate_model
-from lmlab.lm.evaluate import evaluate_labelled
 from lmlab.lm.models import FAMILIES, get_family
-from lmlab.lm.run import load_model
 from lmlab.runconfig import unfinished_note
 from lmlab.train_options import TrainOptions
 
@@ -50,6 +46,8 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
 def condition_on_labels(cfg, family, corpus, args: argparse.Namespace):
     """``cfg`` conditioned on the labels of a labelled corpus (``num_labels``, and one line per example unless
     ``--examples`` says otherwise), or as it is for a plain corpus and with ``--ignore-labels``."""
+    from lmlab.data import LabelledCorpus
+
     if not isinstance(corpus, LabelledCorpus) or args.ignore_labels:
         return cfg
     if not family.model_class().takes_condition:
@@ -65,7 +63,7 @@ def condition_on_labels(cfg, family, corpus, args: argparse.Namespace):
 def _resume_inputs(args: argparse.Namespace):
     """Family, configuration, corpus, tokenizer and data description of the run named by ``--resume``."""
     from lmlab.cli.common import resume_inputs
-    from lmlab.data import load_corpus
+    from lmlab.data import data_changes, data_fingerprint, load_corpus
     from lmlab.tokenizers import load_tokenizer
 
     run_dir, info = resume_inputs(args)
@@ -89,6 +87,9 @@ def _resume_inputs(args: argparse.Namespace):
 
 
 def train(args: argparse.Namespace) -> int:
+    from lmlab.data import data_fingerprint
+    from lmlab.lm.evaluate import evaluate as evaluate_model
+
     if args.resume:
         family, cfg, corpus, tokenizer, data_info, out = _resume_inputs(args)
     else:
@@ -139,6 +140,8 @@ def train(args: argparse.Namespace) -> int:
 
 def _labels_for(model, corpus, split: str) -> list[str] | None:
     """The labels of ``split`` for a model conditioned on them; None otherwise."""
+    from lmlab.data import LabelledCorpus
+
     return corpus.labels_of(split) if model.labels and isinstance(corpus, LabelledCorpus) else None
 
 
@@ -154,6 +157,8 @@ SHUFFLE_SEED = 0
 
 def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], list[str] | None, str]:
     """The lines to evaluate, their labels (None for a corpus without them) and where they came from."""
+    from lmlab.data import LabelledCorpus, data_changes, load_corpus, read_lines
+
     if args.text:
         check_input_file(args.text, "--text")
         if Path(args.text).suffix.lower() == ".tsv":  # label<TAB>text lines, every one evaluated
@@ -174,6 +179,10 @@ def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], list
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    from lmlab.lm.evaluate import evaluate as evaluate_model
+    from lmlab.lm.evaluate import evaluate_labelled
+    from lmlab.lm.run import load_model
+
     model, run_cfg = load_model(args.run)
     note = unfinished_note(args.run, run_cfg)
     if note:
@@ -244,6 +253,8 @@ def plot_attention(weights, labels: list[str], out: Path, title: str) -> None:
 
 
 def attention(args: argparse.Namespace) -> int:
+    from lmlab.lm.run import load_model
+
     model, _ = load_model(args.run)
     attention = getattr(model, "attention_weights", None)
     if attention is None:
@@ -267,6 +278,8 @@ def attention(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """``lmlab export RUN --format arpa``: a back-off n-gram model as an ARPA file."""
+    from lmlab.lm.run import load_model
+
     if args.format != "arpa":
         raise LmlabError(f"--format {args.format} is not a format of this model; it exports as --format arpa")
     model, _ = load_model(args.run)

@@ -2,14 +2,36 @@
 dropout, a label embedding to condition on, initialisation schemes, a bidirectional encoder, the LM loss, and
 safetensors I/O."""
 
-from lmlab.nn.cells import elman_cell, gru_cell, lstm_cell
-from lmlab.nn.condition import LabelEmbedding
-from lmlab.nn.dropout import LockedDropout, sequence_dropout
-from lmlab.nn.encoder import RecurrentEncoder
-from lmlab.nn.init import INIT_SCHEMES, init_parameters
-from lmlab.nn.loss import softmax_cross_entropy
-from lmlab.nn.recurrent import Recurrent, State, reverse_padded
-from lmlab.nn.tensor_io import load_tensors, save_tensors
+from typing import Any
+
+#: where each name lives: imported on first use, so a torch-free module of this package (shapes.py, tensor_io.py)
+#: can be imported without PyTorch
+_WHERE = {
+    "elman_cell": "cells",
+    "gru_cell": "cells",
+    "lstm_cell": "cells",
+    "LabelEmbedding": "condition",
+    "LockedDropout": "dropout",
+    "sequence_dropout": "dropout",
+    "RecurrentEncoder": "encoder",
+    "INIT_SCHEMES": "init",
+    "init_parameters": "init",
+    "softmax_cross_entropy": "loss",
+    "Recurrent": "recurrent",
+    "State": "recurrent",
+    "reverse_padded": "recurrent",
+    "load_tensors": "tensor_io",
+    "save_tensors": "tensor_io",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'lmlab.nn' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"lmlab.nn.{_WHERE[name]}"), name)
+
 
 __all__ = [
     "INIT_SCHEMES",

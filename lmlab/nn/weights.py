@@ -98,12 +98,27 @@ def load_network(path: str | Path, build: Callable[[], nn.Module]) -> nn.Module:
     """The network ``build()`` makes, with the weights of the safetensors file ``path``, in eval mode.
 
     :func:`check_weights_fit` runs first, so nothing is allocated for a configuration the file does not match.
+    A network loaded to run (every verb but training) runs on the threads the machine has free
+    (:func:`lmlab.train.threads.inference_threads`, chosen once per process; a training chooses its own).
     """
     path = Path(path)
+    _choose_threads_once()
     check_weights_fit(path, build)
     net = build()
     load_state_into(net, load_tensors(path, expected_shapes(net)), str(path))
     return net.eval()
+
+
+_threads_chosen = False
+
+
+def _choose_threads_once() -> None:
+    global _threads_chosen
+    if not _threads_chosen:
+        from lmlab.train.threads import inference_threads
+
+        inference_threads()
+        _threads_chosen = True
 
 
 __all__ = [

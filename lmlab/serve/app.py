@@ -14,6 +14,7 @@ status, never a traceback. The server knows tasks only through :func:`lmlab.load
                                       ``text/event-stream``, one ``data: {"token", "p", "text"}`` per token,
                                       then ``event: done``
 ``GET  /api/tasks``                   the tasks, their families and the named corpora each can train on
+``GET  /api/status``                  generations streaming now, the training running, models loaded
 ``POST /api/train``                   ``{"task", "model", "data", "max_seconds", "name"?}`` -> ``{"job": ID}``
 ``GET  /api/jobs``, ``/api/jobs/{id}`` the trainings started here and their state
 ``GET  /api/jobs/{id}/events``        ``text/event-stream``: ``metrics`` rows as metrics.jsonl grows, then ``end``
@@ -311,6 +312,17 @@ def create_app(root: str | Path, token: str | None = None, host: str = "127.0.0.
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
+    async def status(request: Request) -> Response:
+        """What the server is doing: generations streaming now, trainings running, models loaded."""
+        running = jobs.running()
+        return JSONResponse(
+            {
+                "generations": streams["active"],
+                "training": running.id if running is not None else None,
+                "loaded": index.loaded,
+            }
+        )
+
     # ---- tasks and trainings
     async def tasks(request: Request) -> Response:
         from lmlab.data.registry import DATASETS
@@ -421,6 +433,7 @@ def create_app(root: str | Path, token: str | None = None, host: str = "127.0.0.
         Route("/api/runs/{id}/analogy", guarded(analogy), methods=["POST"]),
         Route("/api/runs/{id}/generate", guarded(generate)),
         Route("/api/tasks", guarded(tasks)),
+        Route("/api/status", guarded(status)),
         Route("/api/train", guarded(train), methods=["POST"]),
         Route("/api/jobs", guarded(list_jobs)),
         Route("/api/jobs/{id}", guarded(job_state)),

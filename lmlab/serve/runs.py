@@ -116,6 +116,10 @@ class RunIndex:
                 self._models.popitem(last=False)
         return model, lock
 
+    @property
+    def loaded(self) -> int:
+        return len(self._models)
+
     def summary(self, found: Found) -> dict[str, Any]:
         """What the list of runs shows: task, family, data and final metrics, read from config.json alone."""
         cfg = _small_json(found.path / "config.json")

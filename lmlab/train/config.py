@@ -20,7 +20,8 @@ SCHEDULES = ("constant", "step", "plateau", "cosine", "inverse-sqrt")
 INIT_SCHEMES = ("default", "uniform", "xavier", "kaiming", "orthogonal")  # see lmlab.nn.init
 #: Fields a resumed run may change: they decide how long and where it runs, not what it computes.
 RESUMABLE = (
-    "epochs", "max_steps", "max_seconds", "device", "compile", "log_every", "tensorboard", "plot", "checkpoint_every"
+    "epochs", "max_steps", "max_seconds", "device", "threads", "compile", "log_every", "tensorboard", "plot",
+    "checkpoint_every",
 )  # fmt: skip
 
 
@@ -70,6 +71,7 @@ class EngineConfig:
     log_every: int = 50  # one metrics.jsonl row every this many steps
     # where
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps (auto: cuda, then mps, then cpu)
+    threads: int | None = None  # CPU threads per operator; None: chosen by timing steps (lmlab.train.threads)
     amp: bool = True  # bf16 autocast on CUDA (ignored elsewhere)
     compile: bool = False  # torch.compile the network (falls back to eager where unavailable)
     tensorboard: bool = False  # also write TensorBoard event files to RUN/tensorboard
@@ -104,8 +106,9 @@ def check_engine_config(cfg: EngineConfig) -> None:
 
     for name in ("epochs", "batch_size", "log_every", "checkpoint_every"):
         positive_int(name)
-    for name in ("max_steps", "eval_every", "early_stop", "val_subset"):
+    for name in ("max_steps", "eval_every", "early_stop", "val_subset", "threads"):
         positive_int(name, optional=True)
+    need(cfg.threads is None or cfg.threads <= 1024, "threads", "at most 1024")
     need(cfg.eval_seconds is None or (finite(cfg.eval_seconds) and cfg.eval_seconds > 0), "eval_seconds", "> 0")
     need(cfg.eval_every is None or cfg.eval_seconds is None, "eval_seconds", "used without --eval-every")
     need(cfg.max_seconds is None or (finite(cfg.max_seconds) and cfg.max_seconds > 0), "max_seconds", "> 0")

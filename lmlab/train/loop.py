@@ -53,6 +53,7 @@ from lmlab.train.metrics import MetricsLog, NoMetricsLog, tensorboard_available,
 from lmlab.train.optim import build_optimizer, clip_global_norm, set_lr
 from lmlab.train.schedules import LRSchedule, progress_step
 from lmlab.train.task import TrainingTask
+from lmlab.train.threads import ThreadTuner
 from lmlab.train_options import TrainOptions
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,8 @@ class Trainer:
 
     def _train(self) -> Any:
         cfg, net = self.cfg, self.net
+        on_cpu_alone = self.device.type == "cpu" and not self.world.active
+        self.tuner = ThreadTuner(cfg.threads, enabled=on_cpu_alone)
         self.t_start = time.perf_counter()
         self.costs["setup"] = self.t_start - self.t_created
         self.last_eval_elapsed = self.elapsed_before
@@ -266,13 +269,16 @@ class Trainer:
                 budget = None if cfg.max_seconds is None else self._elapsed() / cfg.max_seconds
                 at = progress_step(step, self.total_steps, budget)  # the schedule runs over the budget, if any
                 lr = self.schedule.lr_at(at, [self._badness(v) for _, v in self.val_history])
+                self.tuner.before_step()
                 if cfg.compile and self.costs["compile"] == 0.0:  # the first call compiles: timed, not charged
                     t0 = time.perf_counter()
                     loss, count, state = self._update(step, state, lr)
                     _synchronize(self.device)
                     self.costs["compile"] = time.perf_counter() - t0
                 else:
+                    t0 = time.perf_counter()
                     loss, count, state = self._update(step, state, lr)
+                    self.tuner.after_step(time.perf_counter() - t0)
                 self.step += 1
                 self.units_seen += int(count)
                 self.carried = state
@@ -435,6 +441,7 @@ class Trainer:
             "grad_norm": grad_norm,
             f"{unit}_per_s": round(per_s, 1),
             "elapsed_s": round(self._elapsed(), 3),
+            "threads": self.tuner.threads,
         }
         self.metrics.write(row)
         bar.set_postfix(loss=f"{mean:.3f}", **{f"{unit[:3]}_s": f"{per_s:,.0f}"})
@@ -545,6 +552,7 @@ class Trainer:
             f"{unit}_per_s": round(self.units_seen / max(elapsed, 1e-9), 1),
             "parameters": sum(p.numel() for p in self.net.parameters()),
             "device": str(self.device),
+            "threads": self.tuner.record() if hasattr(self, "tuner") else None,
             "preset": self.opts.preset,
         }
         if self.world.active:

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from lmlab.errors import LmlabError
-from lmlab.nn.conv import conv_parameters, output_size, pool_output_size
+from lmlab.nn.shapes import conv_parameters, output_size, pool_output_size
 
 MAX_TOKENS = 500
 MAX_SIZE = 1 << 20

@@ -1,0 +1,178 @@
+"""How many threads PyTorch's operators use, chosen by measuring, and chosen again when the machine changes.
+
+Two-thread PyTorch on a 2-core machine runs at a third of its speed as soon as another busy process takes a core
+(every parallel region waits at its barrier for the thread whose core was taken), slower than one thread. So the
+engine does not trust a fixed count. :class:`ThreadTuner` times the training steps:
+
+1. **probe**: each candidate count (1, then more, up to the usable cores) runs a few steps after one step to settle;
+   the fastest median step wins (ties go to fewer threads);
+2. **watch**: the median of the last :data:`WINDOW` steps is compared with the probe's; when it is
+   :data:`SLOWDOWN` times slower (another process took a core), or every :data:`RECHECK_STEPS` steps while running
+   on fewer threads than cores (the other process may have ended), it probes again.
+
+``--threads N`` fixes the count. Every choice and change is logged, written in the metrics rows (``threads``) and
+recorded in the run's ``config.json`` (``stats.threads``). Runs on a GPU, or on several processes (each process has
+its core), keep PyTorch's count. Inference (``lmlab eval``, ``generate``, ``translate``, :func:`lmlab.load`) has no
+steps to time before it starts: :func:`inference_threads` takes the cores the load average leaves free.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PROBE_STEPS = 3  # timed steps per candidate (after one step to settle)
+WINDOW = 8  # steps whose median is watched
+SLOWDOWN = 1.5  # this much slower than at the probe: probe again
+RECHECK_STEPS = 400  # on fewer threads than cores, probe again this often
+MIN_STEPS_BETWEEN = 2 * WINDOW  # at least this many watched steps between two probes
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def candidates(cores: int) -> list[int]:
+    """1, then doublings, then all the cores: [1, 2] on two, [1, 2, 4] on four, [1, 2, 4, 6] on six."""
+    out, n = [1], 2
+    while n < cores:
+        out.append(n)
+        n *= 2
+    if cores > 1:
+        out.append(cores)
+    return out
+
+
+class ThreadTuner:
+    """Chooses the intra-op thread count of a training from its step times (see the module docstring).
+
+    ``fixed``: a count to keep (``--threads N``); ``enabled=False``: keep the current count (GPU, several
+    processes). ``set_threads``/``get_threads`` default to PyTorch's; tests pass their own.
+    """
+
+    def __init__(
+        self,
+        fixed: int | None = None,
+        *,
+        enabled: bool = True,
+        cores: int | None = None,
+        set_threads: Callable[[int], None] | None = None,
+        get_threads: Callable[[], int] | None = None,
+    ):
+        if set_threads is None or get_threads is None:
+            import torch
+
+            set_threads, get_threads = torch.set_num_threads, torch.get_num_threads
+        self._set, cores = set_threads, cores or usable_cores()
+        self.candidates = candidates(cores)
+        self.mode = "fixed" if fixed is not None else ("adaptive" if enabled and len(self.candidates) > 1 else "kept")
+        self.threads = fixed if fixed is not None else get_threads()
+        if fixed is not None:
+            self._set(fixed)
+        self.changes: list[dict[str, Any]] = []
+        self.step = 0
+        self._queue: list[int] = []  # candidates still to probe
+        self._times: dict[int, list[float]] = {}
+        self._settle = False
+        self._window: deque[float] = deque(maxlen=WINDOW)
+        self._baseline: float | None = None
+        self._since_probe = 0
+        if self.mode == "adaptive":
+            self._start_probe("start")
+
+    # ---- the engine's two calls
+    def before_step(self) -> None:
+        """Set the thread count for the next step (a probe's candidate, or the chosen one)."""
+        if self._queue and self.threads != self._queue[0]:
+            self._use(self._queue[0])
+            self._settle = True
+
+    def after_step(self, seconds: float) -> None:
+        """The time the step just taken needed (its update only: not validation, not checkpoints)."""
+        self.step += 1
+        if self.mode != "adaptive":
+            return
+        if self._queue:
+            if self._settle:  # the first step on a new count warms its thread pool: not counted
+                self._settle = False
+                return
+            times = self._times.setdefault(self._queue[0], [])
+            times.append(seconds)
+            if len(times) >= PROBE_STEPS:
+                self._queue.pop(0)
+                if not self._queue:
+                    self._choose()
+            return
+        self._window.append(seconds)
+        self._since_probe += 1
+        if len(self._window) < WINDOW or self._since_probe < MIN_STEPS_BETWEEN:
+            return
+        now = statistics.median(self._window)
+        assert self._baseline is not None
+        if now > SLOWDOWN * self._baseline:
+            self._start_probe(f"steps slowed from {self._baseline * 1e3:.1f} to {now * 1e3:.1f} ms")
+        elif self.threads < self.candidates[-1] and self._since_probe >= RECHECK_STEPS:
+            self._start_probe(f"a regular check ({RECHECK_STEPS} steps on {self.threads} of {self.candidates[-1]})")
+
+    # ---- what the run records
+    def record(self) -> dict[str, Any]:
+        return {"mode": self.mode, "threads": self.threads, "candidates": self.candidates, "changes": self.changes}
+
+    # ---- inside
+    def _use(self, n: int) -> None:
+        self._set(n)
+        self.threads = n
+
+    def _start_probe(self, reason: str) -> None:
+        self._reason = reason
+        self._queue = list(self.candidates)
+        self._times = {}
+        self._settle = False
+
+    def _choose(self) -> None:
+        medians = {n: statistics.median(t) for n, t in self._times.items()}
+        best = min(medians, key=lambda n: (round(medians[n], 6), n))  # ties: fewer threads
+        self._use(best)
+        self._baseline = medians[best]
+        self._window.clear()
+        self._since_probe = 0
+        change = {
+            "step": self.step,
+            "threads": best,
+            "reason": self._reason,
+            "ms_per_step": {str(n): round(m * 1e3, 2) for n, m in medians.items()},
+        }
+        self.changes.append(change)
+        timings = ", ".join(f"{n} thread{'s' * (n > 1)} {m * 1e3:.1f} ms" for n, m in medians.items())
+        log.info("threads: %d (%s; measured %s)", best, self._reason, timings)
+
+
+def inference_threads(fixed: int | None = None) -> int:
+    """The thread count for a model that only runs (no steps to time first): ``fixed`` (or ``LMLAB_THREADS``), else
+    the usable cores the one-minute load average leaves free, at least one. Sets PyTorch's and returns it."""
+    import torch
+
+    env = os.environ.get("LMLAB_THREADS", "")
+    if fixed is None and env.isdigit() and int(env) > 0:
+        fixed = int(env)
+    if fixed is None:
+        cores = usable_cores()
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:  # pragma: no cover
+            busy = 0.0
+        fixed = max(1, min(cores, int(cores - busy + 0.5)))
+    torch.set_num_threads(fixed)
+    return fixed
+
+
+__all__ = ["ThreadTuner", "candidates", "inference_threads", "usable_cores"]
