@@ -33,6 +33,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
     pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("starlette", reason="lmlab serve needs the serve extra: pip install -e '.[serve]'")
 
 import lmlab  # noqa: E402
 from lmlab.cli.main import main  # noqa: E402
