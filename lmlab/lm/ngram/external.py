@@ -155,11 +155,28 @@ def combine_sorted(records: np.ndarray, key: Sequence[str], combine: str) -> np.
     return out
 
 
-def read(path: Path, dtype: np.dtype) -> np.ndarray:
-    """A record file, memory-mapped read-only (an empty array for an empty or missing file)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return np.zeros(0, dtype=dtype)
-    return np.memmap(path, dtype=dtype, mode="r")
+class RecordFile:
+    """A file of records, read a slice at a time (``records[a:b]`` reads just those), so that only what is asked
+    for is in memory: a memory map would keep every page it read resident, and counted as the process's memory."""
+
+    def __init__(self, path: Path, dtype):
+        self.path, self.dtype = path, np.dtype(dtype)
+        self.size = path.stat().st_size // self.dtype.itemsize if path.exists() else 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, step = rows.indices(self.size)
+        assert step == 1, "contiguous slices only"
+        if stop <= start:
+            return np.zeros(0, dtype=self.dtype)
+        return np.fromfile(self.path, dtype=self.dtype, count=stop - start, offset=start * self.dtype.itemsize)
+
+
+def read(path: Path, dtype) -> RecordFile:
+    """A record file written by :meth:`SpillDir.append`."""
+    return RecordFile(path, dtype)
 
 
 class Sorter:
@@ -189,8 +206,8 @@ class Sorter:
         self.spill.append(path, records)
         self.runs.append(path)
 
-    def result(self) -> np.ndarray:
-        """All records added, sorted (and combined), memory-mapped from one file."""
+    def result(self) -> np.ndarray | RecordFile:
+        """All records added, sorted (and combined): in memory if they fit in one buffer, else one file."""
         if not self.runs:  # everything fits in one buffer: sorted in memory, no file
             records = sort_records(np.concatenate(self.buffer), self.key) if self.buffer else np.zeros(0, self.dtype)
             self.buffer, self.buffered = [], 0
@@ -232,8 +249,8 @@ class Sorter:
         return out
 
 
-def chunks(records: np.ndarray, rows: int, group: Sequence[str] = ()) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, chunk) of a (memory-mapped) record file, about ``rows`` records each, copied into memory; with
+def chunks(records, rows: int, group: Sequence[str] = ()) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, chunk) of records (an array or a :class:`RecordFile`), about ``rows`` records each; with
     ``group`` key fields, a chunk never splits records with equal group keys (a group larger than ``rows`` is one
     chunk)."""
     rows = max(int(rows), 1)
@@ -255,7 +272,7 @@ def chunks(records: np.ndarray, rows: int, group: Sequence[str] = ()) -> Iterato
 class SortedReader:
     """Reads a sorted record file forward, handing out the records whose key is at most a given bound."""
 
-    def __init__(self, records: np.ndarray, key: Sequence[str], rows: int):
+    def __init__(self, records, key: Sequence[str], rows: int):
         self.records, self.key, self.rows = records, list(key), max(int(rows), 1)
         self.at = 0
 
@@ -277,6 +294,7 @@ class SortedReader:
 
 __all__ = [
     "SortedReader",
+    "RecordFile",
     "Sorter",
     "SpillDir",
     "chunks",

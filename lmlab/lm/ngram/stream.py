@@ -142,7 +142,13 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
 
 def _adjust(c1, counted, order, V, bos, spill, memory, progress):
     """Pass 2: adjusted counts; order k < N takes the number of distinct (k+1)-grams ending in each k-gram."""
-    adj1 = c1 if order == 1 else np.where(np.arange(V) == bos, c1, np.bincount(counted[2]["w1"], minlength=V))
+    if order == 1:
+        adj1 = c1
+    else:  # a unigram's left extensions: the distinct bigrams ending in it
+        left1 = np.zeros(V, dtype=np.int64)
+        for _, chunk in chunks(counted[2], memory // 4 // 16):
+            left1 += np.bincount(chunk["w1"], minlength=V)
+        adj1 = np.where(np.arange(V) == bos, c1, left1)
     adjusted = {}
     for k in range(2, order + 1):
         table = counted[k]
@@ -271,36 +277,31 @@ def _write(p1, probs, contexts, order, V, spill, memory):
     """Pass 5: per-order keys, log10 probabilities and back-off weights, as the model holds them."""
     bow1 = np.zeros(V)
     if order > 1:
-        bow1[contexts[1]["w0"]] = contexts[1]["bow"]
+        ctx1 = contexts[1][: contexts[1].size]  # at most V records
+        bow1[ctx1["w0"]] = ctx1["bow"]
     keys, logp, bow = [np.arange(V, dtype=np.int64)], [_log10(p1)], [bow1]
     for k in range(2, order + 1):
-        table = probs[k]
-        n = int(table.size)
-        arrays = []
-        for name, dtype in (("keys", np.int64), ("logp", np.float64), ("bow", np.float64)):
-            path = spill.new_file(f"{name}{k}")
-            arrays.append(np.memmap(path, dtype=dtype, mode="w+", shape=(n,)) if n else np.zeros(0, dtype))
-        k_arr, lp_arr, bw_arr = arrays
+        paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
         rows = memory // 4 // (4 * k + 40)
         parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
         children = SortedReader(contexts[k], words(k), rows) if k < order else None
-        for start, chunk in chunks(table, rows, group=words(k - 1)):
-            end = start + chunk.size
+        for _, chunk in chunks(probs[k], rows, group=words(k - 1)):
             if parents is None:
                 parent = chunk["w0"].astype(np.int64)
-            else:
+            else:  # the prefix's row in the order below
                 first, above = parents.upto(key_view(chunk[-1:], words(k - 1)))
                 parent = first + np.searchsorted(key_view(above, words(k - 1)), key_view(chunk, words(k - 1)))
-            k_arr[start:end] = parent * V + chunk[f"w{k - 1}"]
-            lp_arr[start:end] = _log10(chunk["p"])
             b = np.zeros(chunk.size)
             if children is not None:
                 _, ctx = children.upto(key_view(chunk[-1:], words(k)))
                 b[np.searchsorted(key_view(chunk, words(k)), key_view(ctx, words(k)))] = ctx["bow"]
-            bw_arr[start:end] = b
-        keys.append(k_arr)
-        logp.append(lp_arr)
-        bow.append(bw_arr)
+            spill.append(paths["keys"], parent * V + chunk[f"w{k - 1}"])
+            spill.append(paths["logp"], _log10(chunk["p"]))
+            spill.append(paths["bow"], b)
+        # mapped read-only: the model file is written from these, one pass per order
+        for name, dtype, tables in (("keys", np.int64, keys), ("logp", np.float64, logp), ("bow", np.float64, bow)):
+            exists = paths[name].exists() and paths[name].stat().st_size
+            tables.append(np.memmap(paths[name], dtype=dtype, mode="r") if exists else np.zeros(0, dtype))
     return keys, logp, bow
 
 
