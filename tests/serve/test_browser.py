@@ -249,6 +249,27 @@ def test_generation_streams_the_models_tokens_one_by_one(page, root, shots):
     view_shot(page, shots / "lm-generate.png")
 
 
+def test_generation_stops_when_asked(page):
+    """Stop is pressed as the first token arrives (from the page itself, so nothing races it): the stream ends there,
+    no token is shown after it, and the sample is left as it was (a thousand tokens were asked for)."""
+    open_run(page, "lm/transformer")
+    page.evaluate(
+        """() => { window.late = 0; let pressed = false;
+        new MutationObserver(records => {
+          if (!records.some(r => [...r.addedNodes].some(n => n.dataset && n.dataset.token !== undefined))) return;
+          if (pressed) { window.late++; return; }
+          pressed = true; document.querySelector('#gen-stop').click(); })
+        .observe(document.querySelector('#gen-output'), {childList: true}); }"""
+    )
+    page.fill("#gen-prompt", "the")
+    page.fill("#gen-max", "1000")
+    page.fill("#gen-topk", "1")  # the most likely token each time: after "the" it is not </s>, the sample goes on
+    page.click("#gen-start")
+    page.wait_for_selector("#gen-output[data-state=stopped]")
+    assert page.evaluate("window.late") == 0
+    assert 1 <= int(page.get_attribute("#gen-output", "data-tokens")) < 1000
+
+
 def test_next_token_distributions_and_surprisal_side_by_side(page, root, shots):
     open_run(page, "lm/transformer")
     page.check("input[name=compare][value]:not(:checked) >> nth=0")
