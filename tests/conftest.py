@@ -16,6 +16,11 @@ SHARED = Path(os.environ.get("LMLAB_SHARED_DIR", REPO.parent / "shared")).resolv
 SHARED_DATA = SHARED / "data"
 KENLM_FIXTURES = SHARED / "fixtures" / "kenlm"
 
+# Every training of the suite on one fixed thread count (PyTorch's default: the usable cores), as --threads would:
+# a test that compares two runs (an exact resume, a repeat) needs both to add in the same order. The tests of the
+# adaptive choice (tests/train/test_threads.py) remove it.
+os.environ.setdefault("LMLAB_THREADS", str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
 
 @pytest.fixture
 def shared_data() -> Path:

@@ -102,12 +102,15 @@ def train(args: argparse.Namespace) -> int:
         return _resume(args)
     entry = get_translator(args.model)
     check_seed(args.seed)
+    recipe = dict(entry.recipe or {})
     if args.preset:
-        raise LmlabError("--preset is for language models; translation models start from their family's recipe")
+        from lmlab.translate.presets import get_preset
+
+        recipe |= get_preset(args.preset, args.model)
     file_values = read_toml(args.config) if args.config else None
     source = f"--config {args.config}"
     cls = entry.train_config_class()
-    build_config(cls, args, file_values=file_values, preset=entry.recipe, source=source, fixed=_PROVISIONAL)
+    build_config(cls, args, file_values=file_values, preset=recipe, source=source, fixed=_PROVISIONAL)
     tok_opts = TokenizerOptions(
         kind=args.tokenizer,
         vocab_size=args.vocab_size,
@@ -125,7 +128,7 @@ def train(args: argparse.Namespace) -> int:
         raise LmlabError(f"{data.files['train'][0]}: no training pair has text on both sides")
     vocabs = build_vocabularies([data.train.src[i] for i in keep], [data.train.tgt[i] for i in keep], tok_opts)
     fixed = _vocab_values(vocabs)
-    cfg = build_config(cls, args, file_values=file_values, preset=entry.recipe, source=source, fixed=fixed)
+    cfg = build_config(cls, args, file_values=file_values, preset=recipe, source=source, fixed=fixed)
     if getattr(cfg, "share_embeddings", False) and not vocabs.joint:
         raise LmlabError("--share-embeddings needs one vocabulary for both sides: add --joint-vocab")
     opts = TrainOptions(seed=args.seed, command=args.command_line, data_info=_data_info(args, data, tok_opts))

@@ -10,10 +10,12 @@ engine does not trust a fixed count. :class:`ThreadTuner` times the training ste
    :data:`SLOWDOWN` times slower (another process took a core), or every :data:`RECHECK_STEPS` steps while running
    on fewer threads than cores (the other process may have ended), it probes again.
 
-``--threads N`` fixes the count. Every choice and change is logged, written in the metrics rows (``threads``) and
-recorded in the run's ``config.json`` (``stats.threads``). Runs on a GPU, or on several processes (each process has
-its core), keep PyTorch's count. Inference (``lmlab eval``, ``generate``, ``translate``, :func:`lmlab.load`) has no
-steps to time before it starts: :func:`inference_threads` takes the cores the load average leaves free.
+``--threads N`` (or ``LMLAB_THREADS=N``) fixes the count: two runs agree to the last bit, and a resumed run with
+its uninterrupted twin, only on the same count (a sum over two threads adds in another order than over one).
+Every choice and change is logged, written in the metrics rows (``threads``) and recorded in the run's
+``config.json`` (``stats.threads``). Runs on a GPU, or on several processes (each process has its core), keep
+PyTorch's count. Inference (``lmlab eval``, ``generate``, ``translate``, :func:`lmlab.load`) has no steps to time
+before it starts: :func:`inference_threads` takes the cores the load average leaves free.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ WINDOW = 8  # steps whose median is watched
 SLOWDOWN = 1.5  # this much slower than at the probe: probe again
 RECHECK_STEPS = 400  # on fewer threads than cores, probe again this often
 MIN_STEPS_BETWEEN = 2 * WINDOW  # at least this many watched steps between two probes
+
+
+def env_threads() -> int | None:
+    """``LMLAB_THREADS=N`` in the environment: a count every run and model of this process keeps (the test suite
+    sets it, so that two runs of a test compute in the same order and agree to the last bit)."""
+    env = os.environ.get("LMLAB_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
 
 
 def usable_cores() -> int:
@@ -68,6 +77,7 @@ class ThreadTuner:
         set_threads: Callable[[int], None] | None = None,
         get_threads: Callable[[], int] | None = None,
     ):
+        fixed = fixed if fixed is not None else env_threads()
         if set_threads is None or get_threads is None:
             import torch
 
@@ -161,9 +171,7 @@ def inference_threads(fixed: int | None = None) -> int:
     the usable cores the one-minute load average leaves free, at least one. Sets PyTorch's and returns it."""
     import torch
 
-    env = os.environ.get("LMLAB_THREADS", "")
-    if fixed is None and env.isdigit() and int(env) > 0:
-        fixed = int(env)
+    fixed = fixed if fixed is not None else env_threads()
     if fixed is None:
         cores = usable_cores()
         try:
@@ -175,4 +183,4 @@ def inference_threads(fixed: int | None = None) -> int:
     return fixed
 
 
-__all__ = ["ThreadTuner", "candidates", "inference_threads", "usable_cores"]
+__all__ = ["ThreadTuner", "candidates", "env_threads", "inference_threads", "usable_cores"]

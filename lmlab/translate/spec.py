@@ -14,4 +14,5 @@ SPEC = Task(
     noun="a translation run",
     commands=("lmlab.cli.translate_cmd",),
     data_kinds=("parallel",),
+    presets="lmlab.translate.presets:PRESETS",
 )

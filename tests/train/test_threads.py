@@ -91,6 +91,12 @@ def test_inference_threads(monkeypatch):
         torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True)
+def adaptive(monkeypatch):
+    """These tests are of the choice the suite's LMLAB_THREADS (tests/conftest.py) fixes elsewhere."""
+    monkeypatch.delenv("LMLAB_THREADS", raising=False)
+
+
 @pytest.mark.parametrize("flags, mode", [([], "adaptive"), (["--threads", "1"], "fixed")])
 def test_a_run_records_its_threads(tmp_path, flags, mode):
     import torch
