@@ -31,6 +31,7 @@ SHARED = [
     LMLAB / "metrics.py",
     LMLAB / "sampling.py",
     LMLAB / "io.py",
+    LMLAB / "lazy.py",
     *sorted((LMLAB / "serve").glob("*.py")),
     *(LMLAB / "cli" / name for name in ("main.py", "train_cmd.py", "eval_cmd.py", "attention_cmd.py", "export_cmd.py",
                                        "compare_cmd.py", "plot_cmd.py", "common.py", "config_args.py", "launch.py")),

@@ -7,7 +7,7 @@ file a :class:`LabelledCorpus`); named datasets are fetched into :func:`data_dir
 
 from __future__ import annotations
 
-from typing import Any
+from lmlab.lazy import lazy_names
 
 #: where each public name lives; a name is imported on first use, so ``lmlab --help`` and ``lmlab data list``
 #: import no NumPy
@@ -31,12 +31,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'lmlab.data' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"lmlab.data.{_WHERE[name]}"), name)
+__getattr__ = lazy_names("lmlab.data", _WHERE)
 
 
 __all__ = [

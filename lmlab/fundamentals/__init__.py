@@ -4,8 +4,7 @@
 The names below are imported on first use (PEP 562), so that ``lmlab.fundamentals.names`` (what the command line
 needs to build its parser) does not import PyTorch."""
 
-import importlib
-from typing import Any
+from lmlab.lazy import lazy_names
 
 _WHERE = {
     "ACTIVATIONS": "activations",
@@ -19,10 +18,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'lmlab.fundamentals' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"lmlab.fundamentals.{_WHERE[name]}"), name)
+__getattr__ = lazy_names("lmlab.fundamentals", _WHERE)
 
 
 __all__ = sorted(_WHERE)

@@ -2,15 +2,9 @@
 alike), its families (``models/``, ``ngram/``), its training task and batching, perplexity evaluation, generation,
 run loading (ARPA files included), its comparison profile and its presets."""
 
-from typing import Any
+from lmlab.lazy import lazy_names
 
 __all__ = ["LanguageModel"]
 
-
-def __getattr__(name: str) -> Any:
-    """``LanguageModel`` on first use: reading the task table (``lmlab.lm.spec``) imports nothing heavy."""
-    if name == "LanguageModel":
-        from lmlab.lm.contract import LanguageModel
-
-        return LanguageModel
-    raise AttributeError(f"module 'lmlab.lm' has no attribute {name!r}")
+# LanguageModel on first use: reading the task table (lmlab.lm.spec) imports nothing heavy
+__getattr__ = lazy_names("lmlab.lm", {"LanguageModel": "contract"})

@@ -2,7 +2,7 @@
 dropout, a label embedding to condition on, initialisation schemes, a bidirectional encoder, the LM loss, and
 safetensors I/O."""
 
-from typing import Any
+from lmlab.lazy import lazy_names
 
 #: where each name lives: imported on first use, so a torch-free module of this package (shapes.py, tensor_io.py)
 #: can be imported without PyTorch
@@ -25,12 +25,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'lmlab.nn' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"lmlab.nn.{_WHERE[name]}"), name)
+__getattr__ = lazy_names("lmlab.nn", _WHERE)
 
 
 __all__ = [

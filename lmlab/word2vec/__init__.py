@@ -2,19 +2,9 @@
 trainer with a readable pure-Python path beside it, and the vectors' nearest neighbours, analogies and
 evaluations (:class:`WordVectors`)."""
 
-from typing import Any
+from lmlab.lazy import lazy_names
 
 __all__ = ["FAMILIES", "Word2VecConfig", "WordVectors"]
 
-
-def __getattr__(name: str) -> Any:
-    """The package's names on first use: reading the task table (``lmlab.word2vec.spec``) imports nothing heavy."""
-    if name in ("FAMILIES", "Word2VecConfig"):
-        from lmlab.word2vec import config
-
-        return getattr(config, name)
-    if name == "WordVectors":
-        from lmlab.word2vec.vectors import WordVectors
-
-        return WordVectors
-    raise AttributeError(f"module 'lmlab.word2vec' has no attribute {name!r}")
+# the names on first use: reading the task table (lmlab.word2vec.spec) imports nothing heavy
+__getattr__ = lazy_names("lmlab.word2vec", {"FAMILIES": "config", "Word2VecConfig": "config", "WordVectors": "vectors"})
