@@ -297,6 +297,7 @@ def main() -> None:
     ap.add_argument("--extra", default="", help="more flags for lmlab train, e.g. '--max-seconds 600'")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    os.environ["LMLAB_THREADS"] = str(torch.get_num_threads())  # the engine on the reference's count
     store = load_store()
     extra = args.extra.split()
     if args.only == "speed":

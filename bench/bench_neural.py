@@ -378,6 +378,7 @@ def main() -> None:
     args = p.parse_args()
     only = args.only or ["speed", "names", "gpu"]
     torch.set_num_threads(args.threads)
+    os.environ["LMLAB_THREADS"] = str(args.threads)  # the engine on the reference's count: no probing
     store_threads = args.threads
     store = load_store()
     store["machine"], store["date"] = machine(), today()

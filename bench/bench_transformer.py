@@ -243,6 +243,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    os.environ["LMLAB_THREADS"] = str(torch.get_num_threads())  # the engine on the reference's count
     if args.names:
         bench_names()
         return

@@ -399,6 +399,7 @@ def main() -> None:
     if not args.smoke and args.only is None:
         ap.error("give --only PART or --smoke")
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    os.environ["LMLAB_THREADS"] = str(torch.get_num_threads())  # the engine on the reference's count
     tokenizer = spacy_tokenizer()
     if tokenizer is None:
         print("spaCy is not installed (pip install 'lmlab[bench]'): anchor BLEU is not measured", file=sys.stderr)

@@ -272,6 +272,7 @@ def main() -> None:
     if not args.smoke and not args.only:
         ap.error("give --only speed|accuracy|report, or --smoke")
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    os.environ["LMLAB_THREADS"] = str(torch.get_num_threads())  # the engine on the reference's count
     if args.smoke:
         store: dict = {}
         bench_speed(store, 3, ["lenet5"], runs=1)
