@@ -15,6 +15,7 @@ README) or to a temporary folder.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import random
@@ -23,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,8 +53,9 @@ STEPS = ["--max-steps", "5", "--epochs", "1", "--batch-size", "4", "--seq-len", 
 NEURAL = ["--device", "cpu", "--seed", "1"]
 
 
-def train_runs(root: Path, data: Path) -> None:
-    """One tiny run of each task (three language models: an n-gram, a GRU, a Transformer) and a comparison report."""
+def train_runs(root: Path, data: Path, trained=lambda name: None) -> None:
+    """One tiny run of each task (three language models: an n-gram, a GRU, a Transformer) and a comparison report;
+    ``trained(name)`` after each run."""
     lm = data / "lm"
     lm.mkdir(parents=True)
     (lm / "train.txt").write_text("\n".join(LINES * 3) + "\n", encoding="utf-8")
@@ -95,27 +98,23 @@ def train_runs(root: Path, data: Path) -> None:
     }  # fmt: skip
     for name, flags in runs.items():
         assert main(["train", *map(str, flags), "--out", str(root / name)]) == 0, name
+        trained(name)
     report = ["compare", "--data", str(lm), "--models", "ngram", "--tokenizer", "word", "--out", str(root / "report")]
     assert main(report) == 0
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks train faster on one thread (and the machine is shared)
-    base = tmp_path_factory.mktemp("playground")
-    try:
-        train_runs(base / "runs", base / "data")
-    finally:
-        torch.set_num_threads(threads)
-    return base / "runs"
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread, the more so on a shared machine; the server (started inside) and
+    this process then also compute in the same order, so their numbers agree to the last bit."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LMLAB_THREADS", "1")
+        yield
 
 
-@pytest.fixture(scope="module")
-def server(root):
-    """``lmlab serve`` on a free port: its base URL (http://127.0.0.1:PORT)."""
+@contextlib.contextmanager
+def serving(root: Path):
+    """``lmlab serve`` on a free port over ``root``: its base URL (http://127.0.0.1:PORT); SIGTERM, then SIGKILL."""
     argv = [sys.executable, "-m", "lmlab", "serve", "--root", str(root), "--port", "0", "--token", TOKEN]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first: list[str] = []
@@ -135,6 +134,38 @@ def server(root):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def load_in_server(base: str, path: str) -> None:
+    """Ask the server to describe the run at ``path``, which loads it (and PyTorch, the first time)."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/runs", headers=auth), timeout=120) as answer:
+        run = next(r["id"] for r in json.load(answer)["runs"] if r["path"] == path)
+    urllib.request.urlopen(urllib.request.Request(f"{base}/api/runs/{run}", headers=auth), timeout=120).close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, one_thread):
+    """The server, started on an empty root that the runs are then trained into (it finds runs as they appear):
+    it starts, and loads its first neural model, while the test process trains the others."""
+    base = tmp_path_factory.mktemp("playground")
+    root = base / "runs"
+    root.mkdir()
+    with serving(root) as url:
+        warm = threading.Thread(target=load_in_server, args=(url, "lm/gru"), daemon=True)
+        train_runs(root, base / "data", trained=lambda name: warm.start() if name == "lm/gru" else None)
+        warm.join(120)
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def server(served) -> str:
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def root(served) -> Path:
+    return served[1]
 
 
 @pytest.fixture(scope="module")
