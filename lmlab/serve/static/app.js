@@ -324,7 +324,10 @@ const TASK_NAMES = {
 
 // ---------------------------------------------------------------- routing
 
+let routeTicket = 0; // the view opened last wins over one still loading
+
 async function route() {
+  routeTicket++;
   const view = $("#view");
   const hash = location.hash.replace(/^#/, "");
   markCurrent();
@@ -340,16 +343,19 @@ async function route() {
 }
 
 async function runView(view, id) {
+  const ticket = ++routeTicket;
   view.dataset.view = "loading";
   view.replaceChildren(el("p", { text: "Loading the run…" }));
   let run;
   try {
     run = await runApi(id, "");
   } catch (e) {
+    if (ticket !== routeTicket) return;
     view.replaceChildren(el("p", { class: "error", role: "alert", text: e.message }));
     view.dataset.view = "error";
     return;
   }
+  if (ticket !== routeTicket) return;
   const facts = el("dl", { class: "facts" },
     ...[["task", TASK_NAMES[run.task] || run.task], ["family", run.family], ["path", run.path],
       ["parameters", run.parameters?.toLocaleString()], ["data", (state.runs.find((r) => r.id === id) || {}).data],
