@@ -339,6 +339,7 @@ def create_app(root: str | Path, token: str | None = None, host: str = "127.0.0.
                     "families": list(spec.family_table()),
                     "data": [d.name for d in DATASETS.values() if d.kind in spec.data_kinds],
                     "takes_tokenizer": spec.compare_profile().takes_tokenizer,
+                    "presets": spec.preset_names(),
                 }
             )
         return JSONResponse({"tasks": out})

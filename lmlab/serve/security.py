@@ -34,6 +34,12 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 
+#: lmlab compare's report.html keeps its style inline: its files may use inline style (never inline script)
+REPORT_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+    *SECURITY_HEADERS[1:],
+]
+
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
@@ -144,6 +150,8 @@ class Guard:
                     return {"type": "http.disconnect"}
             return message
 
+        headers = REPORT_HEADERS if scope.get("path", "").startswith("/reports/") else SECURITY_HEADERS
+
         async def secured_send(message: dict[str, Any]) -> None:
             nonlocal answered
             if too_large:  # whatever the app answers to a body it could not read, the answer is 413
@@ -152,7 +160,7 @@ class Guard:
                     await _send_json(send, 413, {"error": f"the request body is larger than {MAX_BODY:,} bytes"})
                 return
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+                message = {**message, "headers": [*message.get("headers", []), *headers]}
             await send(message)
 
         try:

@@ -226,7 +226,9 @@ def test_nothing_outside_the_root_is_served(client, root):
     reports = client.get("/api/reports", headers=AUTH).json()["reports"]
     assert [r["path"] for r in reports] == ["cmp"]
     rid = reports[0]["id"]
-    assert client.get(f"/reports/{rid}/report.html", headers=AUTH).text.startswith("<html>")
+    r = client.get(f"/reports/{rid}/report.html", headers=AUTH)
+    assert r.text.startswith("<html>") and "style-src 'self' 'unsafe-inline'" in r.headers["content-security-policy"]
+    assert "script-src" not in r.headers["content-security-policy"]  # inline scripts stay refused
     for name in ("linked.html", "..%2Fsecret.txt", "%2E%2E", ".hidden.html", "results.py"):
         r = client.get(f"/reports/{rid}/{name}", headers=AUTH)
         assert r.status_code == 404 and "not for the page" not in r.text
@@ -304,7 +306,7 @@ def test_oversized_bodies_are_refused(client, ids):
 def test_a_training_from_the_api_streams_its_metrics_and_can_be_stopped(client, root, tmp_path, monkeypatch):
     tasks = {t["name"]: t for t in client.get("/api/tasks", headers=AUTH).json()["tasks"]}
     assert "gru" in tasks["lm"]["families"] and "tinyshakespeare" in tasks["lm"]["data"]
-    assert tasks["image"]["takes_tokenizer"] is False
+    assert tasks["image"]["takes_tokenizer"] is False and "names-gru" in tasks["lm"]["presets"]
     for body, message in [
         ({"task": "nope", "model": "gru", "data": "names"}, "task must be one of"),
         ({"task": "lm", "model": "nope", "data": "names"}, "model must be one of"),
