@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -52,6 +53,20 @@ def test_a_run_records_its_labels_and_how_it_reads_them(runs):
     assert config["model"]["examples"] == "lines" and "input token" in config["condition"]
     plain = json.loads((runs["plain"] / "config.json").read_text())
     assert "labels" not in plain and plain["model"]["num_labels"] == 0
+
+
+def test_runs_from_before_labels_still_load(runs, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(runs["plain"], old)
+    config = json.loads((old / "config.json").read_text())
+    del config["model"]["num_labels"]
+    (old / "config.json").write_text(json.dumps(config))
+    m = lmlab.load(old)
+    assert m.labels == () and m.predict(["aaa"]) == lmlab.load(runs["plain"]).predict(["aaa"])
+    config["labels"] = ["A"]  # labels the weights do not have
+    (old / "config.json").write_text(json.dumps(config))
+    with pytest.raises(lmlab.LmlabError, match="names 1 labels; field 'model.num_labels' is 0"):
+        lmlab.load(old)
 
 
 def test_eval_json_gives_the_perplexity_given_the_labels_and_shuffled(runs):
