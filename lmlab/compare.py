@@ -67,6 +67,9 @@ class Row:
     peak_memory_mb: float | None = None
     curve: list[list[float]] = field(default_factory=list)  # [elapsed seconds, the profile's validation metric]
     samples: list[str] = field(default_factory=list)
+    #: the machine's 1-minute load average when the family's training started and ended: a figure measured beside
+    #: other busy processes is not an idle machine's
+    load: list[float] = field(default_factory=list)
 
 
 ROW_FIELDS = {f.name for f in fields(Row)}
@@ -287,7 +290,7 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
             f"[{i}/{len(cmp.models)}] {family}: training ({families[family].summary})"
             + (f"; about {est / 60:.1f} min left overall" if est else "")
         )
-        row = Row(family=family, command=shlex.join(argv), run_dir=str(run_dir))
+        row = Row(family=family, command=shlex.join(argv), run_dir=str(run_dir), load=[_load_average()])
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "lmlab.cli.main", *argv[1:]])
         try:
@@ -300,6 +303,7 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
             raise
         proc.returncode = os.waitstatus_to_exitcode(status)
         row.train_seconds = time.perf_counter() - t0
+        row.load.append(_load_average())
         row.peak_memory_mb = usage.ru_maxrss / 1024
         if proc.returncode != 0:
             row.status = f"failed (exit status {proc.returncode})"
@@ -319,6 +323,22 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
         f"report: {out / 'report.md'}"
     )
     return results
+
+
+def _load_average() -> float:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover - no load average on this system
+        return float("nan")
+
+
+def load_line(rows: list[dict[str, Any]]) -> str:
+    """The load each family trained under, for the report: ``Load (1-minute average) at each training's start and
+    end: mlp 0.1-0.2, gru 1.0-2.1.``"""
+    parts = [f"{r['family']} {r['load'][0]:g}-{r['load'][-1]:g}" for r in rows if r.get("load")]
+    if not parts:
+        return ""
+    return f" Load (1-minute average, {os.cpu_count()} cores) at each training's start and end: {', '.join(parts)}."
 
 
 def machine_description() -> str:
@@ -446,6 +466,7 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
     title = f"lmlab compare{task}: {cmp['data']}, {cmp['tokenizer']} tokens"
     budget = f"{cmp['budget_minutes']:g} minutes" if cmp.get("budget_minutes") else f"{cmp.get('steps')} steps each"
     about = f"Machine: {results['machine']}. Date: {results['date']}. Budget: {budget}. Device: {cmp['device']}."
+    about += load_line(results["rows"])
     md = [f"# {title}", "", about, "", markdown_table(results), ""]
     md += [f"![{name}]({name})" for name in images] + [""]
     md += ["## Commands", ""]

@@ -59,6 +59,8 @@ def test_report_files_agree(report):
         assert f"{ppl:.2f}" in md and f"{ppl:.2f}" in html
         assert r["command"].startswith(f"lmlab train --model {name}") and r["command"] in md
         assert len(r["samples"]) == 3 and r["parameters"] > 0 and r["peak_memory_mb"] > 0
+        assert len(r["load"]) == 2 and all(x >= 0 for x in r["load"])  # the load it trained under
+        assert f"{name} {r['load'][0]:g}-{r['load'][1]:g}" in md
     for png in ("val_perplexity_vs_time.png", "perplexity_vs_parameters.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert png in md and png in html
