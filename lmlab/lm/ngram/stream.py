@@ -68,6 +68,12 @@ def _dtype(k: int, *extra: tuple[str, str]) -> np.dtype:
     return np.dtype([(w, "<i4") for w in words(k)] + list(extra))
 
 
+def _rows(memory: int, record_bytes: int) -> int:
+    """Records per chunk and per sort buffer in the passes after counting: a pass holds a chunk, the records it
+    makes, a sorter's buffer and that buffer's sort (a copy, its uint64 keys and order), about ten times a chunk."""
+    return max(memory // 10 // record_bytes, 1)
+
+
 def block_tokens(memory: int, order: int) -> int:
     """Tokens counted per block within ``memory`` bytes: half the budget, the sorters' buffers take the other half.
 
@@ -113,7 +119,7 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
     n_tokens = 0
     per_order = memory // 2 // max(order - 1, 1)
     sorters = {
-        k: Sorter(spill, _dtype(k, ("c", "<i8")), words(k), budget_rows=per_order // (4 * (4 * k + 8)), combine="c")
+        k: Sorter(spill, _dtype(k, ("c", "<i8")), words(k), budget_rows=per_order // (6 * (4 * k + 8)), combine="c")
         for k in range(2, order + 1)
     }
     bar = _bar("count n-grams", None, "token", progress)
@@ -146,14 +152,14 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress):
         adj1 = c1
     else:  # a unigram's left extensions: the distinct bigrams ending in it
         left1 = np.zeros(V, dtype=np.int64)
-        for _, chunk in chunks(counted[2], memory // 4 // 16):
+        for _, chunk in chunks(counted[2], _rows(memory, 16)):
             left1 += np.bincount(chunk["w1"], minlength=V)
         adj1 = np.where(np.arange(V) == bos, c1, left1)
     adjusted = {}
     for k in range(2, order + 1):
         table = counted[k]
         out = spill.new_file(f"adjusted{k}")
-        rows = memory // 4 // (4 * k + 8)
+        rows = _rows(memory, 4 * k + 8)
         if k == order:
             for _, chunk in chunks(table, rows):
                 rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
@@ -195,7 +201,7 @@ def _discounts(adj1, adjusted, order, bos, modified, memory):
     ]
     for k in range(2, order + 1):
         t = np.zeros(5, dtype=np.int64)
-        for _, chunk in chunks(adjusted[k], memory // 4 // (4 * k + 8)):
+        for _, chunk in chunks(adjusted[k], _rows(memory, 4 * k + 8)):
             t += sm.counts_of_counts(chunk["a"])
         discounts.append(sm.kn_discounts_of_order(t, k, modified=modified))
     return discounts
@@ -220,7 +226,7 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     probs: dict[int, np.ndarray] = {}  # order >= 2: records (w0..w{k-1}, p) sorted by words
     contexts: dict[int, np.ndarray] = {}  # order k: records (w0..w{k-1}, bow) of the k-grams that have children
     for k in range(2, order + 1):
-        rows = memory // 4 // (4 * k + 32)
+        rows = _rows(memory, 4 * k + 32)
         ctx_file = spill.new_file(f"contexts{k - 1}")
         p_file = spill.new_file(f"probs{k}")
         rotated = Sorter(
@@ -282,7 +288,7 @@ def _write(p1, probs, contexts, order, V, spill, memory):
     keys, logp, bow = [np.arange(V, dtype=np.int64)], [_log10(p1)], [bow1]
     for k in range(2, order + 1):
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
-        rows = memory // 4 // (4 * k + 40)
+        rows = _rows(memory, 4 * k + 40)
         parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
         children = SortedReader(contexts[k], words(k), rows) if k < order else None
         for _, chunk in chunks(probs[k], rows, group=words(k - 1)):

@@ -15,7 +15,7 @@ import pytest
 from lmlab.errors import LmlabError
 from lmlab.lm.ngram import fast
 from lmlab.lm.ngram.arpa import read_arpa
-from lmlab.lm.ngram.binary import HEADER_BYTES, hash_slots, map_binary, mix, slot_count
+from lmlab.lm.ngram.binary import HEADER_BYTES, hash_slots, map_binary, mix, slot_count, write_hash_slots
 from lmlab.lm.ngram.model import WEIGHTS_FILE, NgramLM
 from lmlab.lm.run import load_model, save_run
 from lmlab.runconfig import RunInfo
@@ -116,6 +116,18 @@ def test_hash_table_holds_every_ngram_once(crowded):
         assert full[span].all()
         wrapped += w < h
     assert (wrapped > 0) == crowded
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_hash_table_written_in_blocks_is_the_same_bytes(crowded, tmp_path):
+    import io
+
+    rng = np.random.default_rng(0)
+    keys = _keys_crowding_the_last_slot(300) if crowded else np.unique(rng.integers(0, 10**9, size=3000))
+    logp, bow = -rng.random(keys.size), -rng.random(keys.size)
+    f = io.BytesIO()
+    write_hash_slots(f, keys, logp, bow, block=64)
+    assert f.getvalue() == hash_slots(keys, logp, bow).tobytes()
 
 
 def _saved(model, tmp_path) -> Path:
