@@ -7,6 +7,7 @@ test --json``. One CPU thread (``OMP_NUM_THREADS=1``), as the figures of the REA
 
     python bench/bench_tag.py                               # every model: about 20 minutes
     python bench/bench_tag.py --models hmm,bilstm --seconds 300
+    python bench/bench_tag.py --speed                       # the engine against a plain loop: a few minutes
 
 Figures are stored in bench/out/tag.json and written into the bench_tag section of bench/RESULTS.md.
 """
@@ -98,11 +99,127 @@ def write_section(store: dict) -> None:
     update_section("bench_tag", "\n".join(lines))
 
 
+# ---- speed: lmlab's engine against a plain PyTorch loop, one update each in turn (as bench_classify.py)
+class PlainLoop:
+    """The training loop a user writes by hand: the same network class, optimizer, batches and singleton
+    replacement as lmlab's run."""
+
+    def __init__(self, task, cfg):
+        import torch
+
+        from lmlab.train.optim import build_optimizer
+
+        torch.manual_seed(1)
+        self.task, self.cfg = task, cfg
+        self.net = task.network_class(cfg).train()
+        self.opt = build_optimizer([p for p in self.net.parameters() if p.requires_grad], cfg)
+
+    def step(self, step: int) -> None:
+        import numpy as np
+        import torch
+
+        from lmlab.tag.task import to_batch
+        from lmlab.tag.vocab import UNK
+
+        arrays, tags = self.task.train_enc.arrays(self.task.batches.batch(step))
+        if self.cfg.unk_replace > 0:
+            rng = np.random.default_rng((self.task.seed, step, 1))
+            words = arrays["words"]
+            drop = self.task.singletons[words] & (rng.random(words.shape) < self.cfg.unk_replace)
+            arrays["words"] = np.where(drop, UNK, words)
+        out = self.net(to_batch(arrays, torch.device("cpu")), torch.from_numpy(tags))
+        self.opt.zero_grad()
+        out.loss.backward()
+        if self.cfg.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.clip)
+        self.opt.step()
+
+
+def interleaved(model: str, steps: int, warmup: int = 5) -> dict:
+    """Tokens per second of lmlab's engine and of :class:`PlainLoop` on the same GUM batches, interleaved."""
+    import statistics
+
+    import torch
+
+    from lmlab.tag.data import load_tagging_data
+    from lmlab.tag.models import get_tagger
+    from lmlab.tag.task import TaggingTask, train_tagger
+    from lmlab.tag.vocab import Vocabulary
+    from lmlab.train_options import TrainOptions
+
+    torch.set_num_threads(1)
+    os.environ["LMLAB_THREADS"] = "1"  # the engine on the reference's count: no probing inside the window
+    data = load_tagging_data("ud-english-gum", column="upos", encoding_errors="strict", seed=0)
+    vocab = Vocabulary.build(data.train.words)
+    entry = get_tagger(model)
+    values = {**entry.recipe, "max_steps": warmup + steps + 2, "log_every": 10, "device": "cpu", "epochs": 50}
+    cfg = entry.train_config_class()(**values, **entry.data_values(vocab.size, vocab.char_size, len(data.tags)))
+    ref_task = TaggingTask(cfg, data, vocab)
+    ref_task.prepare(Path(tempfile.gettempdir()), 0)  # the same seed as the run: the same batches
+    ref = PlainLoop(ref_task, cfg)
+    marks: list[tuple[float, float]] = []
+    ref_times: list[float] = []
+    tokens: list[int] = []
+
+    def callback(step, trainer):
+        t0 = time.perf_counter()
+        ref.step(step - 1)  # the batch lmlab's engine has just trained on
+        t1 = time.perf_counter()
+        marks.append((t0, t1))
+        ref_times.append(t1 - t0)
+        tokens.append(int(ref_task.train_enc.lengths[ref_task.batches.batch(step - 1)].sum()))
+
+    with tempfile.TemporaryDirectory() as d:
+        train_tagger(cfg, data, vocab, TrainOptions(progress=False, seed=0), Path(d) / "run", callbacks=[callback])
+    ours = [marks[k][0] - marks[k - 1][1] for k in range(warmup + 1, warmup + steps + 1)]
+    theirs = ref_times[warmup + 1 : warmup + steps + 1]
+    n = sum(tokens[warmup + 1 : warmup + steps + 1])
+    return {
+        "lmlab_tokens_per_s": n / sum(ours),
+        "plain_tokens_per_s": n / sum(theirs),
+        "ratio": sum(theirs) / sum(ours),
+        "step_ms_lmlab_median": 1000 * statistics.median(ours),
+        "step_ms_plain_median": 1000 * statistics.median(theirs),
+        "steps": steps,
+        "load": load(),
+    }
+
+
+def write_speed_section(speed: dict) -> None:
+    lines = [
+        "## Sequence labelling: the engine against a plain PyTorch loop (`bench/bench_tag.py --speed`)",
+        "",
+        f"Machine: {machine()}. Date: {today()}. One thread. UD English GUM batches, the family's default recipe; "
+        "one update of lmlab's engine (its batching, schedule, clipping and logging included), then one of a "
+        "hand-written loop over the same network class, optimizer and batches, in turn.",
+        "",
+        "| model | lmlab tokens/s | plain loop tokens/s | ratio | median step (lmlab / plain) | load at the end "
+        "| target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for model, r in speed.items():
+        verdict = "met" if r["ratio"] >= 1.0 else f"missed ({r['ratio']:.2f}x)"
+        lines.append(
+            f"| `{model}` | {r['lmlab_tokens_per_s']:,.0f} | {r['plain_tokens_per_s']:,.0f} | {r['ratio']:.3f} | "
+            f"{r['step_ms_lmlab_median']:.1f} / {r['step_ms_plain_median']:.1f} ms | {r['load']} | >= 1.0: {verdict} |"
+        )
+    update_section("bench_tag_speed", "\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
     parser.add_argument("--seconds", type=float, default=300.0, help="--max-seconds of the neural models (300)")
+    parser.add_argument("--speed", action="store_true", help="only the engine against a plain loop (bilstm, -crf)")
+    parser.add_argument("--steps", type=int, default=40, help="--speed: measured updates per model (40)")
     args = parser.parse_args()
+    if args.speed:
+        speed = {}
+        for model in ("bilstm", "bilstm-crf"):
+            speed[model] = interleaved(model, args.steps)
+            print(model, json.dumps(speed[model]), flush=True)
+        write_speed_section(speed)
+        return
     models = args.models.split(",")
     unknown = [m for m in models if m not in MODELS]
     if unknown:
