@@ -153,6 +153,21 @@ def test_model_file_round_trip_is_mapped_and_scores_as_in_memory(tmp_path):
     np.testing.assert_array_equal(loaded.next_token_log10([3, 4]), model.next_token_log10([3, 4]))
 
 
+def test_a_run_written_before_model_files_still_loads(tmp_path):
+    from safetensors.numpy import save_file
+
+    model = fit(LINES * 3, order=3)
+    run = _saved(model, tmp_path)
+    tensors = {}
+    for k in range(1, 4):
+        tensors |= {f"keys.{k}": model.keys[k - 1], f"logp.{k}": model.logp[k - 1], f"bow.{k}": model.bow[k - 1]}
+    save_file(tensors, str(run / "model.safetensors"))
+    (run / WEIGHTS_FILE).unlink()
+    loaded, _ = load_model(run)
+    ids = _ids(model)
+    np.testing.assert_array_equal(loaded.log10_stream(ids), model.log10_stream_numpy(ids))
+
+
 def test_stupid_backoff_weight_travels_in_the_file(tmp_path):
     model = fit(LINES, order=3, smoothing="stupid-backoff")
     loaded, _ = load_model(_saved(model, tmp_path))
