@@ -285,6 +285,7 @@ def create_app(root: str | Path, token: str | None = None, host: str = "127.0.0.
             if streams["active"] >= MAX_STREAMS:
                 raise BadRequest(f"{MAX_STREAMS} generations are running; try again when one ends", 503)
             streams["active"] += 1
+
         def start() -> Any:
             with lock:  # taken in a worker thread: the event loop never waits on a model's lock
                 return model.generate(**options)  # the options are checked here

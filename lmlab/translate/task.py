@@ -113,8 +113,10 @@ def check_translate_config(cfg: Any) -> None:
 
 #: Each family's default recipe (applied before --config and flags): the Multi30k baselines' optimizer settings.
 RECIPES: dict[str, dict[str, Any]] = {
-    # Adam 5e-4, clip 1, batches of 128 (the 3 + 3 layer baseline); label smoothing 0.1 (Vaswani et al.)
-    "transformer": {"lr": 5e-4, "label_smoothing": 0.1},
+    # sized for minutes (with the default 2 + 2 x 128 model): Adam 2e-3, 50 warm-up steps, then a cosine decay over
+    # the epochs or the --max-seconds budget; clip 1, batches of 128; label smoothing 0.1 (Vaswani et al.). The
+    # published baseline's constant 5e-4 comes with --preset multi30k-baseline.
+    "transformer": {"lr": 2e-3, "schedule": "cosine", "warmup_steps": 50, "label_smoothing": 0.1},
 }
 
 

@@ -86,7 +86,9 @@ def test_a_verb_refuses_a_run_of_a_task_that_does_not_declare_it(tmp_path):
 
     run = tmp_path / "run"
     run.mkdir()
-    (run / "config.json").write_text('{"format": "lmlab-run", "version": 1, "task": "graph", "family": "gcn", "model": {}}')
+    (run / "config.json").write_text(
+        '{"format": "lmlab-run", "version": 1, "task": "graph", "family": "gcn", "model": {}}'
+    )
     with pytest.raises(LmlabError, match=r"run is a graph run, not a language model \(a run of: lm\)"):
         check_run_task(run, "lmlab.cli.generate_cmd", "a language model")
     with pytest.raises(LmlabError, match=r"not a classifier \(a run of: classify, image\)"):
