@@ -146,7 +146,8 @@ class ThreadTuner:
         self._reason = reason
         self._queue = list(self.candidates)
         self._times = {}
-        self._settle = False
+        self._settle = True  # the first step of a probe is not timed, even on the count already set (a training's
+        # first step also warms its allocator)
 
     def _choose(self) -> None:
         medians = {n: statistics.median(t) for n, t in self._times.items()}
