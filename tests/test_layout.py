@@ -32,6 +32,7 @@ SHARED = [
     LMLAB / "sampling.py",
     LMLAB / "io.py",
     LMLAB / "lazy.py",
+    LMLAB / "threads.py",
     *sorted((LMLAB / "serve").glob("*.py")),
     *(LMLAB / "cli" / name for name in ("main.py", "train_cmd.py", "eval_cmd.py", "attention_cmd.py", "export_cmd.py",
                                        "compare_cmd.py", "plot_cmd.py", "common.py", "config_args.py", "launch.py")),

@@ -99,7 +99,7 @@ def load_network(path: str | Path, build: Callable[[], nn.Module]) -> nn.Module:
 
     :func:`check_weights_fit` runs first, so nothing is allocated for a configuration the file does not match.
     A network loaded to run (every verb but training) runs on the threads the machine has free
-    (:func:`lmlab.train.threads.inference_threads`, chosen once per process; a training chooses its own).
+    (:func:`lmlab.threads.inference_threads`, chosen once per process; a training chooses its own).
     """
     path = Path(path)
     _choose_threads_once()
@@ -115,7 +115,7 @@ _threads_chosen = False
 def _choose_threads_once() -> None:
     global _threads_chosen
     if not _threads_chosen:
-        from lmlab.train.threads import inference_threads
+        from lmlab.threads import inference_threads
 
         inference_threads()
         _threads_chosen = True

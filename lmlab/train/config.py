@@ -71,7 +71,7 @@ class EngineConfig:
     log_every: int = 50  # one metrics.jsonl row every this many steps
     # where
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps (auto: cuda, then mps, then cpu)
-    threads: int | None = None  # CPU threads per operator; None: chosen by timing steps (lmlab.train.threads)
+    threads: int | None = None  # CPU threads per operator; None: chosen by timing steps (lmlab.threads)
     amp: bool = True  # bf16 autocast on CUDA (ignored elsewhere)
     compile: bool = False  # torch.compile the network (falls back to eager where unavailable)
     tensorboard: bool = False  # also write TensorBoard event files to RUN/tensorboard

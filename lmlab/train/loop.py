@@ -45,6 +45,7 @@ from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.nn.weights import WEIGHTS_FILE, load_state_into, unique_state_dict
 from lmlab.runconfig import RunInfo
 from lmlab.rundir import RunBuild, check_out_dir, check_run_entries, claim_out, run_lock
+from lmlab.threads import ThreadTuner
 from lmlab.train import checkpoint as ckpt
 from lmlab.train.config import RESUMABLE
 from lmlab.train.device import CompiledOrEager, autocast, resolve_device
@@ -53,7 +54,6 @@ from lmlab.train.metrics import MetricsLog, NoMetricsLog, tensorboard_available,
 from lmlab.train.optim import build_optimizer, clip_global_norm, set_lr
 from lmlab.train.schedules import LRSchedule, progress_step
 from lmlab.train.task import TrainingTask
-from lmlab.train.threads import ThreadTuner
 from lmlab.train_options import TrainOptions
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lmlab.train.threads import PROBE_STEPS, RECHECK_STEPS, WINDOW, ThreadTuner, candidates, inference_threads
+from lmlab.threads import PROBE_STEPS, RECHECK_STEPS, WINDOW, ThreadTuner, candidates, inference_threads
 
 
 class Machine:
