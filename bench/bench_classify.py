@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from results import machine, today, update_section  # noqa: E402
+from results import Interleaved, machine, today, update_section  # noqa: E402
 
 STORE = ROOT / "bench" / "out" / "classify.json"
 MODELS = ("nb", "bow", "textcnn", "rnn", "attention", "transformer")
@@ -116,31 +116,11 @@ def interleaved(model: str, steps: int, warmup: int = 5) -> dict:
     ref_task = ClassificationTask(cfg, data, tok)
     ref_task.prepare(Path(tempfile.gettempdir()), 0)  # the same seed as the run: the same batches
     ref = PlainLoop(ref_task, cfg)
-    marks: list[tuple[float, float]] = []
-    ref_times: list[float] = []
-    sizes: list[int] = []
-
-    def callback(step, trainer):
-        t0 = time.perf_counter()
-        ref.step(step - 1)  # the batch lmlab's engine has just trained on
-        t1 = time.perf_counter()
-        marks.append((t0, t1))
-        ref_times.append(t1 - t0)
-        sizes.append(len(ref_task.batches.batch(step - 1)))
+    timing = Interleaved(ref.step, lambda step: len(ref_task.batches.batch(step)))
 
     with tempfile.TemporaryDirectory() as d:
-        train_classifier(cfg, data, tok, TrainOptions(progress=False, seed=0), Path(d) / "run", callbacks=[callback])
-    ours = [marks[k][0] - marks[k - 1][1] for k in range(warmup + 1, warmup + steps + 1)]
-    theirs = ref_times[warmup + 1 : warmup + steps + 1]
-    examples = sum(sizes[warmup + 1 : warmup + steps + 1])
-    return {
-        "lmlab_examples_per_s": examples / sum(ours),
-        "plain_examples_per_s": examples / sum(theirs),
-        "ratio": sum(theirs) / sum(ours),
-        "step_ms_lmlab_median": 1000 * statistics.median(ours),
-        "step_ms_plain_median": 1000 * statistics.median(theirs),
-        "steps": len(ours),
-    }
+        train_classifier(cfg, data, tok, TrainOptions(progress=False, seed=0), Path(d) / "run", callbacks=[timing])
+    return timing.summary("examples", warmup, steps)
 
 
 def bench_speed(store: dict, steps: int) -> None:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import machine, today, update_section  # noqa: E402
+from results import Interleaved, machine, today, update_section  # noqa: E402
 
 STORE = ROOT / "bench" / "out" / "tag.json"
 MODELS = ("hmm", "window", "bilstm", "bilstm-crf", "transformer")
@@ -137,7 +137,6 @@ class PlainLoop:
 
 def interleaved(model: str, steps: int, warmup: int = 5) -> dict:
     """Tokens per second of lmlab's engine and of :class:`PlainLoop` on the same GUM batches, interleaved."""
-    import statistics
 
     import torch
 
@@ -157,32 +156,11 @@ def interleaved(model: str, steps: int, warmup: int = 5) -> dict:
     ref_task = TaggingTask(cfg, data, vocab)
     ref_task.prepare(Path(tempfile.gettempdir()), 0)  # the same seed as the run: the same batches
     ref = PlainLoop(ref_task, cfg)
-    marks: list[tuple[float, float]] = []
-    ref_times: list[float] = []
-    tokens: list[int] = []
-
-    def callback(step, trainer):
-        t0 = time.perf_counter()
-        ref.step(step - 1)  # the batch lmlab's engine has just trained on
-        t1 = time.perf_counter()
-        marks.append((t0, t1))
-        ref_times.append(t1 - t0)
-        tokens.append(int(ref_task.train_enc.lengths[ref_task.batches.batch(step - 1)].sum()))
+    timing = Interleaved(ref.step, lambda step: int(ref_task.train_enc.lengths[ref_task.batches.batch(step)].sum()))
 
     with tempfile.TemporaryDirectory() as d:
-        train_tagger(cfg, data, vocab, TrainOptions(progress=False, seed=0), Path(d) / "run", callbacks=[callback])
-    ours = [marks[k][0] - marks[k - 1][1] for k in range(warmup + 1, warmup + steps + 1)]
-    theirs = ref_times[warmup + 1 : warmup + steps + 1]
-    n = sum(tokens[warmup + 1 : warmup + steps + 1])
-    return {
-        "lmlab_tokens_per_s": n / sum(ours),
-        "plain_tokens_per_s": n / sum(theirs),
-        "ratio": sum(theirs) / sum(ours),
-        "step_ms_lmlab_median": 1000 * statistics.median(ours),
-        "step_ms_plain_median": 1000 * statistics.median(theirs),
-        "steps": steps,
-        "load": load(),
-    }
+        train_tagger(cfg, data, vocab, TrainOptions(progress=False, seed=0), Path(d) / "run", callbacks=[timing])
+    return {**timing.summary("tokens", warmup, steps), "load": load()}
 
 
 def write_speed_section(speed: dict) -> None:

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from results import machine, today, update_section  # noqa: E402
+from results import Interleaved, machine, today, update_section  # noqa: E402
 
 STORE = ROOT / "bench" / "out" / "vision.json"
 #: name -> (family, extra flags): every family with its recipe, and the augmented runs for the 98.5% target
@@ -111,32 +111,12 @@ def interleaved(model: str, steps: int, warmup: int = 5) -> dict:
     ref_task = ImageClassificationTask(cfg, data)
     ref_task.prepare(Path(tempfile.gettempdir()), 0)  # the run's seed: the same batches
     ref = PlainLoop(ref_task, cfg)
-    marks: list[tuple[float, float]] = []
-    ref_times: list[float] = []
-    sizes: list[int] = []
-
-    def callback(step, trainer):
-        t0 = time.perf_counter()
-        ref.step(step - 1)  # the batch lmlab's engine has just trained on
-        t1 = time.perf_counter()
-        marks.append((t0, t1))
-        ref_times.append(t1 - t0)
-        sizes.append(len(ref_task.batches.batch(step - 1)))
+    timing = Interleaved(ref.step, lambda step: len(ref_task.batches.batch(step)))
 
     with tempfile.TemporaryDirectory() as d:
         opts = TrainOptions(progress=False, seed=0)
-        train_image_classifier(cfg, data, opts, Path(d) / "run", callbacks=[callback])
-    ours = [marks[k][0] - marks[k - 1][1] for k in range(warmup + 1, warmup + steps + 1)]
-    theirs = ref_times[warmup + 1 : warmup + steps + 1]
-    images = sum(sizes[warmup + 1 : warmup + steps + 1])
-    return {
-        "lmlab_images_per_s": images / sum(ours),
-        "plain_images_per_s": images / sum(theirs),
-        "ratio": sum(theirs) / sum(ours),
-        "step_ms_lmlab_median": 1000 * statistics.median(ours),
-        "step_ms_plain_median": 1000 * statistics.median(theirs),
-        "steps": len(ours),
-    }
+        train_image_classifier(cfg, data, opts, Path(d) / "run", callbacks=[timing])
+    return {**timing.summary("images", warmup, steps)}
 
 
 def bench_speed(store: dict, steps: int, models: list[str], runs: int) -> None:

@@ -41,3 +41,43 @@ def update_section(name: str, body: str) -> None:
     tmp = RESULTS.with_suffix(".tmp")
     tmp.write_text(text)
     os.replace(tmp, RESULTS)
+
+
+class Interleaved:
+    """The engine against a plain PyTorch loop, one update each in turn: a training callback that, after each of
+    the engine's updates, runs ``ref_step(step)`` on the batch the engine has just trained on and times it. The
+    engine's update is the time from the end of one reference step to the start of the next (its batching,
+    schedule, clipping and logging included); ``size(step)`` counts the batch's units (examples, images, tokens).
+    """
+
+    def __init__(self, ref_step, size):
+        self.ref_step, self.size = ref_step, size
+        self.marks: list[tuple[float, float]] = []
+        self.ref_times: list[float] = []
+        self.sizes: list[int] = []
+
+    def __call__(self, step: int, trainer) -> None:
+        import time
+
+        t0 = time.perf_counter()
+        self.ref_step(step - 1)  # the batch lmlab's engine has just trained on
+        t1 = time.perf_counter()
+        self.marks.append((t0, t1))
+        self.ref_times.append(t1 - t0)
+        self.sizes.append(self.size(step - 1))
+
+    def summary(self, unit: str, warmup: int, steps: int) -> dict:
+        """Units per second of both after ``warmup`` updates, their ratio and median step times."""
+        import statistics
+
+        ours = [self.marks[k][0] - self.marks[k - 1][1] for k in range(warmup + 1, warmup + steps + 1)]
+        theirs = self.ref_times[warmup + 1 : warmup + steps + 1]
+        n = sum(self.sizes[warmup + 1 : warmup + steps + 1])
+        return {
+            f"lmlab_{unit}_per_s": n / sum(ours),
+            f"plain_{unit}_per_s": n / sum(theirs),
+            "ratio": sum(theirs) / sum(ours),
+            "step_ms_lmlab_median": 1000 * statistics.median(ours),
+            "step_ms_plain_median": 1000 * statistics.median(theirs),
+            "steps": len(ours),
+        }
