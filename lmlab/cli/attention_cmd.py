@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 
 from lmlab.errors import LmlabError
-from lmlab.tasks import task_of_path
 
 
 def register(sub) -> None:
@@ -18,8 +17,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    task = task_of_path(args.run)
-    draw = task.verb("attention")
+    """Load the run through :func:`lmlab.load`; its task's ``attention(run, args)`` draws ``run.explain(text)``."""
+    import lmlab
+    from lmlab.tasks import get_task
+
+    model = lmlab.load(args.run)
+    draw = get_task(model.task).verb("attention")
     if draw is None:
-        raise LmlabError(f"{args.run}: a {task.name} run has no attention weights to draw")
-    return draw(args)
+        raise LmlabError(f"{args.run}: a {model.task} run has no attention weights to draw")
+    return draw(model, args)

@@ -260,22 +260,24 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def attention(args: argparse.Namespace) -> int:
-    from lmlab.classify.task import load_classifier
+def attention(run, args: argparse.Namespace) -> int:
+    """``lmlab attention RUN --text T --out FILE``: the attention weights of ``run.explain(text)``, the words
+    shaded per hop (PNG or HTML)."""
+    import numpy as np
+
     from lmlab.classify.visualize import draw_word_attention
 
-    classifier, _ = load_classifier(args.run)
-    if not hasattr(classifier, "attention"):
-        raise LmlabError(f"{args.run}: this classifier has no attention weights to draw")
-    words, weights, probs = classifier.attention(args.text)
-    if weights is None:
-        raise LmlabError(f"{args.run}: this classifier has no attention weights; train --model attention")
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".html", ".htm"):
         raise LmlabError(f"--out must end in .png or .html, got {args.out!r}")
-    label = classifier.labels[int(probs.argmax())]
-    draw_word_attention(words, weights, out, title=f"{label} ({probs.max():.1%})")
-    print(f"wrote {out} ({len(words)} words, {weights.shape[0]} hop(s)); predicted {label} ({probs.max():.1%})")
+    view = run.explain(args.text)
+    if view["method"] != "attention":
+        raise LmlabError(f"{args.run}: this classifier has no attention weights; train --model attention")
+    words, hops = view["tokens"], np.asarray(view["hops"], dtype=np.float64)
+    label, p = view["label"], view["probability"]
+    draw_word_attention(words, hops, out, title=f"{label} ({p:.1%})")
+    cut = f" of {view['num_tokens']}" if view["truncated"] else ""
+    print(f"wrote {out} ({len(words)}{cut} words, {hops.shape[0]} hop(s)); predicted {label} ({p:.1%})")
     return 0
 
 

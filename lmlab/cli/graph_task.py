@@ -246,6 +246,9 @@ def _repeat(entry, cfg, args: argparse.Namespace, data, split, out: Path) -> int
     return 0
 
 
+MAX_ROWS = 40  # in-neighbours drawn at most (those with the largest weights)
+
+
 def _model_and_data(args: argparse.Namespace, *, spec: str | None = None):
     """A graph run's model, its config, the graph (the run's, or --data) and the run's split of it."""
     from lmlab.graph.data import run_graph_data
@@ -282,25 +285,22 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def attention(args: argparse.Namespace) -> int:
+def attention(run, args: argparse.Namespace) -> int:
     """``lmlab attention RUN --text NODE_ID --out FILE.png``: how much the node reads each neighbour, per layer and
-    head, for an attention model (gat)."""
+    head, from ``run.explain(node)`` of an attention model (gat)."""
     from lmlab.graph.visualize import draw_node_attention
 
-    model, _, data, _ = _model_and_data(args)
-    layers = model.attention(data)
-    if layers is None:
-        raise LmlabError(f"{args.run}: a {model.family} model has no attention weights; train --model gat")
-    if args.text not in set(data.ids):
-        raise LmlabError(
-            f"--text {args.text!r} is not a node id of {data.name} (give a paper id such as {data.ids[0]!r})"
-        )
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise LmlabError(f"--out must end in .png, got {args.out!r}")
-    node = data.ids.index(args.text)
-    n = draw_node_attention(layers, node, data, out)
-    print(f"wrote {out} (node {args.text}: itself and {n - 1} neighbour(s), {len(layers)} layer(s))")
+    view = run.explain(args.text, max_neighbours=MAX_ROWS, max_points=1)
+    if view["attention"] is None:
+        raise LmlabError(f"{args.run}: a {run.family} model has no attention weights; train --model gat")
+    attention = view["attention"]
+    node = view["prediction"]
+    draw_node_attention(attention, f"node {node['node']} ({node['true_label']})", out)
+    n = attention["total"]
+    print(f"wrote {out} (node {node['node']}: itself and {n - 1} neighbour(s), {len(attention['layers'])} layer(s))")
     return 0
 
 

@@ -157,7 +157,7 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def attention(args: argparse.Namespace) -> int:
+def attention(run, args: argparse.Namespace) -> int:
     raise LmlabError(
         f"{args.run} is an image classifier: draw what it sees with lmlab plot RUN --filters or --feature-maps "
         "--image FILE.png"

@@ -227,7 +227,7 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def attention(args: argparse.Namespace) -> int:
+def attention(run, args: argparse.Namespace) -> int:
     raise LmlabError(f"{args.run} is a tagger: it has no attention weights to draw; lmlab tag RUN --text TEXT tags it")
 
 

@@ -236,14 +236,20 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def attention(args: argparse.Namespace) -> int:
-    from lmlab.translate.task import load_translator
+def attention(run, args: argparse.Namespace) -> int:
+    """``lmlab attention RUN --text SOURCE --out FILE.png``: the cross-attention of ``run.explain(source)``
+    (every layer and head of a Transformer and their mean; one matrix for an RNN with attention)."""
+    import numpy as np
+
     from lmlab.translate.visualize import plot_alignment
 
     if Path(args.out).suffix.lower() != ".png":
         raise LmlabError(f"--out must end in .png, got {args.out!r}")
-    translator, _ = load_translator(args.run)
-    src, tgt, weights, translation = translator.alignment(args.text)
+    view = run.explain(args.text)
+    if view["alignment"] is None:
+        raise LmlabError(f"a {run.family} model has no attention to draw; train bahdanau, luong or transformer")
+    weights = np.asarray([layer["heads"] for layer in view["layers"]], dtype=np.float64)  # (L, h, T, S)
+    src, tgt, translation = view["source_tokens"], view["target_tokens"], view["translation"]
     n = plot_alignment(weights, src, tgt, args.out, f"{args.text[:60]}  ->  {translation[:60]}")
     L, h = weights.shape[:2]
     panels = "1 matrix" if n == 1 else f"{L} layers x {h} heads and their mean"

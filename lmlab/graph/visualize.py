@@ -112,24 +112,22 @@ def node_attention(
     return rows[0][0], [alpha for _, alpha in rows], total
 
 
-def draw_node_attention(
-    layers: list[tuple[np.ndarray, np.ndarray]], node: int, data: Any, out: str | Path, max_rows: int = 40
-) -> int:
-    """A heat map per layer of how much ``node`` reads itself and each in-neighbour (rows) in each head
-    (columns); a node with more than ``max_rows`` in-neighbours shows those with the largest mean weight over the
-    heads of the first layer. Returns the number of in-neighbours, itself included."""
+def draw_node_attention(attention: dict[str, Any], title: str, out: str | Path) -> None:
+    """A heat map per layer of how much a node reads itself and each in-neighbour (rows) in each head (columns),
+    from the ``attention`` view of :meth:`lmlab.graph.api.GraphRun.explain` (its ``sources``, their
+    ``source_labels``, each layer's (sources, heads) weights and the ``total`` of in-neighbours)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sources, alphas, total = node_attention(layers, node, max_rows)
-    rows = [(sources, alpha) for alpha in alphas]
-    labels = [f"{data.ids[j]}{' (itself)' if j == node else ''}: {data.classes[data.labels[j]]}" for j in sources]
+    alphas = [np.asarray(a, dtype=np.float64) for a in attention["layers"]]
+    sources, total = attention["sources"], attention["total"]
+    labels = [f"{node}: {label}" for node, label in zip(sources, attention["source_labels"])]
     height = max(2.5, 0.3 * len(sources) + 1.5)
-    fig, axes = plt.subplots(1, len(rows), figsize=(3 + 2.2 * len(rows) + 0.3 * max(a.shape[1] for _, a in rows),
-                                                    height), squeeze=False)  # fmt: skip
-    for i, (_, alpha) in enumerate(rows):
+    fig, axes = plt.subplots(1, len(alphas), figsize=(3 + 2.2 * len(alphas) + 0.3 * max(a.shape[1] for a in alphas),
+                                                      height), squeeze=False)  # fmt: skip
+    for i, alpha in enumerate(alphas):
         ax = axes[0][i]
         ax.imshow(alpha, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
         ax.set_title(f"layer {i + 1}", fontsize=9)
@@ -140,14 +138,11 @@ def draw_node_attention(
             for k in range(alpha.shape[1]):
                 ax.text(k, r, f"{alpha[r, k]:.2f}", ha="center", va="center", fontsize=6, color="white")
     shown = f" ({len(sources)} of {total} with the largest weights)" if total > len(sources) else ""
-    fig.suptitle(
-        f"node {data.ids[node]} ({data.classes[data.labels[node]]}): attention over its neighbours{shown}", fontsize=9
-    )
+    fig.suptitle(f"{title}: attention over its neighbours{shown}", fontsize=9)
     fig.tight_layout()
     with atomic_open(Path(out), "wb") as f:
         fig.savefig(f, format="png")
     plt.close(fig)
-    return total
 
 
 __all__ = ["PROJECTIONS", "draw_node_attention", "node_attention", "pca_2d", "plot_node_embeddings", "project_2d"]

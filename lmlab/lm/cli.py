@@ -225,23 +225,24 @@ def _summary(where: str, r) -> str:
     )
 
 
-def plot_attention(weights, labels: list[str], out: Path, title: str) -> None:
-    """weights: one (n_head, T, T) tensor per layer; a grid of layers (rows) by heads (columns)."""
+def plot_attention(layers: list, labels: list[str], out: Path, title: str) -> None:
+    """layers: one (n_head, T, T) array per layer; a grid of layers (rows) by heads (columns)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     from lmlab.io import atomic_open
 
-    n_layer, n_head = len(weights), weights[0].size(0)
+    n_layer, n_head = len(layers), len(layers[0])
     T = len(labels)
     size = max(2.0, 0.28 * T + 1)
     fig, axes = plt.subplots(n_layer, n_head, figsize=(size * n_head, size * n_layer), squeeze=False)
-    for layer, w in enumerate(weights):
+    for layer, w in enumerate(layers):
         for head in range(n_head):
             ax = axes[layer][head]
-            ax.imshow(w[head].numpy(), cmap="viridis", vmin=0.0, vmax=1.0)
+            ax.imshow(np.asarray(w[head], dtype=np.float64), cmap="viridis", vmin=0.0, vmax=1.0)
             ax.set_title(f"layer {layer + 1}, head {head + 1}", fontsize=8)
             ax.set_xticks(range(T), labels, rotation=90, fontsize=6)
             ax.set_yticks(range(T), labels, fontsize=6)
@@ -252,27 +253,19 @@ def plot_attention(weights, labels: list[str], out: Path, title: str) -> None:
     plt.close(fig)
 
 
-def attention(args: argparse.Namespace) -> int:
-    from lmlab.lm.run import load_model
-
-    model, _ = load_model(args.run)
-    attention = getattr(model, "attention_weights", None)
-    if attention is None:
-        raise LmlabError(f"a {model.family} model has no attention weights to draw; use a transformer run")
-    tok = model.tokenizer
-    ids = tok.encode(args.text)
-    if not ids:
-        raise LmlabError("--text has no tokens")
-    weights = attention(ids)
-    T = weights[0].size(-1)
-    if T > MAX_POSITIONS:  # a panel grows with T: past this, the figure is too large to draw or read
-        raise LmlabError(
-            f"--text reads as {T} positions; the attention plot draws at most {MAX_POSITIONS}: give a shorter text"
-        )
-    shown = [tok.eos_id, *ids][-T:]
-    labels = [repr(tok.id_to_token(i))[1:-1] for i in shown]
-    plot_attention(weights, labels, Path(args.out), f"{args.run}: {args.text[:60]}")
-    print(f"wrote {args.out} ({len(weights)} layers x {weights[0].size(0)} heads, {T} positions)")
+def attention(run, args: argparse.Namespace) -> int:
+    """``lmlab attention RUN --text T --out FILE.png``: every layer and head of a Transformer's
+    ``run.explain(text)`` as heat maps, for the text's last :data:`MAX_POSITIONS` positions at most."""
+    if Path(args.out).suffix.lower() != ".png":
+        raise LmlabError(f"--out must end in .png, got {args.out!r}")
+    view = run.explain(args.text, max_tokens=MAX_POSITIONS)
+    if view["method"] != "attention":
+        raise LmlabError(f"a {run.family} model has no attention weights to draw; use a transformer run")
+    layers = [layer["heads"] for layer in view["layers"]]
+    labels = [repr(token)[1:-1] for token in view["tokens"]]  # a newline or a tab shown escaped
+    plot_attention(layers, labels, Path(args.out), f"{args.run}: {args.text[:60]}")
+    shown = f"the last {len(labels)} of {view['num_tokens']}" if view["truncated"] else f"{len(labels)}"
+    print(f"wrote {args.out} ({len(layers)} layers x {len(layers[0])} heads, {shown} positions)")
     return 0
 
 
