@@ -27,6 +27,7 @@ from lmlab.lm.ngram import smoothing as sm
 from lmlab.lm.ngram.binary import BinaryTables, hash_slots, map_binary, write_binary
 from lmlab.lm.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
 from lmlab.lm.ngram.external import parse_size
+from lmlab.lm.ngram.prune import Pruning, check_thresholds, kept_ngrams, make_pruning, prune_tables
 from lmlab.runfiles import annotation_field, check_fields, config_from_json, expect, read_bytes
 from lmlab.tokenizers import Tokenizer
 
@@ -55,11 +56,24 @@ class NgramConfig:
     # estimate within this much memory (e.g. 2G), streaming through sorted files (Kneser-Ney only); None: in memory
     memory: str | None = None
     temp_dir: str | None = None  # where those files go (default: the system's temporary folder)
+    # lmplz --prune: drop the n-grams of order k seen at most prune[k-1] times (e.g. 0,0,1: singletons of order 3
+    # and above); the last value applies to the orders above it; Kneser-Ney only
+    prune: list[int] | None = None
+    # lmplz --limit_vocab_file: drop the n-grams holding a word not in this file (words separated by whitespace)
+    limit_vocab_file: str | None = None
 
     def __post_init__(self):
         check_order(self.order)
         if self.smoothing not in sm.SMOOTHINGS and self.smoothing != IMPORTED:
             raise LmlabError(f"unknown smoothing {self.smoothing!r}; choose one of: {', '.join(sm.SMOOTHINGS)}")
+        if self.prune is not None:
+            self.prune = list(check_thresholds(self.prune, self.order) or [0] * self.order)
+        prunes = (self.prune is not None and any(self.prune)) or self.limit_vocab_file
+        if prunes and self.smoothing not in STREAMING_SMOOTHINGS:
+            raise LmlabError(
+                f"--prune and --limit-vocab-file prune {' and '.join(STREAMING_SMOOTHINGS)} models only (as "
+                f"lmplz does), not --smoothing {self.smoothing}"
+            )
         if self.memory is not None:
             parse_size(self.memory)
             if self.smoothing not in STREAMING_SMOOTHINGS:
@@ -70,12 +84,18 @@ class NgramConfig:
     def memory_bytes(self) -> int | None:
         return None if self.memory is None else parse_size(self.memory)
 
+    def pruning(self, tokenizer: Tokenizer) -> Pruning | None:
+        """What ``prune`` and ``limit_vocab_file`` drop, over ``tokenizer``'s ids (None: nothing); reads the file."""
+        return make_pruning(self.prune, self.limit_vocab_file, tokenizer, self.order)
 
-def estimate(counts, cfg: NgramConfig) -> sm.BackoffTables:
-    """Dispatch to the smoothing function named by ``cfg.smoothing``."""
+
+def estimate(counts, cfg: NgramConfig, keep: list[np.ndarray] | None = None) -> sm.BackoffTables:
+    """Dispatch to the smoothing function named by ``cfg.smoothing``; ``keep``: the n-grams pruning keeps."""
     s = cfg.smoothing
     if s == "modified-kneser-ney" or s == "kneser-ney":
-        return sm.kneser_ney(counts, modified=s == "modified-kneser-ney", interpolate_unigrams=cfg.interpolate_unigrams)
+        return sm.kneser_ney(
+            counts, modified=s == "modified-kneser-ney", interpolate_unigrams=cfg.interpolate_unigrams, keep=keep
+        )
     if s == "absolute-discount":
         return sm.absolute_discount(counts, discount=cfg.discount, interpolate_unigrams=cfg.interpolate_unigrams)
     if s == "witten-bell":
@@ -171,14 +191,22 @@ class NgramLM(LanguageModel):
 
     @classmethod
     def fit(cls, ids: np.ndarray, tokenizer: Tokenizer, config: NgramConfig) -> NgramLM:
-        """Count the n-grams of an ``</s>``-terminated id stream and estimate the model."""
+        """Count the n-grams of an ``</s>``-terminated id stream and estimate the model (pruned as the configuration
+        says: then its tokenizer holds only the words kept)."""
+        pruning = config.pruning(tokenizer)
         counts = count_ngrams(ids, config.order, tokenizer.vocab_size, tokenizer.bos_id, tokenizer.eos_id)
-        tables = estimate(counts, config)
+        if pruning is None:
+            tables = estimate(counts, config)
+            keys, logp, bow = counts.keys, tables.logp, tables.bow
+        else:
+            dropped, keep = kept_ngrams(counts.keys, counts.counts, counts.vocab_size, pruning)
+            tables = estimate(counts, config, keep)
+            tokenizer, keys, logp, bow = prune_tables(tokenizer, counts.keys, tables.logp, tables.bow, keep, dropped)
         return cls(
             tokenizer,
-            counts.keys,
-            tables.logp,
-            tables.bow,
+            keys,
+            logp,
+            bow,
             config,
             missing_context_bow=tables.missing_context_bow,
             discounts=tables.discounts,
@@ -339,7 +367,7 @@ class NgramLM(LanguageModel):
 
     def config_dict(self) -> dict[str, Any]:
         d = asdict(self.config)
-        del d["memory"], d["temp_dir"]  # how it was estimated, not what it is
+        del d["memory"], d["temp_dir"], d["limit_vocab_file"]  # how it was estimated, not what it is
         d["missing_context_bow"] = self.missing_context_bow
         if self.discounts is not None:
             d["discounts"] = [list(x) for x in self.discounts]

@@ -120,17 +120,22 @@ def _interpolated(
     level_counts: list[np.ndarray],
     *,
     interpolate_unigrams: bool,
+    keep: list[np.ndarray] | None = None,
 ) -> BackoffTables:
     """Build interpolated tables: p_k(h w) = alpha_k(h w) + gamma_k(h) p_{k-1}(h' w).
 
-    ``alpha_gamma(k, parent, c, n_contexts)`` gives alpha for each order-k n-gram and gamma for each context.
+    ``alpha_gamma(k, parent, c, n_contexts)`` gives alpha for each order-k n-gram and gamma for each context;
+    with ``keep`` (the n-grams that pruning keeps, per order, see :mod:`lmlab.lm.ngram.prune`) it takes them as a
+    fifth argument, and a context's back-off weight counts only the children kept.
     """
+    extra = (lambda k: (keep[k - 1],)) if keep is not None else (lambda k: ())
     N, V = counts.order, counts.vocab_size
-    n_predictable = V - 1  # every id but <s>
+    # every id but <s>; a pruned model spreads over the words it keeps, as lmplz does
+    n_predictable = (V if keep is None else int(keep[0].sum())) - 1
     c1 = level_counts[0].astype(np.float64).copy()
     c1[counts.bos_id] = 0.0
     if interpolate_unigrams:
-        alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1)
+        alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1, *extra(1))
         p = alpha1 + gamma0[0] / n_predictable
     else:  # the textbook bottom: the level's own relative frequencies
         p = c1 / c1.sum()
@@ -140,9 +145,10 @@ def _interpolated(
     for k in range(2, N + 1):
         parent = counts.parent(k)
         n_ctx = counts.keys[k - 2].size
-        alpha, gamma = alpha_gamma(k, parent, level_counts[k - 1].astype(np.float64), n_ctx)
+        alpha, gamma = alpha_gamma(k, parent, level_counts[k - 1].astype(np.float64), n_ctx, *extra(k))
         probs.append(alpha + gamma[parent] * probs[k - 2][counts.suffix[k - 1]])
-        has_children = np.bincount(parent, minlength=n_ctx) > 0
+        children = parent if keep is None else parent[keep[k - 1]]
+        has_children = np.bincount(children, minlength=n_ctx) > 0
         bows.append(np.where(has_children, _log10(gamma), 0.0))
     bows.append(np.zeros(counts.keys[N - 1].size))
     return BackoffTables([_log10(p) for p in probs], bows)
@@ -151,8 +157,10 @@ def _interpolated(
 def _discounted_alpha_gamma(discount_of: Callable[[int, np.ndarray], np.ndarray]):
     """alpha/gamma of absolute discounting, with ``discount_of(k, c)`` giving each n-gram's discount."""
 
-    def alpha_gamma(k, parent, c, n_ctx):
+    def alpha_gamma(k, parent, c, n_ctx, keep=None):
         d = np.where(c > 0, np.minimum(discount_of(k, c), c), 0.0)
+        if keep is not None:  # a pruned n-gram gives its whole count to its context's weight (lmplz)
+            d = np.where(keep, d, c)
         denom = _per_context(parent, c, n_ctx)
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = (c - d) / denom[parent]
@@ -162,14 +170,22 @@ def _discounted_alpha_gamma(discount_of: Callable[[int, np.ndarray], np.ndarray]
     return alpha_gamma
 
 
-def kneser_ney(counts: NgramCounts, *, modified: bool = True, interpolate_unigrams: bool = True) -> BackoffTables:
+def kneser_ney(
+    counts: NgramCounts,
+    *,
+    modified: bool = True,
+    interpolate_unigrams: bool = True,
+    keep: list[np.ndarray] | None = None,
+) -> BackoffTables:
     """Interpolated (modified) Kneser-Ney, as KenLM's lmplz estimates it.
 
         p(w | h) = (a(h w) - D(a(h w))) / sum_x a(h x)  +  gamma(h) p(w | h')
         gamma(h) = (D1 N1(h .) + D2 N2(h .) + D3+ N3+(h .)) / sum_x a(h x)
 
     with a the adjusted counts, and the discounts of each order from its counts of counts (one discount
-    D = t1 / (t1 + 2 t2) for all counts when ``modified`` is False).
+    D = t1 / (t1 + 2 t2) for all counts when ``modified`` is False). With ``keep`` (per order, the n-grams pruning
+    keeps), the weights are lmplz's for a pruned model (:mod:`lmlab.lm.ngram.prune`); the tables still hold
+    every n-gram, for :func:`~lmlab.lm.ngram.prune.prune_tables` to drop the pruned ones.
     """
     adj = adjusted_counts(counts)
     discounts: list[tuple[float, ...]] = []
@@ -179,7 +195,7 @@ def kneser_ney(counts: NgramCounts, *, modified: bool = True, interpolate_unigra
             a = np.where(np.arange(a.size) == counts.bos_id, 0, a)
         discounts.append(kn_discounts_of_order(counts_of_counts(a), k, modified=modified))
     alpha_gamma = kn_alpha_gamma(discounts)
-    tables = _interpolated(counts, alpha_gamma, adj, interpolate_unigrams=interpolate_unigrams)
+    tables = _interpolated(counts, alpha_gamma, adj, interpolate_unigrams=interpolate_unigrams, keep=keep)
     tables.discounts = discounts
     return tables
 

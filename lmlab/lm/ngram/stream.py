@@ -43,6 +43,7 @@ from lmlab.lm.ngram.external import (
     read,
     sort_records,
 )
+from lmlab.lm.ngram.prune import Pruning
 
 #: Bytes a block holds per token while it is counted, for each order 2..N: its k-gram records (4k + 8 bytes), their
 #: sort order (8) and the sorted copy, with room for numpy's temporaries.
@@ -58,6 +59,7 @@ class StreamedTables:
     bow: list[np.ndarray]
     discounts: list[tuple[float, ...]]
     tokens: int  # ids counted, one </s> per line included
+    dropped: np.ndarray | None = None  # (V,) bool, the words pruning dropped (the tables leave them out)
 
 
 def words(k: int, prefix: str = "w") -> list[str]:
@@ -146,8 +148,17 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
     return c1, {k: s.result() for k, s in sorters.items()}, n_tokens
 
 
-def _adjust(c1, counted, order, V, bos, spill, memory, progress):
-    """Pass 2: adjusted counts; order k < N takes the number of distinct (k+1)-grams ending in each k-gram."""
+def _pruned(chunk, k, raw, dropped, pruning):
+    """Which records of a chunk of k-grams pruning drops: seen at most its threshold, or holding a dropped word."""
+    out = raw <= pruning.threshold(k)
+    for w in words(k):
+        out |= dropped[chunk[w]]
+    return out
+
+
+def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, dropped=None):
+    """Pass 2: adjusted counts; order k < N takes the number of distinct (k+1)-grams ending in each k-gram. A k-gram
+    that pruning drops keeps its adjusted count negated (as lmplz marks it with the count's top bit)."""
     if order == 1:
         adj1 = c1
     else:  # a unigram's left extensions: the distinct bigrams ending in it
@@ -166,6 +177,8 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress):
                 for w in words(k):
                     rec[w] = chunk[w]
                 rec["a"] = chunk["c"]
+                if pruning is not None:
+                    rec["a"][_pruned(chunk, k, chunk["c"], dropped, pruning)] *= -1
                 spill.append(out, rec)
         else:
             suffixes = Sorter(spill, _dtype(k, ("n", "<i8")), words(k), budget_rows=rows, combine="n")
@@ -187,6 +200,8 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress):
                 for w in words(k):
                     rec[w] = chunk[w]
                 rec["a"] = np.where(chunk["w0"] == bos, chunk["c"], left)
+                if pruning is not None:
+                    rec["a"][_pruned(chunk, k, chunk["c"], dropped, pruning)] *= -1
                 spill.append(out, rec)
         adjusted[k] = read(out, _dtype(k, ("a", "<i8")))
     return adj1, adjusted
@@ -202,7 +217,7 @@ def _discounts(adj1, adjusted, order, bos, modified, memory):
     for k in range(2, order + 1):
         t = np.zeros(5, dtype=np.int64)
         for _, chunk in chunks(adjusted[k], _rows(memory, 4 * k + 8)):
-            t += sm.counts_of_counts(chunk["a"])
+            t += sm.counts_of_counts(np.abs(chunk["a"]))  # pruned n-grams count too (lmplz)
         discounts.append(sm.kn_discounts_of_order(t, k, modified=modified))
     return discounts
 
@@ -212,14 +227,16 @@ def _log10(x):
         return np.log10(x)
 
 
-def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, spill, memory, progress):
-    """Pass 4: interpolated probabilities of every order (sorted by words) and the back-off weights of contexts."""
+def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, spill, memory, progress, dropped=None):
+    """Pass 4: interpolated probabilities of every order (sorted by words) and the back-off weights of contexts;
+    with ``dropped`` (the words pruning drops), only the n-grams kept, and lmplz's weights for a pruned model."""
     alpha_gamma = sm.kn_alpha_gamma(discounts)
     c1 = adj1.astype(np.float64).copy()
     c1[bos] = 0.0
+    keep1 = () if dropped is None else (~dropped,)
     if interpolate_unigrams:
-        alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1)
-        p1 = alpha1 + gamma0[0] / (V - 1)
+        alpha1, gamma0 = alpha_gamma(1, np.zeros(V, dtype=np.int64), c1, 1, *keep1)
+        p1 = alpha1 + gamma0[0] / ((V if dropped is None else int((~dropped).sum())) - 1)
     else:
         p1 = c1 / c1.sum()
     p1[bos] = 0.0
@@ -240,12 +257,18 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
             starts = group_starts(chunk, words(k - 1))
             n_ctx = starts.size
             parent = np.repeat(np.arange(n_ctx), np.diff(np.append(starts, chunk.size)))
-            alpha, gamma = alpha_gamma(k, parent, chunk["a"].astype(np.float64), n_ctx)
             ctx = np.empty(n_ctx, dtype=_dtype(k - 1, ("bow", "<f8")))
             for w in words(k - 1):
                 ctx[w] = chunk[w][starts]
+            if dropped is None:
+                alpha, gamma = alpha_gamma(k, parent, chunk["a"].astype(np.float64), n_ctx)
+            else:  # a pruned n-gram's count is negated; only contexts left with a child keep a back-off weight
+                keep = chunk["a"] > 0
+                alpha, gamma = alpha_gamma(k, parent, np.abs(chunk["a"]).astype(np.float64), n_ctx, keep)
+                with_child = np.bincount(parent[keep], minlength=n_ctx) > 0
+                chunk, alpha, parent = chunk[keep], alpha[keep], parent[keep]
             ctx["bow"] = _log10(gamma)
-            spill.append(ctx_file, ctx)
+            spill.append(ctx_file, ctx if dropped is None else ctx[with_child])
             if k == 2:
                 out = np.empty(chunk.size, dtype=_dtype(k, ("p", "<f8")))
                 for w in words(k):
@@ -279,13 +302,17 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     return p1, probs, contexts
 
 
-def _write(p1, probs, contexts, order, V, spill, memory):
-    """Pass 5: per-order keys, log10 probabilities and back-off weights, as the model holds them."""
+def _write(p1, probs, contexts, order, V, spill, memory, dropped=None):
+    """Pass 5: per-order keys, log10 probabilities and back-off weights, as the model holds them; with ``dropped``
+    (the words pruning drops), over the vocabulary of the words kept."""
     bow1 = np.zeros(V)
     if order > 1:
         ctx1 = contexts[1][: contexts[1].size]  # at most V records
         bow1[ctx1["w0"]] = ctx1["bow"]
-    keys, logp, bow = [np.arange(V, dtype=np.int64)], [_log10(p1)], [bow1]
+    kept = np.ones(V, dtype=bool) if dropped is None else ~dropped
+    new_id = np.cumsum(kept) - 1  # a kept word's id in the vocabulary of the words kept
+    V_out = int(kept.sum())
+    keys, logp, bow = [np.arange(V_out, dtype=np.int64)], [_log10(p1)[kept]], [bow1[kept]]
     for k in range(2, order + 1):
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
         rows = _rows(memory, 4 * k + 40)
@@ -293,7 +320,7 @@ def _write(p1, probs, contexts, order, V, spill, memory):
         children = SortedReader(contexts[k], words(k), rows) if k < order else None
         for _, chunk in chunks(probs[k], rows, group=words(k - 1)):
             if parents is None:
-                parent = chunk["w0"].astype(np.int64)
+                parent = new_id[chunk["w0"]]
             else:  # the prefix's row in the order below
                 first, above = parents.upto(key_view(chunk[-1:], words(k - 1)))
                 parent = first + np.searchsorted(key_view(above, words(k - 1)), key_view(chunk, words(k - 1)))
@@ -301,7 +328,7 @@ def _write(p1, probs, contexts, order, V, spill, memory):
             if children is not None:
                 _, ctx = children.upto(key_view(chunk[-1:], words(k)))
                 b[np.searchsorted(key_view(chunk, words(k)), key_view(ctx, words(k)))] = ctx["bow"]
-            spill.append(paths["keys"], parent * V + chunk[f"w{k - 1}"])
+            spill.append(paths["keys"], parent * V_out + new_id[chunk[f"w{k - 1}"]])
             spill.append(paths["logp"], _log10(chunk["p"]))
             spill.append(paths["bow"], b)
         # mapped read-only: the model file is written from these, one pass per order
@@ -323,20 +350,23 @@ def estimate_streaming(
     modified: bool = True,
     interpolate_unigrams: bool = True,
     progress: bool = True,
+    pruning: Pruning | None = None,
 ) -> StreamedTables:
     """Estimate interpolated (modified) Kneser-Ney from blocks of an ``</s>``-terminated id stream within about
-    ``memory`` bytes; the tables of orders >= 2 are files in ``spill``, which must outlive their use."""
+    ``memory`` bytes; the tables of orders >= 2 are files in ``spill``, which must outlive their use. With
+    ``pruning``, the n-grams it keeps, over the vocabulary of the words kept (``StreamedTables.dropped``)."""
     check_order(order)
     check_vocab_size(vocab_size, order)
     V = vocab_size
     c1, counted, n_tokens = _count(blocks, order, V, bos_id, eos_id, spill, memory, progress)
-    adj1, adjusted = _adjust(c1, counted, order, V, bos_id, spill, memory, progress)
+    dropped = None if pruning is None else pruning.dropped_words(c1)
+    adj1, adjusted = _adjust(c1, counted, order, V, bos_id, spill, memory, progress, pruning, dropped)
     discounts = _discounts(adj1, adjusted, order, bos_id, modified, memory)
     p1, probs, contexts = _estimate(
-        adj1, adjusted, order, V, bos_id, discounts, interpolate_unigrams, spill, memory, progress
+        adj1, adjusted, order, V, bos_id, discounts, interpolate_unigrams, spill, memory, progress, dropped
     )
-    keys, logp, bow = _write(p1, probs, contexts, order, V, spill, memory)
-    return StreamedTables(keys, logp, bow, discounts, n_tokens)
+    keys, logp, bow = _write(p1, probs, contexts, order, V, spill, memory, dropped)
+    return StreamedTables(keys, logp, bow, discounts, n_tokens, dropped)
 
 
 __all__ = ["StreamedTables", "block_tokens", "estimate_streaming", "split_blocks"]

@@ -9,6 +9,7 @@ from typing import Any
 from lmlab.data import Corpus
 from lmlab.lm.ngram.external import SpillDir
 from lmlab.lm.ngram.model import NgramConfig, NgramLM
+from lmlab.lm.ngram.prune import kept_vocabulary
 from lmlab.lm.ngram.stream import estimate_streaming, split_blocks
 from lmlab.lm.run import RunInfo, save_run
 from lmlab.rundir import claim_out
@@ -36,7 +37,7 @@ def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: Tr
         }
         save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
     # the run's file maps its tables and hash tables: no copy of either in memory from here on
-    return NgramLM.load_weights(out, model.config_dict(), tokenizer)
+    return NgramLM.load_weights(out, model.config_dict(), model.tokenizer)
 
 
 def fit_streaming(
@@ -46,6 +47,7 @@ def fit_streaming(
     model, whose tables of orders >= 2 are files in ``spill`` (which must outlive the model's use), and the number
     of tokens counted."""
     memory = cfg.memory_bytes()
+    pruning = cfg.pruning(tokenizer)  # the vocabulary file is read before counting
     encoded = (tokenizer.encode_lines(lines[i : i + ENCODE_LINES]).ids for i in range(0, len(lines), ENCODE_LINES))
     tables = estimate_streaming(
         split_blocks(encoded, tokenizer.eos_id, memory, cfg.order),
@@ -58,7 +60,10 @@ def fit_streaming(
         modified=cfg.smoothing == "modified-kneser-ney",
         interpolate_unigrams=cfg.interpolate_unigrams,
         progress=progress,
+        pruning=pruning,
     )
+    if tables.dropped is not None and tables.dropped.any():
+        tokenizer = kept_vocabulary(tokenizer, tables.dropped)[0]
     model = NgramLM(tokenizer, tables.keys, tables.logp, tables.bow, cfg, discounts=tables.discounts)
     return model, tables.tokens
 
@@ -78,7 +83,7 @@ def _train_streaming(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opt
         }
         save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
     # the tables were in the removed folder: the model now maps the run's file
-    return NgramLM.load_weights(out, model.config_dict(), tokenizer)
+    return NgramLM.load_weights(out, model.config_dict(), model.tokenizer)
 
 
 def compare_args(family: str, cmp: Any) -> list[str]:
