@@ -1,9 +1,9 @@
-"""The compiled word2vec trainer (lmlab/word2vec/_fast.c) and n-gram scorer (lmlab/lm/ngram/_score.c); everything
-else is in pyproject.toml.
+"""The compiled word2vec trainer (lmlab/word2vec/_fast.c), n-gram scorer (lmlab/lm/ngram/_score.c) and the sort and
+join of streaming n-gram estimation (lmlab/lm/ngram/_count.c); everything else is in pyproject.toml.
 
-Both extensions are optional: without a C compiler ``pip install`` still succeeds, word2vec trains on its
-readable pure-Python path (about a hundred times slower), saying so, and n-gram models score on their numpy path
-(the same numbers, slower).
+The extensions are optional: without a C compiler ``pip install`` still succeeds, word2vec trains on its
+readable pure-Python path (about a hundred times slower), saying so, n-gram models score on their numpy path
+(the same numbers, slower), and streaming estimation sorts with numpy (the same model, slower).
 """
 
 from setuptools import Extension, setup
@@ -21,6 +21,12 @@ setup(
             sources=["lmlab/lm/ngram/_score.c"],
             # no contraction into fused multiply-adds: the scores must equal the numpy path's bit for bit
             extra_compile_args=["-O2", "-ffp-contract=off", "-std=c99"],
+            optional=True,
+        ),
+        Extension(
+            "lmlab.lm.ngram._count",
+            sources=["lmlab/lm/ngram/_count.c"],
+            extra_compile_args=["-O3", "-std=c99"],
             optional=True,
         ),
     ]

@@ -23,6 +23,11 @@ import numpy as np
 
 from lmlab.errors import LmlabError
 
+try:  # the compiled sort and join (lmlab/lm/ngram/_count.c); without it, the numpy path below, slower
+    from lmlab.lm.ngram import _count
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _count = None
+
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -105,7 +110,32 @@ def key_view(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
     return out.view(f"S{4 * len(key)}").reshape(records.shape)
 
 
-def sort_records(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
+def _word_prefix(records: np.ndarray, key: Sequence[str]) -> int:
+    """k if the key fields are the records' first k fields, 4-byte integers one after another from offset 0 (the
+    layout the compiled routines read), else 0."""
+    fields = records.dtype.fields or {}
+    for j, name in enumerate(key):
+        if name not in fields or fields[name][1] != 4 * j or fields[name][0].kind not in "iu":
+            return 0
+        if fields[name][0].itemsize != 4:
+            return 0
+    return len(key)
+
+
+def sort_records(records: np.ndarray, key: Sequence[str], *, compiled: bool = True) -> np.ndarray:
+    """Records sorted by the key fields, first field first: the compiled radix sort where it applies, else
+    :func:`sort_records_numpy`; the same records either way, equal keys aside (which every caller combines or
+    never has). An array that owns its memory (a buffer made for the sort, as every caller's is) is sorted in
+    place and returned, without a copy."""
+    if compiled and _count is not None and records.size >= 2 and _word_prefix(records, key):
+        own = records.flags.owndata and records.flags.c_contiguous and records.flags.writeable
+        out = records if own else np.ascontiguousarray(records).copy()
+        _count.sort_records(out, len(key))
+        return out
+    return sort_records_numpy(records, key)
+
+
+def sort_records_numpy(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
     """Records sorted by the key fields, first field first.
 
     The fields are packed, as many as fit, into uint64 limbs of the bits the largest value needs (a 5-gram of a
@@ -127,6 +157,22 @@ def sort_records(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
         limbs.append(limb)
     order = np.argsort(limbs[0]) if len(limbs) == 1 else np.lexsort(limbs[::-1])
     return records[order]
+
+
+def search_sorted(haystack: np.ndarray, needles: np.ndarray, key: Sequence[str], *, compiled: bool = True):
+    """For each needle, the first row of the sorted ``haystack`` whose key fields are >= the needle's (numpy's
+    ``searchsorted``, side "left", on :func:`key_view`); compiled, a join of sorted records is linear.
+
+    >>> h = np.array([(1, 2), (1, 5), (3, 0)], dtype=[("w0", "<i4"), ("w1", "<i4")])
+    >>> search_sorted(h, h[[0, 2]], ["w0", "w1"]).tolist(), search_sorted(h, h[[2, 0]], ["w0"]).tolist()
+    ([0, 2], [2, 0])
+    """
+    k = len(key)
+    if compiled and _count is not None and _word_prefix(haystack, key) and _word_prefix(needles, key):
+        out = np.empty(needles.size, dtype=np.int64)
+        _count.search_sorted(np.ascontiguousarray(haystack), np.ascontiguousarray(needles), out, k)
+        return out
+    return np.searchsorted(key_view(haystack, key), key_view(needles, key))
 
 
 def group_starts(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
@@ -265,7 +311,7 @@ def chunks(records, rows: int, group: Sequence[str] = ()) -> Iterator[tuple[int,
                 end += same
                 if same < ahead.size:
                     break
-        yield start, np.array(records[start:end])
+        yield start, records[start:end]  # a file's rows are read afresh, an array's are a view
         start = end
 
 
@@ -289,7 +335,7 @@ class SortedReader:
             if k < block.size:
                 break
         self.at = end
-        return start, np.array(self.records[start:end])
+        return start, self.records[start:end]
 
 
 __all__ = [
@@ -303,5 +349,7 @@ __all__ = [
     "key_view",
     "parse_size",
     "read",
+    "search_sorted",
     "sort_records",
+    "sort_records_numpy",
 ]

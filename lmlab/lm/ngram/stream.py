@@ -41,6 +41,7 @@ from lmlab.lm.ngram.external import (
     group_starts,
     key_view,
     read,
+    search_sorted,
     sort_records,
 )
 from lmlab.lm.ngram.prune import Pruning
@@ -195,7 +196,7 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
             for _, chunk in chunks(table, rows):
                 _, ext = reader.upto(key_view(chunk[-1:], words(k)))
                 left = np.zeros(chunk.size, dtype=np.int64)
-                left[np.searchsorted(key_view(chunk, words(k)), key_view(ext, words(k)))] = ext["n"]
+                left[search_sorted(chunk, ext, words(k))] = ext["n"]
                 rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
                 for w in words(k):
                     rec[w] = chunk[w]
@@ -290,7 +291,7 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
             # grouped by suffix, so that no suffix is split between chunks (the reader moves past each one once)
             for _, chunk in chunks(rotated.result(), rows, group=words(k - 1)):
                 _, below = lower.upto(key_view(chunk[-1:], words(k - 1)))
-                at = np.searchsorted(key_view(below, words(k - 1)), key_view(chunk, words(k - 1)))
+                at = search_sorted(below, chunk, words(k - 1))
                 rec = np.empty(chunk.size, dtype=back.dtype)
                 for j in range(k):
                     rec[f"w{(j + 1) % k}"] = chunk[f"w{j}"]
@@ -323,11 +324,11 @@ def _write(p1, probs, contexts, order, V, spill, memory, dropped=None):
                 parent = new_id[chunk["w0"]]
             else:  # the prefix's row in the order below
                 first, above = parents.upto(key_view(chunk[-1:], words(k - 1)))
-                parent = first + np.searchsorted(key_view(above, words(k - 1)), key_view(chunk, words(k - 1)))
+                parent = first + search_sorted(above, chunk, words(k - 1))
             b = np.zeros(chunk.size)
             if children is not None:
                 _, ctx = children.upto(key_view(chunk[-1:], words(k)))
-                b[np.searchsorted(key_view(chunk, words(k)), key_view(ctx, words(k)))] = ctx["bow"]
+                b[search_sorted(chunk, ctx, words(k))] = ctx["bow"]
             spill.append(paths["keys"], parent * V_out + new_id[chunk[f"w{k - 1}"]])
             spill.append(paths["logp"], _log10(chunk["p"]))
             spill.append(paths["bow"], b)
