@@ -1,0 +1,124 @@
+"""Training speed beside one busy process (issue 26): every language-model comparison preset, alone and with one
+other CPU-bound process at normal priority beside it (what a browser tab, an IDE or another job on a lab server
+does to a 2-core laptop).
+
+    python bench/bench_busy.py [--seconds 25] [--rounds 2] [--families mlp,rnn,...]
+
+Each measurement is a whole ``lmlab train --data tinyshakespeare --tokenizer char --model F --preset compare-char
+--max-seconds S`` process, with the engine choosing its threads (no ``--threads``); its speed is the median
+``tokens_per_s`` of its logged training rows after the first quarter of its time (the thread probe and the
+allocator's warm-up excluded). The two conditions take turns (alone, beside, alone, beside, ...) so that a drift of
+the machine's load touches both. The busy process is ``python -c 'while True: pass'``. Results go to the
+``bench_busy`` section of bench/RESULTS.md and bench/out/busy.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from results import machine, today, update_section  # noqa: E402
+
+STORE = ROOT / "bench" / "out" / "busy.json"
+FAMILIES = ["mlp", "rnn", "lstm", "gru", "cnn", "transformer"]
+TARGET = 0.55  # the speed beside one busy process, as a share of the speed alone
+
+
+def load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def train_speed(family: str, seconds: float, out: Path) -> tuple[float, list[int]]:
+    """The median tokens/s of one training process after its first quarter, and the thread counts it chose."""
+    cmd = [sys.executable, "-m", "lmlab", "train", "--data", "tinyshakespeare", "--tokenizer", "char",
+           "--model", family, "--preset", "compare-char", "--max-seconds", f"{seconds:g}", "--out", str(out),
+           "--log-every", "5"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("LMLAB_THREADS", "OMP_NUM_THREADS")}
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r and r.get("elapsed_s", 0) > seconds / 4]
+    if not speeds:
+        raise SystemExit(f"{family}: no training rows after the first quarter of {seconds:g} s")
+    stats = json.loads((out / "config.json").read_text())["stats"]
+    threads = stats.get("threads") or {}
+    chosen = [c["threads"] for c in threads.get("changes", [])] or [threads.get("threads")]
+    return statistics.median(speeds), chosen
+
+
+def measure(family: str, seconds: float, rounds: int, tmp: Path) -> dict:
+    alone, beside, chosen_alone, chosen_beside, loads = [], [], [], [], []
+    for r in range(rounds):
+        speed, chosen = train_speed(family, seconds, tmp / f"{family}-alone-{r}")
+        alone.append(speed)
+        chosen_alone.append(chosen)
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            speed, chosen = train_speed(family, seconds, tmp / f"{family}-busy-{r}")
+        finally:
+            busy.kill()
+            busy.wait()
+        beside.append(speed)
+        chosen_beside.append(chosen)
+        loads.append(load())
+    a, b = statistics.median(alone), statistics.median(beside)
+    return {
+        "alone": alone,
+        "beside": beside,
+        "ratio": b / a,
+        "threads_alone": chosen_alone,
+        "threads_beside": chosen_beside,
+        "load_after_each_round": loads,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=25.0, help="each training's --max-seconds")
+    ap.add_argument("--rounds", type=int, default=2, help="alone/beside pairs per family")
+    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--note", default="", help="how the machine was shared, written under the table")
+    args = ap.parse_args()
+    start = load()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for family in args.families.split(","):
+            results[family] = measure(family, args.seconds, args.rounds, Path(tmp))
+            print(family, json.dumps(results[family]), flush=True)
+    store = {"date": today(), "machine": machine(), "load_start": start, "load_end": load(), "results": results,
+             "seconds": args.seconds, "rounds": args.rounds, "note": args.note}  # fmt: skip
+    STORE.parent.mkdir(parents=True, exist_ok=True)
+    STORE.write_text(json.dumps(store, indent=1))
+    lines = [
+        "## Training beside one busy process (`bench/bench_busy.py`)",
+        "",
+        f"Machine: {store['machine']}. Date: {store['date']}. Load average (1 / 5 / 15 min) at the start "
+        f"{start}, at the end {store['load_end']}. Each figure: `lmlab train --data tinyshakespeare --tokenizer char "
+        f"--model F --preset compare-char --max-seconds {args.seconds:g}`, the engine choosing its threads; the "
+        f"median tokens/s of its logged rows after the first quarter; alone and beside `python -c 'while True: "
+        f"pass'` (normal priority) in turn, {args.rounds} of each; the table gives the medians.",
+        "",
+        f"| family | tokens/s alone | tokens/s beside one busy process | ratio (target >= {TARGET}) | threads chosen "
+        "alone / beside |",
+        "|---|---|---|---|---|",
+    ]
+    for family, r in results.items():
+        met = "met" if r["ratio"] >= TARGET else "MISSED"
+        lines.append(
+            f"| {family} | {statistics.median(r['alone']):,.0f} | {statistics.median(r['beside']):,.0f} | "
+            f"{r['ratio']:.2f}: {met} | {r['threads_alone']} / {r['threads_beside']} |"
+        )
+    if args.note:
+        lines += ["", args.note]
+    update_section("bench_busy", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
