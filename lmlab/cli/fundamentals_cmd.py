@@ -112,7 +112,8 @@ def run_approx(args: argparse.Namespace) -> int:
     if args.interval:
         lo, hi = _interval(args.interval)
     x = sample_points(lo, hi, args.points)
-    y = parse_expression(formula, "--target")(x)
+    f = parse_expression(formula, "--target")
+    y = torch.tensor([f(v) for v in x.tolist()], dtype=torch.float64)
     if not torch.isfinite(y).all():
         raise LmlabError(f"--target {args.target!r} is not finite everywhere on [{lo:g}, {hi:g}]")
     widths = _ints(args.widths, "--widths", MAX_WIDTH)

@@ -29,20 +29,17 @@ product).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmlab.errors import LmlabError
-from lmlab.nn.shapes import conv_parameters, output_size, pool_output_size
+from lmlab.nn.shapes import Padding, conv_parameters, output_size, padding_sides, pool_output_size
 
 IMPLEMENTATIONS = ("fast", "unfold", "sliding")
 
 Pair = int | tuple[int, int]
-#: an int (all sides), a pair (height, width: each on both sides, as PyTorch), or (top, bottom, left, right)
-Padding = int | Sequence[int]
 
 
 def _pair(v: Pair, name: str) -> tuple[int, int]:
@@ -51,25 +48,6 @@ def _pair(v: Pair, name: str) -> tuple[int, int]:
     if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(a, int) for a in v):
         return int(v[0]), int(v[1])
     raise LmlabError(f"{name} must be an integer or a pair of integers, got {v!r}")
-
-
-def padding_sides(padding: Padding) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of a padding given as one int, an (h, w) pair or four sides.
-
-    >>> padding_sides(1), padding_sides((1, 2)), padding_sides((1, 0, 1, 0))
-    ((1, 1, 1, 1), (1, 1, 2, 2), (1, 0, 1, 0))
-    """
-    if isinstance(padding, int) and not isinstance(padding, bool):
-        sides = (padding,) * 4
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        sides = (padding[0], padding[0], padding[1], padding[1])
-    elif isinstance(padding, (tuple, list)) and len(padding) == 4:
-        sides = tuple(padding)
-    else:
-        raise LmlabError(f"padding must be an integer, (height, width) or (top, bottom, left, right), got {padding!r}")
-    if not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in sides):
-        raise LmlabError(f"padding must be integers >= 0, got {padding!r}")
-    return sides  # type: ignore[return-value]
 
 
 def _check_conv(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:

@@ -1,9 +1,33 @@
-"""The arithmetic of convolution and pooling layers: output sizes and parameter counts, without PyTorch (``lmlab
-cnn-shapes`` and ``lmlab conv`` use it without importing any)."""
+"""The arithmetic of convolution and pooling layers: paddings, output sizes and parameter counts, without PyTorch
+(``lmlab cnn-shapes`` and ``lmlab conv`` use it without importing any)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lmlab.errors import LmlabError
+
+#: an int (all sides), a pair (height, width: each on both sides, as PyTorch), or (top, bottom, left, right)
+Padding = int | Sequence[int]
+
+
+def padding_sides(padding: Padding) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of a padding given as one int, an (h, w) pair or four sides.
+
+    >>> padding_sides(1), padding_sides((1, 2)), padding_sides((1, 0, 1, 0))
+    ((1, 1, 1, 1), (1, 1, 2, 2), (1, 0, 1, 0))
+    """
+    if isinstance(padding, int) and not isinstance(padding, bool):
+        sides = (padding,) * 4
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
+        sides = (padding[0], padding[0], padding[1], padding[1])
+    elif isinstance(padding, (tuple, list)) and len(padding) == 4:
+        sides = tuple(padding)
+    else:
+        raise LmlabError(f"padding must be an integer, (height, width) or (top, bottom, left, right), got {padding!r}")
+    if not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in sides):
+        raise LmlabError(f"padding must be integers >= 0, got {padding!r}")
+    return sides  # type: ignore[return-value]
 
 
 def output_size(
@@ -78,4 +102,4 @@ def conv_parameters(kernel_h: int, kernel_w: int, in_channels: int, out_channels
     return (kernel_h * kernel_w * in_channels + (1 if bias else 0)) * out_channels
 
 
-__all__ = ["conv_parameters", "output_size", "pool_output_size"]
+__all__ = ["Padding", "conv_parameters", "output_size", "padding_sides", "pool_output_size"]

@@ -61,9 +61,9 @@ def test_activation_plot_is_a_png(tmp_path):
 
 def test_expressions():
     f = parse_expression("abs(50 - x)")
-    assert f(torch.tensor([4.0, 11.0, 77.0])).tolist() == [46.0, 39.0, 27.0]
-    assert parse_expression("max(x, 0) - min(x, 0)")(torch.tensor([-2.0, 3.0])).tolist() == [2.0, 3.0]
-    assert parse_expression("-x**2 + 2*x % 3")(torch.tensor([2.0])).tolist() == [-3.0]
+    assert [f(v) for v in (4.0, 11.0, 77.0)] == [46.0, 39.0, 27.0]
+    assert [parse_expression("max(x, 0) - min(x, 0)")(v) for v in (-2.0, 3.0)] == [2.0, 3.0]
+    assert parse_expression("-x**2 + 2*x % 3")(2.0) == -3.0
     for bad, message in [
         ("x.__class__", "Attribute is not allowed"),
         ("y + 1", "unknown name 'y'"),
