@@ -131,11 +131,17 @@ def run_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Below this many characters a BPE text is encoded line by line: its fast path (one stream, NumPy) saves about
+#: 0.4 us a character, less than NumPy's import (about 0.1 s) on a small text.
+FAST_PATH_CHARS = 200_000
+
+
 def _encode_each_line(tok: Tokenizer, lines: list[str]) -> tuple[list[list[int]], int]:
     """Each line's ids, and the out-of-vocabulary count."""
     from lmlab.tokenizers import BPETokenizer
 
-    if isinstance(tok, BPETokenizer):  # fast path: one stream, cut after each </s> (which text never produces)
+    if isinstance(tok, BPETokenizer) and sum(map(len, lines)) >= FAST_PATH_CHARS:
+        # one stream, cut after each </s> (which text never produces)
         enc = tok.encode_lines(lines)
         import numpy as np
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmlab.data.download import fetch, file_url
 from lmlab.data.registry import DATASETS, DatasetInfo
 from lmlab.data.registry import data_dir as default_data_dir
 from lmlab.errors import LmlabError
@@ -256,6 +255,8 @@ def _load_folder(folder: Path, encoding_errors: str) -> Corpus:
 
 def _dataset_root(info: DatasetInfo, data_dir: str | os.PathLike | None, download: bool) -> Path:
     """The data directory holding ``info``'s files, fetched first if ``download`` (else checked to be there)."""
+    from lmlab.data.download import fetch, file_url  # here: reading a file of one's own opens no network code
+
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if download:
         fetch(info, root)

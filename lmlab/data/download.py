@@ -13,22 +13,14 @@ file a mirror may serve either the gzip stream or the stored file; gzip's magic 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
-import http.client
 import logging
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-
-from tqdm import tqdm
 
 from lmlab.data.registry import DataFile, DatasetInfo, get_dataset
 from lmlab.data.registry import data_dir as default_data_dir
@@ -205,6 +197,9 @@ def _open_url(url: str, timeout: float, hint: str) -> Iterator[tuple[BinaryIO, i
     A ``file://`` URL is opened here rather than by urllib, which would open a FIFO in blocking mode and wait
     forever for a writer: it must name a regular file (see :func:`lmlab.runfiles.open_regular`).
     """
+    import urllib.parse
+    import urllib.request  # here, as the network modules below: `lmlab data verify` and `list` open no network
+
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
@@ -226,6 +221,11 @@ def _open_url(url: str, timeout: float, hint: str) -> Iterator[tuple[BinaryIO, i
 def _stream(url: str, out: Path, dest: Path, limit: int, *, desc: str, progress: bool, timeout: float) -> None:
     """Copy ``url`` into ``out``, at most ``limit`` bytes (:func:`download_limit`); raise LmlabError for HTTP
     errors, network failures, short transfers and a source that sends more than ``limit``, as soon as it does."""
+    import http.client
+    import urllib.error
+
+    from tqdm import tqdm
+
     dest_hint = _how_to_fix(dest)
     n_read = 0
     expected: int | None = None
@@ -276,6 +276,9 @@ def _starts_with(path: Path, prefix: bytes) -> bool:
 def _gunzip_in_place(path: Path, url: str, dest: Path, limit: int) -> None:
     """Replace the gzip file at ``path`` by its decompressed content (via a second temporary), refused as soon as
     it expands past ``limit`` bytes (the registered size): a small gzip bomb never fills the disk."""
+    import gzip
+    import zlib
+
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:

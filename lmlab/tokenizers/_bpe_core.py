@@ -18,7 +18,8 @@ one int is cheaper than hashing a tuple. Each fast function has a readable count
 equal to it: :func:`learn_merges_naive` (recount everything after each merge) beside :func:`learn_merges`
 (incremental counts, an index of the words holding each pair, a heap), and :func:`encode_word` (rescan the
 pairs after each merge) beside :func:`encode_word_heap` (long words) and :func:`encode_words` (many words at
-once, with numpy).
+once, with numpy). NumPy is imported only where it is used, and only for inputs large enough to repay its import
+(about 0.1 s): training on a small file imports none.
 
 References: Sennrich, Haddow and Birch (2016), "Neural Machine Translation of Rare Words with Subword Units";
 Gage (1994), "A New Algorithm for Data Compression".
@@ -32,16 +33,19 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import chain
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-from tqdm import tqdm
+if TYPE_CHECKING:
+    import numpy as np
 
 SHIFT = 32  # a pair (x, y) is x << SHIFT | y; symbol ids stay far below 2**32
 MASK = (1 << SHIFT) - 1
 NO_MERGE = 1 << 62  # the rank of a pair that was never merged: larger than every real rank
 LONG_WORD = 64  # words longer than this are encoded with a heap instead of rescanning their pairs
 BATCH_MIN = 64  # encode_words hands smaller batches to encode_word one by one
+# _initial_pairs counts in Python below this many symbols: 0.7 us a symbol against NumPy's 0.47, so NumPy's import
+# (about 0.1 s) is repaid from about 400,000 symbols on
+NUMPY_MIN_SYMBOLS = 400_000
 
 
 @contextlib.contextmanager
@@ -197,14 +201,17 @@ def learn_merges(
 
     merges: list[Merge] = []
     show = _stderr_is_tty() if progress is None else progress
-    bar = tqdm(
-        total=max(max_symbols - len(symbols), 0),
-        desc="BPE merges",
-        unit="merge",
-        disable=not show,
-        delay=1.0 if progress is None else 0.0,  # automatic bars only for trainings longer than a second
-        leave=False,
-    )
+    bar = None
+    if show:  # tqdm is imported only to draw a bar
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=max(max_symbols - len(symbols), 0),
+            desc="BPE merges",
+            unit="merge",
+            delay=1.0 if progress is None else 0.0,  # automatic bars only for trainings longer than a second
+            leave=False,
+        )
     heappop, heapreplace = heapq.heappop, heapq.heapreplace
     while len(symbols) < max_symbols and heap:
         neg, ka, kb, k = heap[0]
@@ -227,23 +234,62 @@ def learn_merges(
             new = index[text] = len(symbols)
             symbols.append(text)
             keys.append(text if tie_keys is None else next_key + len(merges))
-            bar.update()
+            if bar is not None:
+                bar.update()
         merges.append(Merge(a, b, new, c))
         _merge_everywhere(words, freqs, set(where.pop(k)), a, b, new, counts, where, heap, keys)
         del counts[k]
-    bar.close()
+    if bar is not None:
+        bar.close()
     return merges
 
 
 def _initial_pairs(
     words: Sequence[Sequence[int]], freqs: Sequence[int]
 ) -> tuple[defaultdict[int, int], defaultdict[int, list[int]]]:
-    """``c(x, y)`` of every pair (keyed ``x << 32 | y``) and the words holding it, counted with numpy.
+    """``c(x, y)`` of every pair (keyed ``x << 32 | y``) and the words holding it (one entry an occurrence, in
+    word order): :func:`_initial_pairs_python` below ``NUMPY_MIN_SYMBOLS`` symbols, else
+    :func:`_initial_pairs_numpy`; the same result.
 
     >>> counts, where = _initial_pairs([[1, 2, 3], [1, 2]], [5, 2])
     >>> dict(counts) == {1 << 32 | 2: 7, 2 << 32 | 3: 5}, dict(where) == {1 << 32 | 2: [0, 1], 2 << 32 | 3: [0]}
     (True, True)
     """
+    if sum(map(len, words)) < NUMPY_MIN_SYMBOLS:
+        return _initial_pairs_python(words, freqs)
+    return _initial_pairs_numpy(words, freqs)
+
+
+def _initial_pairs_python(
+    words: Sequence[Sequence[int]], freqs: Sequence[int]
+) -> tuple[defaultdict[int, int], defaultdict[int, list[int]]]:
+    """:func:`_initial_pairs`, one pair at a time.
+
+    >>> counts, where = _initial_pairs_python([[7, 7, 7]], [3])
+    >>> dict(counts) == {7 << 32 | 7: 6}, dict(where) == {7 << 32 | 7: [0, 0]}
+    (True, True)
+    """
+    counts: defaultdict[int, int] = defaultdict(int)
+    where: defaultdict[int, list[int]] = defaultdict(list)
+    for w, (word, f) in enumerate(zip(words, freqs)):
+        for x, y in zip(word, word[1:]):
+            k = x << SHIFT | y
+            counts[k] += f
+            where[k].append(w)
+    return counts, where
+
+
+def _initial_pairs_numpy(
+    words: Sequence[Sequence[int]], freqs: Sequence[int]
+) -> tuple[defaultdict[int, int], defaultdict[int, list[int]]]:
+    """:func:`_initial_pairs` with numpy: every pair of the corpus at once, grouped by ``np.unique``.
+
+    >>> counts, where = _initial_pairs_numpy([[7, 7, 7]], [3])
+    >>> dict(counts) == {7 << 32 | 7: 6}, dict(where) == {7 << 32 | 7: [0, 0]}
+    (True, True)
+    """
+    import numpy as np
+
     n = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     sym = np.fromiter(chain.from_iterable(words), dtype=np.int64, count=int(n.sum()))  # (N,)
     word = np.repeat(np.arange(len(words)), n)  # (N,)
@@ -418,6 +464,8 @@ def encode_words(words: Sequence[Sequence[int]], ranks: dict[int, int], new: Seq
     if not short:
         return out  # type: ignore[return-value]
 
+    import numpy as np
+
     keys = np.fromiter(ranks.keys(), dtype=np.int64, count=len(ranks))
     order = np.argsort(keys)
     keys, key_rank = keys[order], np.fromiter(ranks.values(), dtype=np.int64, count=len(ranks))[order]
@@ -479,6 +527,7 @@ def encode_words(words: Sequence[Sequence[int]], ranks: dict[int, int], new: Seq
 class IdTable:
     """Token-id sequences kept as the rows of one flat numpy table, so that many rows are gathered at once.
 
+    >>> import numpy as np
     >>> table = IdTable()
     >>> table.add((5, 6)), table.add(()), table.add((7,))
     (0, 1, 2)
@@ -488,9 +537,11 @@ class IdTable:
 
     def __init__(self) -> None:
         self.rows: list[tuple[int, ...]] = []
-        self._flat = np.zeros(0, dtype=np.int32)  # every row's ids, one after the other
-        self._start = np.zeros(0, dtype=np.int64)  # where each row begins in _flat
-        self._len = np.zeros(0, dtype=np.int64)
+        # Made on the first gather (NumPy is imported then): every row's ids, one after the other; where each
+        # row begins in _flat; its length.
+        self._flat: np.ndarray | None = None
+        self._start: np.ndarray | None = None
+        self._len: np.ndarray | None = None
 
     def add(self, ids: tuple[int, ...]) -> int:
         self.rows.append(ids)
@@ -498,12 +549,18 @@ class IdTable:
 
     def gather(self, rows: np.ndarray) -> np.ndarray:
         """The ids of ``rows``, concatenated: output position ``t`` of row ``r`` reads ``_flat[_start[r] + t]``."""
+        import numpy as np
+
         self._sync()
         n = self._len[rows]  # (R,)
         out_start = np.cumsum(n) - n
         return self._flat[np.repeat(self._start[rows] - out_start, n) + np.arange(int(n.sum()))]
 
     def _sync(self) -> None:
+        import numpy as np
+
+        if self._len is None:
+            self._flat, self._start, self._len = np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64)
         new = self.rows[len(self._len) :]
         if new:
             n = np.fromiter(map(len, new), dtype=np.int64, count=len(new))

@@ -16,13 +16,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lmlab.errors import LmlabError
 from lmlab.io import write_json
 from lmlab.runfiles import read_versioned_json
+
+if TYPE_CHECKING:
+    import numpy as np
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, BOS, EOS)
@@ -82,6 +83,8 @@ class Tokenizer(ABC):
 
     def encode_lines(self, lines: Sequence[str]) -> EncodedText:
         """Encode a corpus: each line's ids, then ``</s>``; counts out-of-vocabulary tokens."""
+        import numpy as np  # here: training a tokenizer, or encoding a line, imports no NumPy
+
         ids: list[int] = []
         n_oov = 0
         for line in lines:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
-
 from lmlab.tokenizers.base import EOS_ID, SPECIALS, UNK_ID, EncodedText, VocabTokenizer
 
 
@@ -36,6 +34,8 @@ class CharTokenizer(VocabTokenizer):
 
     def encode_lines(self, lines: Sequence[str]) -> EncodedText:
         """Vectorised: code points of the whole text mapped through a look-up table; newlines become ``</s>``."""
+        import numpy as np  # here: training a tokenizer, or encoding a line, imports no NumPy
+
         text = "\n".join(lines) + "\n" if lines else ""
         cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         uniq, inverse = np.unique(cps, return_inverse=True)

@@ -1,8 +1,10 @@
 """Start-up without PyTorch (issue 26): the commands that train or load no network import no torch, and building
-the command line (``lmlab --help``) imports not even NumPy. Each runs in a fresh interpreter."""
+the command line (``lmlab --help``), the tokenizers on small inputs, ``data``, ``cnn-shapes`` and ``conv`` import
+not even NumPy. Each runs in a fresh interpreter."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -19,7 +21,10 @@ print(code, " ".join(heavy) or "-")
 
 
 def _imports(argv: list[str], cwd) -> tuple[int, set[str]]:
-    r = subprocess.run([sys.executable, "-c", CHECK.format(argv=argv)], capture_output=True, text=True, cwd=cwd)
+    env = {**os.environ, "LMLAB_DATA_DIR": str(cwd)}  # `data verify` checks no real corpus
+    r = subprocess.run(
+        [sys.executable, "-c", CHECK.format(argv=argv)], capture_output=True, text=True, cwd=cwd, env=env
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     code, heavy = r.stdout.strip().splitlines()[-1].split(" ", 1)
     return int(code), set() if heavy == "-" else set(heavy.split())
@@ -31,13 +36,39 @@ def test_the_command_line_and_help_import_neither_numpy_nor_torch(tmp_path):
 
 
 def test_commands_without_a_network_import_no_torch(tmp_path):
+    """Every command that trains or loads no network (issue 26): no PyTorch; and those that need no arrays on a
+    small input (tokenizers, the corpus registry, the convolution arithmetic) not even NumPy."""
     (tmp_path / "c.txt").write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)
-    commands = [
+    (tmp_path / "one.txt").write_text("the cat sat on the mat\n")
+    without_numpy = [
+        ["tokenizer", "train", "--kind", "bpe", "--vocab-size", "40", "one.txt", "--out", "one.json"],
         ["tokenizer", "train", "--kind", "bpe", "--vocab-size", "40", "c.txt", "--out", "t.json"],
+        ["tokenizer", "train", "--kind", "bpe", "--vocab-size", "300", "--byte-level", "c.txt", "--out", "b.json"],
+        ["tokenizer", "train", "--kind", "word", "c.txt", "--out", "w.json"],
+        ["tokenizer", "train", "--kind", "char", "c.txt", "--out", "ch.json"],
         ["tokenizer", "encode", "t.json", "c.txt", "--out", "ids.txt"],
+        ["tokenizer", "encode", "b.json", "--text", "the cat sat"],
+        ["tokenizer", "encode", "w.json", "c.txt", "--out", "w_ids.txt"],
+        ["tokenizer", "decode", "t.json", "ids.txt", "--out", "back.txt"],
+        ["tokenizer", "inspect", "t.json", "--text", "the cat"],
+        ["tokenizer", "export", "t.json", "--hf", "hf.json"],
         ["data", "list"],
+        ["data", "verify"],
         ["cnn-shapes", "28x28x1 conv3x3x8 pool2 flatten fc10"],
-    ]
-    for argv in commands:
+        ["conv", "--image", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 2; 3 4", "--padding", "1,0,1,0", "--activation",
+         "sigmoid(x) - abs(50-x)", "--pool", "2"],
+    ]  # fmt: skip
+    with_numpy = [  # an n-gram model is NumPy arrays
+        ["train", "--model", "ngram", "--order", "3", "--data", "c.txt", "--out", "run"],
+        ["eval", "run"],
+        ["eval", "run", "--text", "one.txt", "--json"],
+        ["export", "run", "--format", "arpa", "--out", "run.arpa"],
+        ["train", "--model", "ngram", "--order", "2", "--tokenizer", "bpe", "--vocab-size", "40", "--data", "c.txt",
+         "--out", "bpe_run"],
+        ["eval", "run.arpa", "--data", "c.txt"],
+    ]  # fmt: skip
+    for argv in without_numpy:
+        assert _imports(argv, tmp_path) == (0, set()), argv
+    for argv in with_numpy:
         code, heavy = _imports(argv, tmp_path)
         assert code == 0 and "torch" not in heavy, (argv, code, heavy)

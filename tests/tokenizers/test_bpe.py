@@ -90,7 +90,9 @@ def _random_corpus(rng: random.Random) -> tuple[list[list[int]], list[int], list
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_fast_trainer_equals_naive_trainer(seed):
+@pytest.mark.parametrize("pair_counter", ["python", "numpy"])
+def test_fast_trainer_equals_naive_trainer(seed, pair_counter, monkeypatch):
+    monkeypatch.setattr(_bpe_core, "NUMPY_MIN_SYMBOLS", 0 if pair_counter == "numpy" else 10**9)
     rng = random.Random(seed)
     words, freqs, symbols = _random_corpus(rng)
     forbidden = frozenset({symbols[0] * 3})  # some runs want to spell it
@@ -102,6 +104,14 @@ def test_fast_trainer_equals_naive_trainer(seed):
     naive = _bpe_core.learn_merges_naive(words_b, freqs, symbols_b, max_symbols, **kwargs)
     assert fast == naive
     assert (words_a, symbols_a) == (words_b, symbols_b)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_initial_pair_counts_in_python_equal_numpys(seed):
+    words, freqs, _ = _random_corpus(random.Random(seed))
+    counts_py, where_py = _bpe_core._initial_pairs_python(words, freqs)
+    counts_np, where_np = _bpe_core._initial_pairs_numpy(words, freqs)
+    assert dict(counts_py) == dict(counts_np) and dict(where_py) == dict(where_np)
 
 
 def test_a_merge_spelling_an_existing_token_reuses_its_id():

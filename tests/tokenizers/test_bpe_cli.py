@@ -73,6 +73,21 @@ def test_encode_reports_unseen_characters(tmp_path, corpus, capsys):
     assert code == 0 and out.split("\n") == [" ".join(map(str, tok.encode(t))) for t in ["low", "", "low wider"]] + [""]
 
 
+@pytest.mark.parametrize("byte_level", [False, True])
+def test_encode_gives_the_same_ids_line_by_line_and_on_the_fast_path(tmp_path, corpus, capsys, monkeypatch, byte_level):
+    from lmlab.cli import tokenizer_cmd
+
+    tok_path, text = tmp_path / "tok.json", tmp_path / "text.txt"
+    text.write_text("low lowest ж\n\n  wider  newer\tnew\nthe end\n", encoding="utf-8")
+    train = ["tokenizer", "train", "--vocab-size", 300 if byte_level else 60, "--out", tok_path, corpus]
+    assert run(capsys, *train, *(["--byte-level"] if byte_level else []))[0] == 0
+    outputs = []
+    for fast_path_chars in (0, 10**9):  # the fast path for every text, then for none
+        monkeypatch.setattr(tokenizer_cmd, "FAST_PATH_CHARS", fast_path_chars)
+        outputs.append(run(capsys, "tokenizer", "encode", tok_path, text))
+    assert outputs[0] == outputs[1] and outputs[0][0] == 0 and len(outputs[0][1].splitlines()) == 4
+
+
 def test_other_kinds_train_too(tmp_path, corpus, capsys):
     for kind in ("char", "word"):
         code, out, err = run(capsys, "tokenizer", "train", "--kind", kind, "--out", tmp_path / f"{kind}.json", corpus)
