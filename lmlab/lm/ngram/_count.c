@@ -6,7 +6,10 @@ Records are fixed-size rows (a numpy structured array) whose first k fields are 
   sort_records(records, k)        sorts the records in place: a least-significant-digit radix sort on 16-bit digits,
                                   stable, skipping every digit that all records share (a vocabulary below 65,536
                                   words needs one pass per word); a buffer the size of the records is borrowed.
-  search_sorted(haystack, needles, k) -> int64 array: for each needle, the first row of the sorted haystack whose
+  combine_sorted(records, k, offset) -> n
+                                  makes sorted records with equal keys one, in place, adding up their int64 field
+                                  at byte ``offset``; the first n rows are the result.
+  search_sorted(haystack, needles, out, k): for each needle, the first row of the sorted haystack whose
                                   key is >= the needle's (numpy's searchsorted, side "left"); a binary search that
                                   starts from the previous answer when the needles are sorted (every use here), so
                                   a join of two sorted files is linear.
@@ -19,7 +22,10 @@ Both equal the numpy path (external.sort_records / key_view + searchsorted), whi
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef BITS
 #define BITS 16 /* 65,536 buckets: one pass per word of a vocabulary below 65,536 words */
+#endif
+#define NDIG ((32 + BITS - 1) / BITS) /* digits a word */
 #define DIGITS (1 << BITS)
 #define MASK (DIGITS - 1)
 
@@ -53,7 +59,7 @@ static PyObject *sort_records(PyObject *self, PyObject *args) {
     }
     char *data = (char *)view.buf;
     char *tmp = (char *)malloc((size_t)n * (size_t)size);
-    size_t *count = (size_t *)malloc(sizeof(size_t) * DIGITS);
+    size_t *count = (size_t *)malloc(sizeof(size_t) * DIGITS * NDIG * (size_t)k);
     if (!tmp || !count) {
         free(tmp);
         free(count);
@@ -62,22 +68,31 @@ static PyObject *sort_records(PyObject *self, PyObject *args) {
     }
     char *src = data, *dst = tmp;
     Py_BEGIN_ALLOW_THREADS
+    /* every digit's histogram in one read of the records: count[(NDIG j + h) * DIGITS + digit] */
+    memset(count, 0, sizeof(size_t) * DIGITS * NDIG * (size_t)k);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *row = src + i * size;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            uint32_t w = word(row, j);
+            for (int h = 0; h < NDIG; h++) count[(NDIG * j + h) * DIGITS + ((w >> (h * BITS)) & MASK)]++;
+        }
+    }
     for (Py_ssize_t j = k - 1; j >= 0; j--) {
-        for (int shift = 0; shift < 32; shift += BITS) {
-            memset(count, 0, sizeof(size_t) * DIGITS);
-            for (Py_ssize_t i = 0; i < n; i++) count[(word(src + i * size, j) >> shift) & MASK]++;
-            if (count[(word(src, j) >> shift) & MASK] == (size_t)n) continue; /* one digit for all: in order */
+        for (int h = 0; h < NDIG; h++) {
+            int shift = h * BITS;
+            size_t *c = count + (NDIG * j + h) * DIGITS;
+            if (c[(word(src, j) >> shift) & MASK] == (size_t)n) continue; /* one digit for all: in order */
             size_t at = 0;
             for (int d = 0; d < DIGITS; d++) {
-                size_t c = count[d];
-                count[d] = at;
-                at += c;
+                size_t t = c[d];
+                c[d] = at;
+                at += t;
             }
 /* the scatter, with the row size a constant for the sizes n-gram records have (so each copy is a few moves) */
-#define SCATTER(SIZE)                                                                       \
-    for (Py_ssize_t i = 0; i < n; i++) {                                                    \
-        const char *row = src + i * (SIZE);                                                 \
-        memcpy(dst + count[(word(row, j) >> shift) & MASK]++ * (SIZE), row, (size_t)(SIZE)); \
+#define SCATTER(SIZE)                                                                    \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                 \
+        const char *row = src + i * (SIZE);                                              \
+        memcpy(dst + c[(word(row, j) >> shift) & MASK]++ * (SIZE), row, (size_t)(SIZE)); \
     }
             switch (size) {
                 case 12: SCATTER(12) break;
@@ -105,6 +120,37 @@ static PyObject *sort_records(PyObject *self, PyObject *args) {
     free(count);
     PyBuffer_Release(&view);
     Py_RETURN_NONE;
+}
+
+static PyObject *combine_sorted(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    Py_ssize_t k, offset, n, size;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "Onn", &obj, &k, &offset)) return NULL;
+    if (get_rows(obj, &view, 1, k, &n, &size) < 0) return NULL;
+    if (offset < 0 || offset + 8 > size) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "the int64 field lies outside the record");
+        return NULL;
+    }
+    char *data = (char *)view.buf;
+    Py_ssize_t out = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 1; i < n; i++) {
+        char *row = data + i * size, *last = data + out * size;
+        if (memcmp(row, last, 4 * (size_t)k) == 0) {
+            int64_t a, b;
+            memcpy(&a, last + offset, 8);
+            memcpy(&b, row + offset, 8);
+            a += b;
+            memcpy(last + offset, &a, 8);
+        } else if (++out != i) {
+            memcpy(data + out * size, row, (size_t)size);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(n ? out + 1 : 0);
 }
 
 /* -1, 0, 1 as key a is below, equal to, above key b */
@@ -169,6 +215,8 @@ static PyObject *search_sorted(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"sort_records", sort_records, METH_VARARGS, "sort_records(records, k): sort rows in place by their first k uint32 words"},
+    {"combine_sorted", combine_sorted, METH_VARARGS,
+     "combine_sorted(records, k, offset) -> n: equal keys made one in place, their int64 at offset added"},
     {"search_sorted", search_sorted, METH_VARARGS,
      "search_sorted(haystack, needles, out, k): out[i] = first row of haystack whose key >= needles[i]'s"},
     {NULL, NULL, 0, NULL},

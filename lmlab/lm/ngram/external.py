@@ -122,13 +122,20 @@ def _word_prefix(records: np.ndarray, key: Sequence[str]) -> int:
     return len(key)
 
 
-def sort_records(records: np.ndarray, key: Sequence[str], *, compiled: bool = True) -> np.ndarray:
+def _writable_own(records: np.ndarray, inplace: bool) -> bool:
+    flags = records.flags
+    return flags.c_contiguous and flags.writeable and (inplace or flags.owndata)
+
+
+def sort_records(
+    records: np.ndarray, key: Sequence[str], *, compiled: bool = True, inplace: bool = False
+) -> np.ndarray:
     """Records sorted by the key fields, first field first: the compiled radix sort where it applies, else
     :func:`sort_records_numpy`; the same records either way, equal keys aside (which every caller combines or
-    never has). An array that owns its memory (a buffer made for the sort, as every caller's is) is sorted in
-    place and returned, without a copy."""
+    never has). An array that owns its memory (a buffer made for the sort, as every caller's is), or any
+    contiguous one with ``inplace``, is sorted in place and returned, without a copy."""
     if compiled and _count is not None and records.size >= 2 and _word_prefix(records, key):
-        own = records.flags.owndata and records.flags.c_contiguous and records.flags.writeable
+        own = _writable_own(records, inplace)
         out = records if own else np.ascontiguousarray(records).copy()
         _count.sort_records(out, len(key))
         return out
@@ -191,7 +198,24 @@ def group_starts(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
     return np.flatnonzero(new)
 
 
-def combine_sorted(records: np.ndarray, key: Sequence[str], combine: str) -> np.ndarray:
+def combine_sorted(
+    records: np.ndarray, key: Sequence[str], combine: str, *, compiled: bool = True, inplace: bool = False
+) -> np.ndarray:
+    """Sorted records with equal keys made one, their ``combine`` fields added up: compiled and in place for an
+    array that owns its memory (as :func:`sort_records` sorts), else :func:`combine_sorted_numpy`.
+
+    >>> r = np.array([(1, 2), (1, 3), (2, 1)], dtype=[("w0", "<i4"), ("c", "<i8")])
+    >>> combine_sorted(r, ["w0"], "c").tolist()
+    [(1, 5), (2, 1)]
+    """
+    fields = records.dtype.fields or {}
+    own = _writable_own(records, inplace)
+    if compiled and _count is not None and own and _word_prefix(records, key) and fields[combine][0] == np.int64:
+        return records[: _count.combine_sorted(records, len(key), fields[combine][1])]
+    return combine_sorted_numpy(records, key, combine)
+
+
+def combine_sorted_numpy(records: np.ndarray, key: Sequence[str], combine: str) -> np.ndarray:
     """Sorted records with equal keys made one, their ``combine`` fields added up."""
     starts = group_starts(records, key)
     if starts.size == records.size:
@@ -231,23 +255,44 @@ class Sorter:
     def __init__(self, spill: SpillDir, dtype, key: Sequence[str], *, budget_rows: int, combine: str | None = None):
         self.spill, self.dtype, self.key, self.combine = spill, np.dtype(dtype), list(key), combine
         self.budget_rows = max(int(budget_rows), 1)
-        self.buffer: list[np.ndarray] = []
+        # records are copied into one buffer, sorted there in place: no list of pieces and its concatenation beside
+        # it (its pages are taken as they are written: a small input costs little)
+        self._buffer: np.ndarray | None = None
         self.buffered = 0
         self.runs: list[Path] = []
+        self._alone: np.ndarray | None = None  # a presorted batch as large as the buffer, spilled as it is
 
-    def add(self, records: np.ndarray) -> None:
-        self.buffer.append(records)
-        self.buffered += records.size
-        if self.buffered >= self.budget_rows:
+    def add(self, records: np.ndarray, *, presorted: bool = False) -> None:
+        """Take records; ``presorted``: they are sorted (and combined) already, so a batch that fills a buffer on
+        its own is spilled as it is."""
+        if not self.buffered and records.size >= self.budget_rows:
+            self._alone = records if presorted else sort_records(records, self.key)
             self._flush()
+            return
+        while records.size:  # fill the buffer, spill it once full, go on with the rest
+            if self._buffer is None:
+                self._buffer = np.empty(self.budget_rows, dtype=self.dtype)
+            take = min(records.size, self.budget_rows - self.buffered)
+            self._buffer[self.buffered : self.buffered + take] = records[:take]
+            self.buffered += take
+            records = records[take:]
+            if self.buffered == self.budget_rows:
+                self._flush()
+
+    def _sorted_buffer(self) -> np.ndarray:
+        if self._alone is not None:
+            records, self._alone = self._alone, None
+            return records
+        records = sort_records(self._buffer[: self.buffered], self.key, inplace=True)
+        self.buffered = 0
+        return records
 
     def _flush(self) -> None:
-        if not self.buffered:
+        if not self.buffered and self._alone is None:
             return
-        records = sort_records(np.concatenate(self.buffer), self.key)
-        self.buffer, self.buffered = [], 0
+        records = self._sorted_buffer()
         if self.combine:
-            records = combine_sorted(records, self.key, self.combine)
+            records = combine_sorted(records, self.key, self.combine, inplace=True)
         path = self.spill.new_file("run")
         self.spill.append(path, records)
         self.runs.append(path)
@@ -255,9 +300,9 @@ class Sorter:
     def result(self) -> np.ndarray | RecordFile:
         """All records added, sorted (and combined): in memory if they fit in one buffer, else one file."""
         if not self.runs:  # everything fits in one buffer: sorted in memory, no file
-            records = sort_records(np.concatenate(self.buffer), self.key) if self.buffer else np.zeros(0, self.dtype)
-            self.buffer, self.buffered = [], 0
-            return combine_sorted(records, self.key, self.combine) if self.combine else records
+            records = self._sorted_buffer() if self.buffered else np.zeros(0, self.dtype)
+            self._buffer = None  # the result holds the part it needs
+            return combine_sorted(records, self.key, self.combine, inplace=True) if self.combine else records
         self._flush()
         runs = self.runs
         while len(runs) > 1:
@@ -345,6 +390,7 @@ __all__ = [
     "SpillDir",
     "chunks",
     "combine_sorted",
+    "combine_sorted_numpy",
     "group_starts",
     "key_view",
     "parse_size",

@@ -71,6 +71,15 @@ def _dtype(k: int, *extra: tuple[str, str]) -> np.dtype:
     return np.dtype([(w, "<i4") for w in words(k)] + list(extra))
 
 
+#: Records a pass reads and computes on at a time: enough for numpy to run at full speed; more would only raise the
+#: peak memory (the sorters' buffers take the budget instead, which saves merges).
+CHUNK_ROWS = 1 << 21
+
+
+def _chunk_rows(memory: int, record_bytes: int) -> int:
+    return min(_rows(memory, record_bytes), CHUNK_ROWS)
+
+
 def _rows(memory: int, record_bytes: int) -> int:
     """Records per chunk and per sort buffer in the passes after counting: a pass holds a chunk, the records it
     makes, a sorter's buffer and that buffer's sort (a copy, its uint64 keys and order), about ten times a chunk."""
@@ -87,25 +96,33 @@ def block_tokens(memory: int, order: int) -> int:
 
 
 def split_blocks(encoded: Iterable[np.ndarray], eos_id: int, memory: int, order: int) -> Iterator[np.ndarray]:
-    """Cut ``</s>``-terminated id streams into blocks of whole lines that :func:`block_tokens` allows; a line
-    longer than a block means a budget too small to hold one block."""
+    """Join ``</s>``-terminated id streams into blocks of whole lines, as long as :func:`block_tokens` allows (a few
+    large blocks: each is sorted once and spilled as one run); a line longer than a block means a budget too small
+    to hold one block."""
     max_tokens = block_tokens(memory, order)
+    pending: list[np.ndarray] = []
+    held = 0
     for ids in encoded:
-        start = 0
-        ends = np.flatnonzero(ids == eos_id) + 1
-        if not ends.size or ends[-1] != ids.size:
-            ends = np.append(ends, ids.size)
-        while start < ids.size:
-            j = int(np.searchsorted(ends, start + max_tokens, side="right")) - 1  # the last line end that fits
-            if j < 0 or ends[j] <= start:
-                longest = int(ends[np.searchsorted(ends, start, side="right")] - start)
+        pending.append(ids)
+        held += ids.size
+        if held < max_tokens:
+            continue
+        ids = np.concatenate(pending)
+        while ids.size >= max_tokens:
+            ends = np.flatnonzero(ids[:max_tokens] == eos_id)
+            if not ends.size:
+                eos = np.flatnonzero(ids == eos_id)
+                longest = int(eos[0]) + 1 if eos.size else int(ids.size)
                 needed = 2 * longest * BLOCK_BYTES_PER_TOKEN_AND_ORDER * max(order - 1, 1)
                 raise LmlabError(
                     f"--memory {memory:,} bytes is too small to hold one block: a training line of {longest:,} tokens "
                     f"needs about {needed:,} bytes at order {order}; give a larger --memory"
                 )
-            yield ids[start : ends[j]]
-            start = int(ends[j])
+            yield ids[: ends[-1] + 1]
+            ids = ids[ends[-1] + 1 :]
+        pending, held = [ids], ids.size
+    if held:
+        yield np.concatenate(pending)
 
 
 def _bar(desc: str, total: int | None, unit: str, progress: bool):
@@ -141,7 +158,7 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
             for j in range(k):
                 rec[f"w{j}"] = tok[pos + j]
             rec["c"] = 1
-            sorters[k].add(combine_sorted(sort_records(rec, words(k)), words(k), "c"))
+            sorters[k].add(combine_sorted(sort_records(rec, words(k)), words(k), "c"), presorted=True)
         bar.update(int(ids.size))
         n_tokens += int(ids.size)
         bar.set_postfix_str(f"spilled {spill.written / 2**20:,.0f} MiB")
@@ -164,16 +181,16 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
         adj1 = c1
     else:  # a unigram's left extensions: the distinct bigrams ending in it
         left1 = np.zeros(V, dtype=np.int64)
-        for _, chunk in chunks(counted[2], _rows(memory, 16)):
+        for _, chunk in chunks(counted[2], _chunk_rows(memory, 16)):
             left1 += np.bincount(chunk["w1"], minlength=V)
         adj1 = np.where(np.arange(V) == bos, c1, left1)
     adjusted = {}
     for k in range(2, order + 1):
         table = counted[k]
         out = spill.new_file(f"adjusted{k}")
-        rows = _rows(memory, 4 * k + 8)
+        rows, chunk_rows = _rows(memory, 4 * k + 8), _chunk_rows(memory, 4 * k + 8)
         if k == order:
-            for _, chunk in chunks(table, rows):
+            for _, chunk in chunks(table, chunk_rows):
                 rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
                 for w in words(k):
                     rec[w] = chunk[w]
@@ -184,16 +201,16 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
         else:
             suffixes = Sorter(spill, _dtype(k, ("n", "<i8")), words(k), budget_rows=rows, combine="n")
             bar = _bar(f"adjust order {k}", int(counted[k + 1].size), "n-gram", progress)
-            for _, chunk in chunks(counted[k + 1], rows):
+            for _, chunk in chunks(counted[k + 1], chunk_rows):
                 rec = np.empty(chunk.size, dtype=_dtype(k, ("n", "<i8")))
                 for j in range(k):
                     rec[f"w{j}"] = chunk[f"w{j + 1}"]
                 rec["n"] = 1
-                suffixes.add(combine_sorted(sort_records(rec, words(k)), words(k), "n"))
+                suffixes.add(combine_sorted(sort_records(rec, words(k)), words(k), "n"), presorted=True)
                 bar.update(chunk.size)
             bar.close()
-            reader = SortedReader(suffixes.result(), words(k), rows)
-            for _, chunk in chunks(table, rows):
+            reader = SortedReader(suffixes.result(), words(k), chunk_rows)
+            for _, chunk in chunks(table, chunk_rows):
                 _, ext = reader.upto(key_view(chunk[-1:], words(k)))
                 left = np.zeros(chunk.size, dtype=np.int64)
                 left[search_sorted(chunk, ext, words(k))] = ext["n"]
@@ -217,7 +234,7 @@ def _discounts(adj1, adjusted, order, bos, modified, memory):
     ]
     for k in range(2, order + 1):
         t = np.zeros(5, dtype=np.int64)
-        for _, chunk in chunks(adjusted[k], _rows(memory, 4 * k + 8)):
+        for _, chunk in chunks(adjusted[k], _chunk_rows(memory, 4 * k + 8)):
             t += sm.counts_of_counts(np.abs(chunk["a"]))  # pruned n-grams count too (lmplz)
         discounts.append(sm.kn_discounts_of_order(t, k, modified=modified))
     return discounts
@@ -244,7 +261,7 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     probs: dict[int, np.ndarray] = {}  # order >= 2: records (w0..w{k-1}, p) sorted by words
     contexts: dict[int, np.ndarray] = {}  # order k: records (w0..w{k-1}, bow) of the k-grams that have children
     for k in range(2, order + 1):
-        rows = _rows(memory, 4 * k + 32)
+        rows, chunk_rows = _rows(memory, 4 * k + 32), _chunk_rows(memory, 4 * k + 32)
         ctx_file = spill.new_file(f"contexts{k - 1}")
         p_file = spill.new_file(f"probs{k}")
         rotated = Sorter(
@@ -254,7 +271,7 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
             budget_rows=rows,
         )
         bar = _bar(f"estimate order {k}", int(adjusted[k].size), "n-gram", progress)
-        for _, chunk in chunks(adjusted[k], rows, group=words(k - 1)):
+        for _, chunk in chunks(adjusted[k], chunk_rows, group=words(k - 1)):
             starts = group_starts(chunk, words(k - 1))
             n_ctx = starts.size
             parent = np.repeat(np.arange(n_ctx), np.diff(np.append(starts, chunk.size)))
@@ -287,9 +304,9 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
         contexts[k - 1] = read(ctx_file, _dtype(k - 1, ("bow", "<f8")))
         if k > 2:
             back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows)
-            lower = SortedReader(probs[k - 1], words(k - 1), rows)
+            lower = SortedReader(probs[k - 1], words(k - 1), chunk_rows)
             # grouped by suffix, so that no suffix is split between chunks (the reader moves past each one once)
-            for _, chunk in chunks(rotated.result(), rows, group=words(k - 1)):
+            for _, chunk in chunks(rotated.result(), chunk_rows, group=words(k - 1)):
                 _, below = lower.upto(key_view(chunk[-1:], words(k - 1)))
                 at = search_sorted(below, chunk, words(k - 1))
                 rec = np.empty(chunk.size, dtype=back.dtype)
@@ -316,7 +333,7 @@ def _write(p1, probs, contexts, order, V, spill, memory, dropped=None):
     keys, logp, bow = [np.arange(V_out, dtype=np.int64)], [_log10(p1)[kept]], [bow1[kept]]
     for k in range(2, order + 1):
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
-        rows = _rows(memory, 4 * k + 40)
+        rows = _chunk_rows(memory, 4 * k + 40)
         parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
         children = SortedReader(contexts[k], words(k), rows) if k < order else None
         for _, chunk in chunks(probs[k], rows, group=words(k - 1)):

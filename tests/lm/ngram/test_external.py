@@ -62,3 +62,14 @@ def test_compiled_search_equals_searchsorted(sorted_needles):
         expected = np.searchsorted(key_view(hay, key), key_view(needles, key))
         assert np.array_equal(search_sorted(hay, needles, key), expected)
     assert search_sorted(hay[:0], needles, key3).tolist() == [0] * needles.size
+
+
+@needs_compiled
+def test_compiled_combine_equals_numpy():
+    key = ["w0", "w1"]
+    rec = sort_records_numpy(_records(5000, 2, 15, seed=3), key)
+    expected = external.combine_sorted_numpy(rec, key, "c")
+    assert expected.size < rec.size
+    fast = external.combine_sorted(rec.copy(), key, "c")
+    assert fast.tobytes() == expected.tobytes()
+    assert external.combine_sorted(rec[:0].copy(), key, "c").size == 0
