@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +42,22 @@ def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: Tr
     return NgramLM.load_weights(out, model.config_dict(), model.tokenizer)
 
 
+def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(lines)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
 def fit_streaming(
-    lines, tokenizer: Tokenizer, cfg: NgramConfig, spill: SpillDir, *, progress: bool = True
+    lines: Iterable[str], tokenizer: Tokenizer, cfg: NgramConfig, spill: SpillDir, *, progress: bool = True
 ) -> tuple[NgramLM, int]:
     """:meth:`NgramLM.fit` on the encoded lines within ``cfg.memory`` (see :mod:`lmlab.lm.ngram.stream`): the same
     model, whose tables of orders >= 2 are files in ``spill`` (which must outlive the model's use), and the number
-    of tokens counted."""
+    of tokens counted. ``lines`` is read once, in order: an open text file streams (one line a sentence, its
+    ``\\n`` ignored), so that the corpus is never held whole."""
     memory = cfg.memory_bytes()
     pruning = cfg.pruning(tokenizer)  # the vocabulary file is read before counting
-    encoded = (tokenizer.encode_lines(lines[i : i + ENCODE_LINES]).ids for i in range(0, len(lines), ENCODE_LINES))
+    encoded = (tokenizer.encode_lines([s.rstrip("\n") for s in batch]).ids for batch in _batches(lines, ENCODE_LINES))
     tables = estimate_streaming(
         split_blocks(encoded, tokenizer.eos_id, memory, cfg.order),
         order=cfg.order,

@@ -148,3 +148,13 @@ def test_cli_train_within_memory_gives_the_in_memory_run(tmp_path, capsys):
         assert main(["eval", str(tmp_path / run), "--split", "test", "--json"]) == 0
         outputs.append(json.loads(capsys.readouterr().out))
     assert outputs[0] == outputs[1]
+
+
+def test_streaming_from_an_open_file_equals_the_list_of_lines(tmp_path):
+    lines = _corpus(500)
+    (tmp_path / "c.txt").write_text("\n".join(lines) + "\n")
+    tok = WordTokenizer.train(lines)
+    with SpillDir(None) as spill, open(tmp_path / "c.txt") as f:
+        from_file, n = fit_streaming(f, tok, NgramConfig(order=4, memory="200K"), spill, progress=False)
+        assert n == tok.encode_lines(lines).ids.size
+        _assert_same_model(NgramLM.fit(tok.encode_lines(lines).ids, tok, NgramConfig(order=4)), from_file)
