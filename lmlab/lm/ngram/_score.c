@@ -10,7 +10,10 @@
  *     probing from mix(q) mod S_k, slots of (key, row, logp, bow));
  *     found: log10 p = its logp, the back-offs gathered so far are dropped;
  *     not found: the context's back-off weight bow_{k-1}[c] (kept from its own slot) is added.
- * So an order costs about one cache miss, as in KenLM's probing structure (Heafield 2011).
+ * So an order costs about one cache miss, as in KenLM's probing structure (Heafield 2011). The orders' look-ups
+ * at one position are independent of one another, and the lines of the stream nearly so: the slots of every order
+ * are prefetched before any is read, and the stream is cut into parts walked side by side (score_stream), so
+ * that about 8 x (N - 1) misses are in flight instead of one: 2x faster on a model much larger than the cache.
  *
  * The Python side (lmlab/lm/ngram/fast.py) passes the arrays of a checked model file or of a model in memory;
  * the checks here (every id below V; every row a slot gives inside its table; at most S_k probes) keep a damaged
@@ -50,10 +53,43 @@ typedef struct {
     double logp, bow;
 } Slot;
 
-/* The slot of key q in order k, NULL if absent; *damaged is set if the table is (a row outside it, no empty slot). */
-static inline const Slot *find(const Tables *t, int k, int64_t q, int *damaged) {
+/* The state of a walk along the stream: the rows and back-offs of the n-grams ending at the previous position
+ * (row -1: not in the tables) and the position's history length. */
+typedef struct {
+    int64_t rows[MAX_ORDER + 1];
+    double bows[MAX_ORDER + 1];
+    int64_t hist;
+} State;
+
+/* A line start's state, as at the stream's start: only <s> behind, scored as a context. */
+static void start_state(const Tables *t, int64_t bos, State *s) {
+    for (int k = 0; k <= MAX_ORDER; k++) s->rows[k] = -1, s->bows[k] = 0.0;
+    s->rows[1] = bos;
+    s->bows[1] = t->bow[1][bos];
+    s->hist = 1;
+}
+
+/* The key of n-gram (context row c, word w): c * V + w, in unsigned arithmetic (rows and V are checked only against
+ * the file's size, so a damaged file could overflow it). */
+static inline uint64_t key(const Tables *t, int64_t c, int64_t w) {
+    return (uint64_t)c * (uint64_t)t->vocab_size + (uint64_t)w;
+}
+
+/* The home slot of each order's query for token w after state `prev`, prefetched: the orders' look-ups are
+ * independent of one another, so their cache misses overlap instead of following each other. */
+static inline void prepare(const Tables *t, int64_t w, const State *prev, uint64_t *home) {
+    for (int k = 2; k <= t->order; k++) {
+        int64_t c = prev->rows[k - 1];
+        if (c < 0) continue;
+        home[k] = mix(key(t, c, w)) & t->mask[k];
+        __builtin_prefetch(&((const Slot *)t->slots[k])[home[k]]);
+    }
+}
+
+/* The slot of key q in order k from its home slot on, NULL if absent; *damaged is set if the table is (a row
+ * outside it, no empty slot). */
+static inline const Slot *find_from(const Tables *t, int k, int64_t q, uint64_t at, int *damaged) {
     const Slot *slots = (const Slot *)t->slots[k];
-    uint64_t at = mix((uint64_t)q) & t->mask[k];
     for (uint64_t probes = 0; probes <= t->mask[k]; probes++) {
         const Slot *s = &slots[at];
         if (s->key == q) {
@@ -67,63 +103,137 @@ static inline const Slot *find(const Tables *t, int k, int64_t q, int *damaged) 
     return NULL;
 }
 
-/* Scores one position: prev[k] / prev_bow[k] are the row and back-off of the k-gram ending at the previous
- * position (row -1 if not in the tables); cur / cur_bow are set for this one. Returns 0, or -1 for a damaged
- * table. */
-static inline int score_position(const Tables *t, int64_t w, int64_t hist, const int64_t *prev, const double *prev_bow,
-                                 int64_t *cur, double *cur_bow, double *out) {
+/* Scores token w after state `prev` (its home slots prepared) into *out and sets `cur` for the next position.
+ * Returns 0, or -1 for a damaged table. */
+static inline int score_position(const Tables *t, int64_t w, const State *prev, const uint64_t *home, State *cur,
+                                 double *out) {
     double lp = t->logp[1][w], bows = 0.0;
     int64_t longest = 0; /* longest context in the tables, for stupid backoff */
     int damaged = 0;
-    cur[1] = w;
-    cur_bow[1] = t->bow[1][w];
+    cur->rows[1] = w;
+    cur->bows[1] = t->bow[1][w];
     for (int k = 2; k <= t->order; k++) {
-        cur[k] = -1;
-        int64_t c = prev[k - 1];
+        cur->rows[k] = -1;
+        int64_t c = prev->rows[k - 1];
         if (c < 0) continue;
         longest = k - 1;
-        const Slot *s = find(t, k, c * t->vocab_size + w, &damaged);
+        const Slot *s = find_from(t, k, (int64_t)key(t, c, w), home[k], &damaged);
         if (s) {
             lp = s->logp;
             bows = 0.0;
-            cur[k] = s->row;
-            cur_bow[k] = s->bow;
+            cur->rows[k] = s->row;
+            cur->bows[k] = s->bow;
         } else {
-            bows += prev_bow[k - 1];
+            bows += prev->bows[k - 1];
         }
     }
     if (damaged) return -1;
     if (t->missing_context_bow != 0.0) {
-        int64_t available = hist < t->order - 1 ? hist : t->order - 1;
+        int64_t available = prev->hist < t->order - 1 ? prev->hist : t->order - 1;
         bows += (double)(available - longest) * t->missing_context_bow;
     }
     *out = lp + bows;
+    cur->hist = prev->hist + 1;
     return 0;
 }
 
-/* log10 p of every id of the stream; returns 0, or -1 for a damaged table. */
-static int score_stream(const Tables *t, const int32_t *ids, int64_t n, int64_t bos, int64_t eos, double *out) {
-    int64_t rows[2][MAX_ORDER + 1];
-    double bows[2][MAX_ORDER + 1];
-    int p = 0; /* rows[p], bows[p]: the previous position's; rows[1 - p], bows[1 - p]: this one's */
+/* One walk along ids[begin, end): the token at i after the state `s`; at a line start (the token before is
+ * </s>) <s> is scored first, after that state, as a context (its score is not kept). */
+typedef struct {
+    int64_t i, end;
+    State s[2]; /* s[p]: the state before the pending token */
+    int p;
+    int at_bos; /* the pending token is the <s> of a new line */
+    uint64_t home[MAX_ORDER + 1];
+} Walk;
+
+static inline int64_t pending(const Walk *a, const int32_t *ids, int64_t bos) { return a->at_bos ? bos : ids[a->i]; }
+
+/* Scores the walk's pending token; returns 0, or -1 for a damaged table. */
+static inline int step(const Tables *t, Walk *a, const int32_t *ids, int64_t bos, int64_t eos, double *out) {
     double ignored;
-    int64_t hist = 0;
-    for (int k = 0; k <= MAX_ORDER; k++) rows[0][k] = rows[1][k] = -1, bows[0][k] = bows[1][k] = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        if (i == 0 || ids[i - 1] == eos) { /* a line starts: its <s>, scored like any position after the first */
-            if (i == 0) {
-                rows[1 - p][1] = bos;
-                bows[1 - p][1] = t->bow[1][bos];
-                for (int k = 2; k <= MAX_ORDER; k++) rows[1 - p][k] = -1;
-            } else if (score_position(t, bos, 0, rows[p], bows[p], rows[1 - p], bows[1 - p], &ignored) < 0) {
-                return -1;
-            }
-            p = 1 - p;
-            hist = 1;
+    State *prev = &a->s[a->p], *cur = &a->s[1 - a->p];
+    if (a->at_bos) {
+        State before = *prev;
+        before.hist = 0;
+        if (score_position(t, bos, &before, a->home, cur, &ignored) < 0) return -1;
+        a->at_bos = 0;
+    } else {
+        if (score_position(t, ids[a->i], prev, a->home, cur, &out[a->i]) < 0) return -1;
+        a->at_bos = ids[a->i] == eos;
+        a->i++;
+    }
+    a->p = 1 - a->p;
+    return 0;
+}
+
+static void walk_from(Walk *a, int64_t begin, int64_t end, const State *s) {
+    a->i = begin;
+    a->end = end;
+    a->s[0] = *s;
+    a->p = 0;
+    a->at_bos = 0;
+}
+
+/* Runs one walk to its end; returns 0, or -1 for a damaged table. */
+static int walk_alone(const Tables *t, Walk *a, const int32_t *ids, int64_t bos, int64_t eos, double *out) {
+    while (a->i < a->end) {
+        prepare(t, pending(a, ids, bos), &a->s[a->p], a->home);
+        if (step(t, a, ids, bos, eos, out) < 0) return -1;
+    }
+    return 0;
+}
+
+#define WALKS 8       /* walks in step: 8 x (N - 1) look-ups in flight; 4 and 16 were slower on PTB's 5-gram */
+#define MIN_PART 4096 /* tokens: below this a stream is one walk */
+
+/* log10 p of every id of the stream; returns 0, or -1 for a damaged table.
+ *
+ * The stream is cut at line ends into up to WALKS parts, walked side by side one position each in turn, so that
+ * the cache misses of the parts overlap. A part's walk starts as a line start does (<s> behind); the readable
+ * path instead scores that <s> after the previous line's </s>, which differs only where the tables hold n-grams
+ * that run across "</s> <s>". So each part's start is checked against the previous part's end state, in order,
+ * and a part whose start differs is walked again from the right state: the same numbers in every case. */
+static int score_stream(const Tables *t, const int32_t *ids, int64_t n, int64_t bos, int64_t eos, double *out) {
+    Walk walks[WALKS];
+    int64_t begin[WALKS + 1];
+    int parts = 0;
+    State start;
+    start_state(t, bos, &start);
+    begin[0] = 0;
+    for (int64_t at = 0; parts < WALKS && at < n;) {
+        int64_t cut = n - at < MIN_PART ? n : at + (n - at) / (WALKS - parts);
+        while (cut < n && ids[cut - 1] != eos) cut++; /* a part ends at a line end */
+        walk_from(&walks[parts], at, cut, &start);
+        begin[++parts] = cut;
+        at = cut;
+    }
+    int active = parts;
+    while (active > 0) {
+        active = 0;
+        for (int j = 0; j < parts; j++) {
+            Walk *a = &walks[j];
+            if (a->i < a->end) prepare(t, pending(a, ids, bos), &a->s[a->p], a->home), active++;
         }
-        if (score_position(t, ids[i], hist, rows[p], bows[p], rows[1 - p], bows[1 - p], &out[i]) < 0) return -1;
-        p = 1 - p;
-        hist++;
+        for (int j = 0; j < parts; j++) {
+            Walk *a = &walks[j];
+            if (a->i < a->end && step(t, a, ids, bos, eos, out) < 0) return -1;
+        }
+    }
+    for (int j = 1; j < parts; j++) {
+        /* the state after the previous part's last </s>, then its <s>: the same as a fresh start? */
+        Walk check;
+        walk_from(&check, begin[j], begin[j], &walks[j - 1].s[walks[j - 1].p]);
+        check.at_bos = 1;
+        prepare(t, bos, &check.s[0], check.home);
+        if (step(t, &check, ids, bos, eos, out) < 0) return -1;
+        const State *got = &check.s[check.p];
+        int same = 1;
+        for (int k = 2; k <= t->order; k++) same &= got->rows[k] == -1;
+        if (same) continue;
+        walk_from(&walks[j], begin[j], begin[j + 1], &walks[j - 1].s[walks[j - 1].p]);
+        walks[j].at_bos = 1;
+        if (walk_alone(t, &walks[j], ids, bos, eos, out) < 0) return -1;
     }
     return 0;
 }

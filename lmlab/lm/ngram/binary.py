@@ -181,8 +181,15 @@ def _align(offset: int) -> int:
     return -(-offset // ALIGN) * ALIGN
 
 
-def _layout(sizes: list[int]) -> tuple[list[tuple[str, int, int, str]], int]:
-    """(name, offset, count, dtype) of every array, and the file's length, from the n-gram counts."""
+def layout(sizes: list[int]) -> tuple[list[tuple[str, int, int, str]], int]:
+    """(name, offset, count, dtype) of every array, and the file's length, from the n-gram counts.
+
+    >>> arrays, length = layout([5, 3])
+    >>> [f"{name}@{offset}" for name, offset, _, _ in arrays]
+    ['keys.1@128', 'logp.1@192', 'bow.1@256', 'keys.2@320', 'logp.2@384', 'bow.2@448', 'slots.2@512']
+    >>> length  # slots.2: slot_count(3) = 8 slots of 32 bytes
+    768
+    """
     arrays = []
     offset = HEADER_BYTES
     for k, n in enumerate(sizes, start=1):
@@ -210,7 +217,7 @@ def write_binary(tables: BinaryTables, path: str | Path) -> int:
     order at a time as the file is written, so that only one is in memory at once."""
     order = len(tables.keys)
     sizes = [int(k.size) for k in tables.keys]
-    arrays, length = _layout(sizes)
+    arrays, length = layout(sizes)
 
     with atomic_open(path, "wb") as f:
         f.write(_header(order, tables.vocab_size, sizes, tables.missing_context_bow))
@@ -256,8 +263,10 @@ def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, list
         raise LmlabError(f"{path}: header holds a missing-context weight {mcb} that is not finite")
     sizes = sizes[:order]
     if any(n > file_size // 8 for n in sizes):  # also keeps the layout's arithmetic small
-        raise LmlabError(f"{path}: header declares {max(sizes):,} n-grams, more than a {file_size:,}-byte file holds")
-    _, length = _layout(sizes)
+        raise LmlabError(
+            f"{path}: {file_size:,} bytes, too short for the {max(sizes):,} n-grams its header declares (truncated)"
+        )
+    _, length = layout(sizes)
     if length != file_size:
         what = "truncated" if file_size < length else "longer than its tables"
         raise LmlabError(f"{path}: {file_size:,} bytes, but its header declares {length:,} ({what})")
@@ -274,7 +283,7 @@ def map_binary(path: str | Path) -> BinaryTables:
         head = f.read(HEADER_BYTES)
         order, vocab_size, sizes, mcb = read_header(path, head, size)
         mapped = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-    arrays, _ = _layout(sizes)
+    arrays, _ = layout(sizes)
     view = {
         name: np.frombuffer(mapped, dtype=dtype, count=count, offset=offset) if count else np.zeros(0, dtype)
         for name, offset, count, dtype in arrays
@@ -294,6 +303,7 @@ __all__ = [
     "VERSION",
     "BinaryTables",
     "hash_slots",
+    "layout",
     "map_binary",
     "mix",
     "read_header",

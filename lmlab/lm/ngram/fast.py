@@ -34,7 +34,8 @@ def log10_stream(model, ids: np.ndarray) -> np.ndarray:
         raise RuntimeError(f"the compiled n-gram scorer is not built; {BUILD_HINT}")
     ids = np.asarray(ids)
     V = model.vocab_size
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= V):
+    # int32 ids are checked in C; wider ones here first, since narrowing them could wrap a bad id into range
+    if ids.dtype != np.int32 and ids.size and (int(ids.min()) < 0 or int(ids.max()) >= V):
         bad = int(ids.max()) if int(ids.max()) >= V else int(ids.min())
         raise LmlabError(f"token ids must be in [0, {V}), got {bad}")
     ids = np.ascontiguousarray(ids, dtype=np.int32)

@@ -4,9 +4,11 @@ memory, and a damaged file refused in one line without reading past its end."""
 from __future__ import annotations
 
 import os
+import re
 import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,16 @@ import pytest
 from lmlab.errors import LmlabError
 from lmlab.lm.ngram import fast
 from lmlab.lm.ngram.arpa import read_arpa
-from lmlab.lm.ngram.binary import HEADER_BYTES, hash_slots, map_binary, mix, slot_count, write_hash_slots
+from lmlab.lm.ngram.binary import (
+    HEADER,
+    HEADER_BYTES,
+    hash_slots,
+    layout,
+    map_binary,
+    mix,
+    slot_count,
+    write_hash_slots,
+)
 from lmlab.lm.ngram.model import WEIGHTS_FILE, NgramLM
 from lmlab.lm.run import load_model, save_run
 from lmlab.runconfig import RunInfo
@@ -65,6 +76,18 @@ def test_compiled_scorer_equals_numpy_path_bit_for_bit(name):
     assert fast.log10_stream(model, ids[:0]).size == 0
 
 
+@needs_fast
+@pytest.mark.parametrize(
+    "dtype, bad", [(np.int32, -1), (np.int32, "V"), (np.int64, -1), (np.int64, "V"), (np.int64, 2**32 + 3)]
+)
+def test_compiled_scorer_refuses_ids_outside_the_vocabulary(dtype, bad):
+    model = fit(LINES, order=3)
+    bad = model.vocab_size if bad == "V" else bad  # 2**32 + 3 would be 3 if narrowed to int32 unchecked
+    ids = np.array([3, bad, 2], dtype=dtype)
+    with pytest.raises(LmlabError, match=rf"token ids must be in \[0, {model.vocab_size}\), got {bad}"):
+        model.log10_stream(ids)
+
+
 def test_without_the_extension_models_score_on_the_numpy_path(monkeypatch):
     model = fit(LINES * 3, order=4)
     ids = _ids(model)
@@ -82,6 +105,62 @@ def test_compiled_scorer_on_kenlm_models_that_are_not_suffix_closed(kenlm_fixtur
     model = read_arpa(kenlm_fixtures / "tiny.3gram.fallback.arpa")
     text = (kenlm_fixtures / "tiny.txt").read_text().splitlines() + ["unseen words here", "a"]
     ids = model.tokenizer.encode_lines(text).ids
+    np.testing.assert_array_equal(fast.log10_stream(model, ids), model.log10_stream_numpy(ids))
+
+
+def _long_text(words: list[str], n_lines: int, seed: int = 0) -> list[str]:
+    """Lines of 0 to 7 random words: a stream long enough for the compiled scorer to walk it in parts."""
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(words, size=rng.integers(0, 8))) for _ in range(n_lines)]
+
+
+@needs_fast
+@pytest.mark.parametrize("name", ["mkn5", "stupid-backoff", "effective-order"])
+def test_compiled_scorer_walks_a_long_stream_in_parts_with_the_same_numbers(name):
+    model = _models()[name]
+    text = _long_text(["the", "cat", "sat", "on", "mat", "dog", "a", "b", "zebra"], 12_000)
+    ids = model.tokenizer.encode_lines(text).ids
+    assert ids.size > 8 * 4096  # every part of the walk (lmlab/lm/ngram/_score.c: WALKS, MIN_PART) in use
+    np.testing.assert_array_equal(fast.log10_stream(model, ids), model.log10_stream_numpy(ids))
+    np.testing.assert_array_equal(fast.log10_stream(model, ids[:-1]), model.log10_stream_numpy(ids[:-1]))
+
+
+#: a model whose tables hold n-grams across a line's end ("b </s> <s>", "</s> <s> a"): where the stream is cut
+#: into parts, a part's start must see the previous part's end, as the numpy path's single walk does
+ACROSS_LINES_ARPA = """\\data\\
+ngram 1=5
+ngram 2=6
+ngram 3=3
+
+\\1-grams:
+-1.0\t<unk>\t0
+-99\t<s>\t-0.25
+-0.7\t</s>\t-0.125
+-0.5\ta\t-0.5
+-0.6\tb\t-0.375
+
+\\2-grams:
+-0.3\t<s> a\t-0.0625
+-0.4\ta b\t-0.03125
+-0.2\tb </s>\t-0.015625
+-0.35\ta </s>\t-0.1
+-0.5\t</s> <s>\t-0.2
+-0.45\tb a\t-0.3
+
+\\3-grams:
+-0.1\tb </s> <s>
+-0.15\t</s> <s> a
+-0.05\t<s> a b
+
+\\end\\
+"""
+
+
+@needs_fast
+def test_compiled_scorer_parts_see_ngrams_that_cross_a_line_end(tmp_path):
+    (tmp_path / "across.arpa").write_text(ACROSS_LINES_ARPA)
+    model = read_arpa(tmp_path / "across.arpa")
+    ids = model.tokenizer.encode_lines(_long_text(["a", "b", "c"], 20_000)).ids
     np.testing.assert_array_equal(fast.log10_stream(model, ids), model.log10_stream_numpy(ids))
 
 
@@ -205,6 +284,71 @@ def test_damaged_header_or_length_is_refused(run, edit, message):
         map_binary(path)
 
 
+def _with_header(d: bytearray, **fields) -> bytearray:
+    """The file with header fields replaced and its checksum made to match, so that only the fields are wrong."""
+    magic, version, order, vocab_size, mcb, *rest = HEADER.unpack(bytes(d[:HEADER_BYTES]))
+    sizes = rest[:10]
+    for k, n in fields.pop("sizes", {}).items():
+        sizes[k - 1] = n
+    values = dict(magic=magic, version=version, order=order, vocab_size=vocab_size, mcb=mcb) | fields
+    body = HEADER.pack(*values.values(), *sizes, 0, 0)
+    return HEADER.pack(*values.values(), *sizes, 0, zlib.crc32(body[:116])) + d[HEADER_BYTES:]
+
+
+def _boundaries(path: Path) -> list[int]:
+    """Every place a model file shorter than its header declares could end: the header's end, each array's start
+    and end, and 8 bytes before the file's end."""
+    _, _, order, _, _, *rest = HEADER.unpack(path.read_bytes()[:HEADER_BYTES])
+    arrays, length = layout(list(rest[:order]))
+    ends = [offset + 8 * count for _, offset, count, _ in arrays]
+    return sorted({HEADER_BYTES, *(offset for _, offset, _, _ in arrays), *ends, length - 8} - {length})
+
+
+def test_truncated_at_every_section_boundary_is_refused(run):
+    path = run / WEIGHTS_FILE
+    whole = path.read_bytes()
+    cuts = [0, 1, 8, 64, HEADER_BYTES - 1, *_boundaries(path)]
+    assert len(cuts) > 10
+    for cut in cuts:
+        path.write_bytes(whole[:cut])
+        expected = "(truncated)" if cut >= HEADER_BYTES else "shorter than an n-gram model file's 128-byte header"
+        with pytest.raises(LmlabError, match=r"model\.ngram: " + f"{cut:,} bytes.*" + re.escape(expected)):
+            map_binary(path)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (
+            {"sizes": {2: 10**6}},
+            "too short for the 1,000,000 n-grams its header declares",
+        ),  # more n-grams than the file holds
+        ({"sizes": {3: 2**63}}, "too short for the 9,223,372,036,854,775,808 n-grams"),  # an int64 overflow if trusted
+        ({"sizes": {2: 2, 3: 1}}, r"but its header declares .* \(longer than its tables\)"),
+        ({"sizes": {4: 5}}, "impossible order 3 or sizes"),  # n-grams above the order
+        ({"order": 0}, "impossible order 0"),
+        ({"order": 11}, "impossible order 11"),
+        ({"vocab_size": 3}, "impossible order 3 or sizes"),  # the vocabulary is not the unigram count
+        ({"mcb": float("nan")}, "missing-context weight nan that is not finite"),
+        ({"version": 2}, "version 2; this lmlab reads version 1"),
+        ({"version": 0}, "version 0; this lmlab reads version 1"),
+        ({"magic": b"LMLABNGX"}, "not an lmlab n-gram model file"),
+        ({"magic": b"\x00" * 8}, "not an lmlab n-gram model file"),
+    ],
+)
+def test_header_with_a_matching_checksum_but_wrong_fields_is_refused(run, fields, message):
+    path = _damage(run, lambda d: _with_header(d, **fields))
+    with pytest.raises(LmlabError, match=r"model\.ngram: .*" + message):
+        map_binary(path)
+
+
+def test_a_file_that_is_not_regular_is_refused_without_reading_it(run, tmp_path):
+    fifo = tmp_path / "fifo.ngram"
+    os.mkfifo(fifo)
+    with pytest.raises(LmlabError, match="is a FIFO"):
+        map_binary(fifo)  # opening a FIFO for reading would block until a writer came
+
+
 @needs_fast
 @pytest.mark.parametrize("damage", ["row outside the table", "no empty slot"])
 def test_damaged_hash_table_is_an_error_not_a_crash_or_a_hang(run, damage):
@@ -236,12 +380,20 @@ def _lmlab(*args, cwd):
     )
 
 
-def test_cli_refuses_a_truncated_model_file_in_one_line(run, tmp_path):
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d[: HEADER_BYTES + 8], "truncated"),
+        (lambda d: _with_header(d, sizes={2: 10**6}), "too short for the 1,000,000 n-grams"),
+        (lambda d: b"NOTMODEL" + d[8:], "not an lmlab n-gram model file"),
+    ],
+)
+def test_cli_refuses_a_damaged_model_file_in_one_line(run, tmp_path, edit, message):
     (tmp_path / "t.txt").write_text("the cat sat\n")
-    _damage(run, lambda d: d[: HEADER_BYTES + 8])
+    _damage(run, edit)
     r = _lmlab("eval", run, "--text", tmp_path / "t.txt", cwd=tmp_path)
     assert r.returncode == 2
-    assert r.stderr.strip().count("\n") == 0 and "truncated" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and message in r.stderr and "Traceback" not in r.stderr
 
 
 def test_ngram_train_eval_export_import_no_torch(tmp_path):

@@ -1,0 +1,93 @@
+"""The word tokenizer's compiled look-up (lmlab/tokenizers/_words.c) gives exactly the readable path's ids."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lmlab.tokenizers import WordTokenizer
+from lmlab.tokenizers import word as word_module
+
+pytestmark = pytest.mark.skipif(word_module.WordIndex is None, reason="the word look-up extension is not built")
+
+#: every character Python's str.split() cuts at, past ASCII (U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028,
+#: U+2029, U+202F, U+205F, U+3000), and the ASCII ones it also cuts at beside space, tab and newline
+UNICODE_SPACES = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+LOOKALIKES = ["\u200b", "\ufeff", "\u180e", "\u2060", "_", "\x00"]  # not whitespace to str.split()
+
+
+def both(tok: WordTokenizer, lines: list[str]):
+    fast, slow = tok.encode_lines(lines), tok.encode_lines_python(lines)
+    assert fast.ids.dtype == slow.ids.dtype == np.int32
+    assert fast.ids.tolist() == slow.ids.tolist()
+    assert (fast.n_oov, fast.n_lines) == (slow.n_oov, slow.n_lines)
+    return fast
+
+
+def test_every_unicode_space_cuts_as_str_split_does():
+    assert "\x1c" in UNICODE_SPACES and "\u3000" in UNICODE_SPACES and "\u200b" not in UNICODE_SPACES
+    tok = WordTokenizer.train(["a b é 日本"])
+    lines = [f"a{s}b{s}{s}é{s}日本{s}" for s in UNICODE_SPACES] + [f"a{s}b" for s in LOOKALIKES]
+    enc = both(tok, lines)
+    assert enc.ids.tolist()[:5] == tok.encode("a b é 日本") + [2]
+    assert enc.n_oov == len(LOOKALIKES)  # "a\u200bb" is one word, not in the vocabulary
+
+
+def test_specials_non_ascii_surrogates_and_empty_lines():
+    tok = WordTokenizer.train(["the cat", "<unk> Straße naïve 😀 \ud800x"])
+    lines = ["", "   ", "<s> </s> <unk> <UNK>", "Straße straße naïve naive", "😀 \ud800x \ud800 x\udfff", "the\tcat\n"]
+    enc = both(tok, lines)
+    assert enc.ids.tolist()[:2] == [2, 2]  # an empty or blank line is only its </s>
+    assert enc.ids.tolist()[2:6] == [1, 2, 0, 0]  # literal specials are their ids, as in the dict look-up
+
+
+def test_lowercase_applies_python_lower():
+    tok = WordTokenizer.train(["İstanbul STRASSE Σίσυφος"], lowercase=True)
+    both(tok, ["İSTANBUL strasse ΣΊΣΥΦΟΣ", "i̇stanbul"])
+
+
+def test_a_token_with_whitespace_never_matches_and_long_words_hash_whole():
+    long_word = "x" * 1000
+    tok = WordTokenizer(["<unk>", "<s>", "</s>", "a b", long_word, long_word[:-1] + "y", "abcdefgh", "abcdefghi"])
+    enc = both(tok, ["a b", long_word, long_word[:-1] + "y", "abcdefgh abcdefghi abcdefg"])
+    assert enc.ids.tolist() == [0, 0, 2, 4, 2, 5, 2, 6, 7, 0, 2]
+
+
+def test_refuses_what_is_not_str():
+    tok = WordTokenizer.train(["a"])
+    with pytest.raises(TypeError, match="line 1 is bytes"):
+        tok.encode_lines(["a", b"a"])
+
+
+def test_ids_are_a_writable_array():
+    enc = WordTokenizer.train(["a b"]).encode_lines(["a b c"])
+    assert enc.ids.tolist() == [3, 4, 0, 2]
+    enc.ids[0] = 7  # callers may edit the stream in place, as they may the readable path's
+    assert enc.ids.tolist() == [7, 4, 0, 2]
+
+
+words = st.text(st.sampled_from("ab é日\ud800" + "".join(UNICODE_SPACES[:8]) + "\u200b"), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(words, max_size=6), st.lists(words, max_size=8), st.booleans())
+def test_any_text_same_ids(vocabulary, lines, lowercase):
+    both(WordTokenizer.train(vocabulary, lowercase=lowercase), lines)
+
+
+def test_ptb_valid_same_ids(shared_data):
+    lines = (shared_data / "ptb" / "ptb.valid.txt").read_text().split("\n")
+    tok = WordTokenizer.train(lines[: len(lines) // 2])  # the second half brings unseen words
+    assert both(tok, lines).n_oov > 0
+
+
+def test_without_the_extension_the_readable_path_answers(monkeypatch):
+    tok = WordTokenizer.train(["a b"])
+    expected = tok.encode_lines(["a  b z", ""])
+    monkeypatch.setattr(word_module, "WordIndex", None)
+    got = WordTokenizer.train(["a b"]).encode_lines(["a  b z", ""])
+    assert got.ids.tolist() == expected.ids.tolist() == [3, 4, 0, 2, 2] and got.n_oov == 1
