@@ -6,9 +6,9 @@ load reaches all of them alike; the median and the minimum wall time are reporte
 (``python -c pass``) and ``import numpy``, the floor under every command that needs NumPy. Twice: with compiled
 bytecode cached (as an installed package runs: pip compiles it; here in a temporary ``PYTHONPYCACHEPREFIX``, the
 warm-up round writes it), and with ``PYTHONDONTWRITEBYTECODE=1``: in a checkout that never wrote a ``__pycache__``
-(the workspace where these benchmarks run), every lmlab module is compiled from source at every start. A last column says whether the command
-imported NumPy or PyTorch (read from a run under ``-X importtime``). Target (issue 26): under 0.3 s each, no
-PyTorch.
+(the workspace where these benchmarks run), every lmlab module is compiled from source at every start. A last
+column says whether the command imported NumPy or PyTorch (read from a run under ``-X importtime``). Target
+(issue 26): under 0.3 s each, no PyTorch.
 
 Usage: python bench/bench_startup.py [--runs 15] [--no-write]
 """
