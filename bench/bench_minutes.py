@@ -153,7 +153,7 @@ def main() -> None:
             for entry in entries:
                 for seconds in [budgets[0]] if entry in COUNTING else budgets:
                     r = run(entry, seconds, Path(tmp))
-                    for s in budgets if entry in COUNTING else [seconds]:
+                    for s in BUDGETS if entry in COUNTING else [seconds]:
                         store[f"{entry}@{s}"] = r
                     print(entry, seconds, json.dumps(r), flush=True)
                     STORE.parent.mkdir(parents=True, exist_ok=True)
