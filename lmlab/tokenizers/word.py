@@ -88,6 +88,10 @@ class WordTokenizer(VocabTokenizer):
 
         return EncodedText(np.frombuffer(ids, dtype=np.int32), len(lines), n_oov)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled index is a cache, made again on demand: copies and pickles (worker processes) leave it out
+        return {**self.__dict__, "_compiled": None}
+
     def encode_lines_python(self, lines: Sequence[str]) -> EncodedText:
         """The readable path of :meth:`encode_lines`: each line split and looked up in a dict."""
         return super().encode_lines(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import sys
 
 import numpy as np
@@ -91,3 +93,11 @@ def test_without_the_extension_the_readable_path_answers(monkeypatch):
     monkeypatch.setattr(word_module, "WordIndex", None)
     got = WordTokenizer.train(["a b"]).encode_lines(["a  b z", ""])
     assert got.ids.tolist() == expected.ids.tolist() == [3, 4, 0, 2, 2] and got.n_oov == 1
+
+
+def test_copies_and_pickles_leave_the_index_out_and_encode_the_same():
+    tok = WordTokenizer.train(["a b c"])
+    before = tok.encode_lines(["a b d"]).ids.tolist()
+    for other in (copy.deepcopy(tok), pickle.loads(pickle.dumps(tok))):
+        assert other._compiled is None and tok._compiled is not None
+        assert other.encode_lines(["a b d"]).ids.tolist() == before
