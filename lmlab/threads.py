@@ -5,10 +5,14 @@ Two-thread PyTorch on a 2-core machine runs at a third of its speed as soon as a
 engine does not trust a fixed count. :class:`ThreadTuner` times the training steps:
 
 1. **probe**: each candidate count (1, then more, up to the usable cores) runs a few steps after one step to settle;
-   the fastest median step wins (ties go to fewer threads);
+   the fastest median step wins (ties go to fewer threads). A candidate whose first timed step is already
+   :data:`SLOWDOWN` times slower than the fastest so far is not timed further: beside a busy process, a two-thread
+   step waits for a descheduled thread at every barrier and can take ten times as long as a one-thread step;
 2. **watch**: the median of the last :data:`WINDOW` steps is compared with the probe's; when it is
-   :data:`SLOWDOWN` times slower (another process took a core), or every :data:`RECHECK_STEPS` steps while running
-   on fewer threads than cores (the other process may have ended), it probes again.
+   :data:`SLOWDOWN` times slower (another process took a core), or after :data:`RECHECK_SECONDS` of steps while
+   running on fewer threads than cores (the other process may have ended), it probes again. Probes cost at most
+   :data:`PROBE_SHARE` of the training time: after a probe that took P seconds, the next waits for P /
+   PROBE_SHARE seconds of steps (a model whose steps take milliseconds would otherwise probe many times a second).
 
 ``--threads N`` (or ``LMLAB_THREADS=N``) fixes the count: two runs agree to the last bit, and a resumed run with
 its uninterrupted twin, only on the same count (a sum over two threads adds in another order than over one).
@@ -32,8 +36,9 @@ log = logging.getLogger(__name__)
 PROBE_STEPS = 3  # timed steps per candidate (after one step to settle)
 WINDOW = 8  # steps whose median is watched
 SLOWDOWN = 1.5  # this much slower than at the probe: probe again
-RECHECK_STEPS = 400  # on fewer threads than cores, probe again this often
+RECHECK_SECONDS = 30.0  # on fewer threads than cores, probe again after this many seconds of steps
 MIN_STEPS_BETWEEN = 2 * WINDOW  # at least this many watched steps between two probes
+PROBE_SHARE = 0.05  # the most of the training time probes may take
 
 
 def env_threads() -> int | None:
@@ -95,7 +100,9 @@ class ThreadTuner:
         self._settle = False
         self._window: deque[float] = deque(maxlen=WINDOW)
         self._baseline: float | None = None
-        self._since_probe = 0
+        self._since_probe = 0  # watched steps since the last probe
+        self._since_seconds = 0.0  # and their seconds
+        self._probe_seconds = 0.0  # what the current (or last) probe's steps took, settling ones included
         if self.mode == "adaptive":
             self._start_probe("start")
 
@@ -112,26 +119,35 @@ class ThreadTuner:
         if self.mode != "adaptive":
             return
         if self._queue:
+            self._probe_seconds += seconds
             if self._settle:  # the first step on a new count warms its thread pool: not counted
                 self._settle = False
                 return
-            times = self._times.setdefault(self._queue[0], [])
+            n = self._queue[0]
+            times = self._times.setdefault(n, [])
             times.append(seconds)
-            if len(times) >= PROBE_STEPS:
+            done = [statistics.median(t) for c, t in self._times.items() if c != n]
+            hopeless = bool(done) and seconds > SLOWDOWN * min(done)  # already far slower than the fastest
+            if len(times) >= PROBE_STEPS or hopeless:
                 self._queue.pop(0)
                 if not self._queue:
                     self._choose()
             return
         self._window.append(seconds)
         self._since_probe += 1
+        self._since_seconds += seconds
         if len(self._window) < WINDOW or self._since_probe < MIN_STEPS_BETWEEN:
+            return
+        if self._since_seconds < self._probe_seconds / PROBE_SHARE:
             return
         now = statistics.median(self._window)
         assert self._baseline is not None
         if now > SLOWDOWN * self._baseline:
             self._start_probe(f"steps slowed from {self._baseline * 1e3:.1f} to {now * 1e3:.1f} ms")
-        elif self.threads < self.candidates[-1] and self._since_probe >= RECHECK_STEPS:
-            self._start_probe(f"a regular check ({RECHECK_STEPS} steps on {self.threads} of {self.candidates[-1]})")
+        elif self.threads < self.candidates[-1] and self._since_seconds >= RECHECK_SECONDS:
+            self._start_probe(
+                f"a regular check ({self._since_seconds:.0f} s on {self.threads} of {self.candidates[-1]} threads)"
+            )
 
     # ---- what the run records
     def record(self) -> dict[str, Any]:
@@ -146,6 +162,7 @@ class ThreadTuner:
         self._reason = reason
         self._queue = list(self.candidates)
         self._times = {}
+        self._probe_seconds = 0.0
         self._settle = True  # the first step of a probe is not timed, even on the count already set (a training's
         # first step also warms its allocator)
 
@@ -156,6 +173,7 @@ class ThreadTuner:
         self._baseline = medians[best]
         self._window.clear()
         self._since_probe = 0
+        self._since_seconds = 0.0
         change = {
             "step": self.step,
             "threads": best,

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from lmlab.threads import PROBE_STEPS, RECHECK_STEPS, WINDOW, ThreadTuner, candidates, inference_threads
+from lmlab.threads import (
+    PROBE_SHARE,
+    PROBE_STEPS,
+    RECHECK_SECONDS,
+    ThreadTuner,
+    candidates,
+    inference_threads,
+)
 
 
 class Machine:
@@ -22,10 +29,23 @@ class Machine:
     def get(self) -> int:
         return self.threads
 
-    def run(self, tuner: ThreadTuner, steps: int) -> None:
+    def run(self, tuner: ThreadTuner, steps: int) -> float:
+        """``steps`` steps; the seconds they took."""
+        total = 0.0
         for _ in range(steps):
             tuner.before_step()
-            tuner.after_step(self.ms[self.threads] / 1e3)
+            seconds = self.ms[self.threads] / 1e3
+            tuner.after_step(seconds)
+            total += seconds
+        return total
+
+    def run_seconds(self, tuner: ThreadTuner, seconds: float) -> int:
+        """Steps until ``seconds`` have passed; how many."""
+        steps, total = 0, 0.0
+        while total < seconds:
+            total += self.run(tuner, 1)
+            steps += 1
+        return steps
 
 
 def tuner_on(machine: Machine, **kw) -> ThreadTuner:
@@ -48,15 +68,41 @@ def test_the_probe_takes_the_fastest_count():
 def test_a_busy_core_sends_it_to_one_thread_and_back_when_it_frees():
     m = Machine({1: 10.0, 2: 6.0})
     t = tuner_on(m)
-    m.run(t, 2 * (PROBE_STEPS + 1) + 3 * WINDOW)
-    assert t.threads == 2
+    m.run_seconds(t, 5.0)
+    assert t.threads == 2 and len(t.changes) == 1
     m.ms = {1: 11.0, 2: 30.0}  # another process took a core: two threads wait at every barrier
-    m.run(t, 3 * WINDOW + 2 * (PROBE_STEPS + 1))
+    m.run_seconds(t, 5.0)
     assert t.threads == 1 and "slowed" in t.changes[-1]["reason"]
     m.ms = {1: 10.0, 2: 6.0}  # the other process ended: found at the next regular check
-    m.run(t, RECHECK_STEPS + 2 * (PROBE_STEPS + 1))
+    m.run_seconds(t, RECHECK_SECONDS + 1.0)
     assert t.threads == 2 and "regular check" in t.changes[-1]["reason"]
     assert [c["threads"] for c in t.changes] == [2, 1, 2]
+
+
+def test_probes_of_fast_steps_take_a_small_share_of_the_time():
+    """Steps of a millisecond on a machine whose other core is busy: a two-thread step takes 20 ms. The tuner
+    stays on one thread, times a hopeless candidate once, and probes take at most PROBE_SHARE of the time."""
+    m = Machine({1: 1.0, 2: 20.0}, start=1)
+    t = tuner_on(m)
+    probe_ms = []
+    for _ in range(3 * int(RECHECK_SECONDS)):
+        before = len(t.changes)
+        m.run_seconds(t, 1.0)
+        if len(t.changes) > before:
+            probe_ms.append(t.changes[-1]["ms_per_step"])
+    assert t.threads == 1 and all(c["threads"] == 1 for c in t.changes)
+    assert 2 <= len(t.changes) <= 5  # the start, then a regular check every RECHECK_SECONDS
+    assert all(ms == {"1": 1.0, "2": 20.0} for ms in probe_ms)
+    spent = sum(PROBE_STEPS * 1.0 + 1.0 + 2 * 20.0 for _ in t.changes)  # settle + timed, one hopeless 2-thread step
+    assert spent / 1e3 <= PROBE_SHARE * 3 * RECHECK_SECONDS
+
+
+def test_a_slow_candidate_is_timed_once():
+    m = Machine({1: 5.0, 2: 50.0}, start=1)
+    t = tuner_on(m)
+    m.run(t, 3 * (PROBE_STEPS + 1))
+    assert m.calls.count(2) == 1 and m.calls[-1] == 1  # one visit to two threads
+    assert t.changes[0]["threads"] == 1
 
 
 def test_never_slower_than_one_thread_and_ties_go_to_fewer():
@@ -121,4 +167,10 @@ def test_a_run_records_its_threads(tmp_path, flags, mode):
     if mode == "fixed":
         assert record["threads"] == 1 and record["changes"] == []
     elif usable > 1:
-        assert record["changes"] and record["changes"][0]["step"] == 2 * (PROBE_STEPS + 1)
+        # one thread settles and is timed; each other count settles and is timed once (hopeless) or fully
+        first = record["changes"][0]["step"]
+        assert (
+            PROBE_STEPS + 1 + 2 * (len(record["candidates"]) - 1)
+            <= first
+            <= len(record["candidates"]) * (PROBE_STEPS + 1)
+        )
