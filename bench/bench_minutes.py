@@ -110,11 +110,12 @@ def write(store: dict) -> None:
         "Each cell: `lmlab train --task T --model F DATA --max-seconds S --out RUN`, then `lmlab eval RUN --split "
         "test --json`, the engine choosing its threads; the figure and the updates done. Counting models take no "
         "budget (one figure). The load (1 / 5 / 15 min) at the start and end of each run is in "
-        "bench/out/minutes.json; the column *load* gives the highest 1-minute load any of the row's runs started "
+        "bench/out/minutes.json; the column *highest load* gives the highest 1-minute load any of the row's runs started "
         "or ended at.",
         "",
-        "| task | family | data flags | figure | 1 minute | 5 minutes | 30 minutes | highest load | date |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| task | family | data flags | figure | parameters | 1 minute | 5 minutes | 30 minutes | highest load "
+        "| date |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for task, families in FAMILIES.items():
         for family in families:
@@ -124,8 +125,10 @@ def write(store: dict) -> None:
                 continue
             loads = [float(x.split(" / ")[0]) for r in runs for x in r["load"].split(" -> ")]
             dates = sorted({r["date"] for r in runs})
+            params = next((r["parameters"] for r in runs if r.get("parameters")), None)
             lines.append(
                 f"| {task} | `{family}` | `{' '.join(TASKS[task][0])}` | {TASKS[task][2]} | "
+                + (f"{params:,} | " if params else "- | ")
                 + " | ".join(cell(store, entry, s) for s in BUDGETS)
                 + f" | {max(loads):.2f} | {', '.join(dates)} |"
             )
