@@ -19,9 +19,12 @@ from lmlab.errors import LmlabError
 
 @dataclass(frozen=True)
 class Preset:
-    family: str
+    family: str | tuple[str, ...]  # the family, or the families, it is a recipe for
     summary: str
     values: dict[str, Any]
+
+    def families(self) -> tuple[str, ...]:
+        return (self.family,) if isinstance(self.family, str) else self.family
 
 
 def _zaremba(d: int, dropout: float, init: float, epochs: int, decay: float, decay_after: int, T: int, clip: float):
@@ -98,8 +101,9 @@ PRESETS: dict[str, Preset] = {
         },
     ),
     "word-lm-example": Preset(
-        "lstm",
-        "PyTorch examples word_language_model defaults: 2 x 200, dropout 0.2, lr 20, clip 0.25, BPTT 35, batch 20",
+        ("rnn", "lstm", "gru"),
+        "PyTorch examples word_language_model defaults: 2 x 200, dropout 0.2, SGD lr 20, clip 0.25, divided by 4 on "
+        "a plateau, BPTT 35, batch 20, 40 epochs",
         {
             "d_embed": 200,
             "d_hidden": 200,
@@ -110,6 +114,7 @@ PRESETS: dict[str, Preset] = {
             "clip": 0.25,
             "schedule": "plateau",
             "plateau_factor": 4.0,
+            "warmup_steps": 0,
             "epochs": 40,
             "batch_size": 20,
             "seq_len": 35,
@@ -146,9 +151,11 @@ PRESETS: dict[str, Preset] = {
             "seq_len": 64,
             "optimizer": "adamw",
             "lr": 3e-3,
+            "beta2": 0.999,
             "clip": 1.0,
             "schedule": "cosine",
             "min_lr": 1e-4,
+            "warmup_steps": 0,
             "epochs": 20,
         },
     ),
@@ -266,8 +273,8 @@ def get_preset(name: str, family: str) -> dict[str, Any]:
         names = [*PRESETS, "compare-char", "compare-word"]
         raise LmlabError(f"unknown preset {name!r}; presets: {', '.join(names)}")
     preset = PRESETS[name]
-    if preset.family != family:
-        raise LmlabError(f"preset {name!r} is for --model {preset.family}, not {family}")
+    if family not in preset.families():
+        raise LmlabError(f"preset {name!r} is for --model {' or '.join(preset.families())}, not {family}")
     return dict(preset.values)
 
 

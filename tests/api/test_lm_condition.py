@@ -22,6 +22,7 @@ from lmlab.cli.main import main
 
 TRAIN = ["--tokenizer", "char", "--d-embed", "8", "--d-hidden", "8", "--n-layer", "1", "--dropout", "0"]
 TRAIN += ["--optimizer", "adam", "--lr", "0.05", "--batch-size", "8", "--seq-len", "8", "--schedule", "constant"]
+TRAIN += ["--warmup-steps", "0", "--clip", "0.25"]  # the recipe this was written with (no warm-up)
 TRAIN += ["--eval-every", "1000"]  # validation once, at the end (an epoch here is 4 steps)
 
 

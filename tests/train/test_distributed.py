@@ -28,7 +28,8 @@ from tests.classify.test_task import make_examples, write_tsv
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
 
 LSTM = ["--model", "lstm", "--tokenizer", "char", "--batch-size", "8", "--seq-len", "16", "--d-embed", "24",
-        "--d-hidden", "24", "--dropout", "0", "--lr", "1", "--log-every", "5", "--eval-every", "10"]  # fmt: skip
+        "--d-hidden", "24", "--dropout", "0", "--lr", "1", "--log-every", "5", "--eval-every", "10",
+        "--preset", "word-lm-example"]  # fmt: skip  # SGD on a plateau: 20 steps then 20 more follow 40 at once
 TRANSFORMER = ["--model", "transformer", "--tokenizer", "char", "--batch-size", "8", "--seq-len", "16",
                "--d-model", "32", "--n-head", "2", "--n-layer", "2", "--dropout", "0", "--lr", "3e-3",
                "--log-every", "5", "--eval-every", "10"]  # fmt: skip

@@ -138,7 +138,11 @@ def test_schedule_names_and_presets():
     from lmlab.lm.models import get_family
 
     for preset in PRESETS.values():
-        get_family(preset.family).config_class()(**preset.values)  # every preset is a valid configuration
+        for family in preset.families():
+            get_family(family).config_class()(**preset.values)  # every preset is a valid configuration
+    example = {f: get_preset("word-lm-example", f) for f in ("rnn", "lstm", "gru")}  # the published recipe, whole
+    assert all((v["optimizer"], v["lr"], v["clip"], v["schedule"], v["warmup_steps"]) == ("sgd", 20.0, 0.25,
+               "plateau", 0) for v in example.values())  # fmt: skip
     with pytest.raises(LmlabError, match="is for --model lstm"):
         get_preset("zaremba-small", "gru")
     with pytest.raises(LmlabError, match="unknown preset"):

@@ -44,8 +44,11 @@ from lmlab.train.config import check_positive, check_probability
 
 @dataclass
 class RecurrentConfig(TrainConfig):
-    """Architecture of a recurrent LM and its training recipe; the recipe defaults are those of the PyTorch
-    word_language_model example (SGD at lr 20 on the per-token loss, clip 0.25, divide by 4 on a plateau)."""
+    """Architecture of a recurrent LM and its training recipe. The sizes are those of the PyTorch
+    word_language_model example (2 x 200, dropout 0.2, batches of 20 x 35); the recipe is one for minutes (AdamW at
+    3e-3, a warm-up of 100 steps, a cosine decay to a tenth, clip 1): the example's own (SGD at lr 20 on the
+    per-token loss, clip 0.25, divide by 4 on a plateau) is the preset ``word-lm-example``, and an Elman RNN
+    diverges under it in a budget of minutes (test perplexity 2e12 on tinyshakespeare's characters after 60 s)."""
 
     cell: ClassVar[str] = ""
 
@@ -59,10 +62,13 @@ class RecurrentConfig(TrainConfig):
     # recipe
     batch_size: int = 20
     seq_len: int = 35
-    optimizer: str = "sgd"
-    lr: float = 20.0
-    clip: float | None = 0.25
-    schedule: str = "plateau"
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    min_lr: float = 3e-4
+    beta2: float = 0.99
+    clip: float | None = 1.0
+    schedule: str = "cosine"
+    warmup_steps: int = 100
     init: str = "default"
 
     def __post_init__(self):
