@@ -110,8 +110,8 @@ def write(store: dict) -> None:
         "Each cell: `lmlab train --task T --model F DATA --max-seconds S --out RUN`, then `lmlab eval RUN --split "
         "test --json`, the engine choosing its threads; the figure and the updates done. Counting models take no "
         "budget (one figure). The load (1 / 5 / 15 min) at the start and end of each run is in "
-        "bench/out/minutes.json; the column *highest load* gives the highest 1-minute load any of the row's runs started "
-        "or ended at.",
+        "bench/out/minutes.json; *highest load* is the highest 1-minute load any of the row's runs started or "
+        "ended at.",
         "",
         "| task | family | data flags | figure | parameters | 1 minute | 5 minutes | 30 minutes | highest load "
         "| date |",
@@ -135,6 +135,9 @@ def write(store: dict) -> None:
     machines = sorted({r["machine"] for r in store.values()})
     lines += ["", f"Machine: {'; '.join(machines)}."]
     update_section("bench_minutes", "\n".join(lines))
+    readme = ROOT / "README.md"
+    if "<!-- time-to-quality:start -->" in readme.read_text():  # the README shows the same table
+        update_section("time-to-quality", "\n".join(lines[2:]), readme)
 
 
 def main() -> None:

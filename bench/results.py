@@ -28,19 +28,20 @@ def today() -> str:
     return _dt.date.today().isoformat()
 
 
-def update_section(name: str, body: str) -> None:
-    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` (appended if absent)."""
+def update_section(name: str, body: str, path: Path = RESULTS) -> None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` of ``path`` (bench/RESULTS.md by
+    default; appended if absent)."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:
         head, rest = text.split(start, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    tmp = RESULTS.with_suffix(".tmp")
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
-    os.replace(tmp, RESULTS)
+    os.replace(tmp, path)
 
 
 class Interleaved:
