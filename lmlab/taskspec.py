@@ -37,6 +37,10 @@ class Task:
     commands: tuple[str, ...] = ()
     #: the kinds of named corpus (lmlab.data.registry) the task trains on, for lists of what it can read
     data_kinds: tuple[str, ...] = ()
+    #: "module:function", evaluate(args) -> exit status, or None: ``lmlab eval`` of the runs it can evaluate
+    #: without importing the modules ``cli`` imports (a language model's n-gram model file: no NumPy), called
+    #: before ``cli``'s evaluate, which runs where it returns None ("": the task has none)
+    lean_eval: str = ""
 
     @staticmethod
     def _load(ref: str) -> Any:
@@ -57,6 +61,10 @@ class Task:
         if name not in self.verbs:
             return None
         return getattr(self.cli_module(), name)
+
+    def lean_eval_fn(self) -> Any:
+        """The task's lean ``lmlab eval`` (see ``lean_eval``), or None."""
+        return self._load(self.lean_eval) if self.lean_eval else None
 
     def preset_names(self) -> list[str]:
         return list(self._load(self.presets)) if self.presets else []

@@ -29,4 +29,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return task_of_path(args.run).cli_module().evaluate(args)
+    task = task_of_path(args.run)
+    lean = task.lean_eval_fn()  # the runs a task evaluates without its command-line module's imports
+    if lean is not None and (status := lean(args)) is not None:
+        return status
+    return task.cli_module().evaluate(args)

@@ -37,9 +37,44 @@ def _setup_logging(verbose: bool) -> None:
     root.propagate = False
 
 
-def _command_modules():
-    """The shared verbs, then the verbs each task declares in its spec (``Task.commands``)."""
+#: The module of each shared verb that registers that one command, by its name: a command line naming one of them
+#: builds that verb's parser alone (``lmlab eval`` imports no other command's module); any other (a task's verb,
+#: help, a mistyped name) builds them all.
+SHARED_VERBS = {
+    "train": "lmlab.cli.train_cmd",
+    "eval": "lmlab.cli.eval_cmd",
+    "export": "lmlab.cli.export_cmd",
+    "compare": "lmlab.cli.compare_cmd",
+    "data": "lmlab.cli.data_cmd",
+    "plot": "lmlab.cli.plot_cmd",
+    "attention": "lmlab.cli.attention_cmd",
+    "tokenizer": "lmlab.cli.tokenizer_cmd",
+    "serve": "lmlab.cli.serve_cmd",
+}
+
+
+def command_name(argv: list[str]) -> str | None:
+    """The command ``argv`` names, its first argument that is not an option; None when there is none or a help
+    option comes first (``lmlab -h eval`` shows every command). lmlab's own options take no value.
+
+    >>> command_name(["-v", "eval", "run"]), command_name(["--help", "eval"]), command_name([])
+    ('eval', None, None)
+    """
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _command_modules(name: str | None = None):
+    """The module of the shared verb ``name`` alone, where it is one (:data:`SHARED_VERBS`); otherwise every
+    command's: the shared verbs, then the verbs each task declares in its spec (``Task.commands``)."""
     import importlib
+
+    if name in SHARED_VERBS:
+        return [importlib.import_module(SHARED_VERBS[name])]
 
     from lmlab.cli import (
         attention_cmd,
@@ -99,7 +134,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lmlab {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _command_modules():
+    for module in _command_modules(command_name(argv)):
         module.register(sub, argv) if module.__name__.endswith("train_cmd") else module.register(sub)
     return parser
 

@@ -14,8 +14,8 @@ from lmlab.lazy import lazy_names
 _WHERE = {
     "Corpus": "corpus",
     "load_corpus": "corpus",
-    "read_lines": "corpus",
-    "split_lines": "corpus",
+    "read_lines": "lines",
+    "split_lines": "lines",
     "fetch": "download",
     "data_changes": "fingerprint",
     "data_fingerprint": "fingerprint",

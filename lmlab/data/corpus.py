@@ -8,7 +8,6 @@ feeds, ``\\x1c`` and other characters that occur inside real corpora and would c
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import math
 import os
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lmlab.data.lines import _check_encoding_errors, has_text, read_lines, split_lines  # noqa: F401 - re-exported
 from lmlab.data.registry import DATASETS, DatasetInfo
 from lmlab.data.registry import data_dir as default_data_dir
 from lmlab.errors import LmlabError
@@ -55,61 +55,6 @@ class Corpus:
             f"Corpus(name={self.name!r}, train={len(self.train):,} lines, valid={len(self.valid):,} lines, "
             f"test={len(self.test):,} lines, source={self.source!r})"
         )
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines of ``text`` split at ``\\n`` only; a final newline ends the last line rather than starting one.
-
-    >>> split_lines("a\\r\\n\\nb\\x0cc\\n")
-    ['a', '', 'b\\x0cc']
-    >>> split_lines("no newline at the end")
-    ['no newline at the end']
-    """
-    if not text:
-        return []
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    if "\r" in text:
-        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
-    return lines
-
-
-def read_lines(path: str | os.PathLike, *, encoding_errors: str = "strict") -> list[str]:
-    """Lines of a UTF-8 text file (see :func:`split_lines`); a leading byte-order mark is dropped.
-
-    The file is read and decoded in one piece, which is several times faster than iterating over a text-mode
-    file for corpora the size of PTB. An invalid byte is an error naming its offset unless
-    ``encoding_errors="replace"``, which turns it into U+FFFD.
-    """
-    _check_encoding_errors(encoding_errors)
-    path = Path(path)
-    data = path.read_bytes()
-    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = data[start:].decode("utf-8", errors=encoding_errors)
-    except UnicodeDecodeError as e:
-        offset = start + e.start
-        raise LmlabError(
-            f"{path}: not valid UTF-8 at byte offset {offset} (byte 0x{data[offset]:02x}); "
-            f"pass --encoding-errors replace (encoding_errors='replace') to replace bad bytes"
-        ) from None
-    lines = split_lines(text)
-    if not has_text(lines):
-        raise LmlabError(
-            f"{path} is empty (no line with text, only empty or whitespace lines); a corpus needs a line of text"
-        )
-    return lines
-
-
-def has_text(lines: Sequence[str]) -> bool:
-    """True if some line holds more than whitespace: blank lines alone would train a model to predict ``</s>``
-    and nothing else, and report a perplexity near 1.
-
-    >>> has_text(["", "  \\t", "\\u00a0"]), has_text(["", " a "])
-    (False, True)
-    """
-    return any(line and not line.isspace() for line in lines)
 
 
 def split_points(n: int, ratios: Sequence[float]) -> tuple[int, int]:
@@ -204,11 +149,6 @@ def fixed_shuffle(lines: Sequence[str]) -> list[str]:
     """
     keys = [hashlib.blake2b(i.to_bytes(8, "little"), digest_size=8).digest() for i in range(len(lines))]
     return [lines[i] for i in sorted(range(len(lines)), key=keys.__getitem__)]
-
-
-def _check_encoding_errors(encoding_errors: str) -> None:
-    if encoding_errors not in ("strict", "replace"):
-        raise LmlabError(f"encoding_errors must be 'strict' or 'replace', not {encoding_errors!r}")
 
 
 def _check_ratios(split: Sequence[float]) -> tuple[float, float, float]:

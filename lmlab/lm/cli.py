@@ -14,12 +14,12 @@ from lmlab.cli.common import (
     add_data_flags,
     add_tokenizer_flags,
     build_tokenizer,
-    check_input_file,
     check_seed,
     read_corpus,
 )
 from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.errors import LmlabError
+from lmlab.lm.eval_text import eval_lines
 from lmlab.lm.models import FAMILIES, get_family
 from lmlab.runconfig import unfinished_note
 from lmlab.train_options import TrainOptions
@@ -155,29 +155,6 @@ def _checkpoint_step(run: Path) -> int:
 SHUFFLE_SEED = 0
 
 
-def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], list[str] | None, str]:
-    """The lines to evaluate, their labels (None for a corpus without them) and where they came from."""
-    from lmlab.data import LabelledCorpus, data_changes, load_corpus, read_lines
-
-    if args.text:
-        check_input_file(args.text, "--text")
-        if Path(args.text).suffix.lower() == ".tsv":  # label<TAB>text lines, every one evaluated
-            from lmlab.data.labelled import read_label_tab_text
-
-            texts, labels = read_label_tab_text(Path(args.text), encoding_errors=args.encoding_errors)
-            return texts, labels, args.text
-        return read_lines(args.text, encoding_errors=args.encoding_errors), None, args.text
-    spec = args.data or run_cfg.get("data", {}).get("spec")
-    if not spec:
-        raise LmlabError("this model records no corpus; pass --data DATA or --text FILE")
-    errors = args.encoding_errors if args.data else run_cfg.get("data", {}).get("encoding_errors", "strict")
-    corpus = load_corpus(spec, encoding_errors=errors)
-    if not args.data and (changed := data_changes(run_cfg.get("data", {}), corpus)):
-        print(f"lmlab: warning: {spec}: its contents changed since training ({'/'.join(changed)})", file=sys.stderr)
-    labels = corpus.labels_of(args.split) if isinstance(corpus, LabelledCorpus) else None
-    return corpus.split(args.split), labels, f"{spec}:{args.split}"
-
-
 def evaluate(args: argparse.Namespace) -> int:
     from lmlab.lm.evaluate import evaluate as evaluate_model
     from lmlab.lm.evaluate import evaluate_labelled
@@ -198,14 +175,14 @@ def evaluate(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"data": where, "family": model.family, **r.to_dict()}))
         else:
-            print(_summary(where, r))
+            print(r.summary(where))
         return 0
     result = evaluate_labelled(model, lines, labels, seed=SHUFFLE_SEED)
     if args.json:
         print(json.dumps({"data": where, "family": model.family, **result.to_dict()}))
         return 0
     r = result.given
-    print(_summary(where, r) + (", each line given its label" if model.labels else ""))
+    print(r.summary(where) + (", each line given its label" if model.labels else ""))
     if result.shuffled is not None:
         shuffled_ppl = result.shuffled.perplexity
         print(f"with the labels shuffled among the lines (seed {SHUFFLE_SEED}): perplexity {shuffled_ppl:.2f}")
@@ -216,13 +193,6 @@ def evaluate(args: argparse.Namespace) -> int:
         row = f"{label:<{width}}  {e['lines']:>6,}  {e['tokens']:>7,}  {e['perplexity']:>10.2f}"
         print(row + (f"  {e['shuffled_perplexity']:>8.2f}" if shuffled else ""))
     return 0
-
-
-def _summary(where: str, r) -> str:
-    return (
-        f"{where}: perplexity {r.perplexity:.2f}, cross-entropy {r.cross_entropy:.4f} nats "
-        f"({r.bits_per_token:.4f} bits) per token, {r.tokens:,} tokens, {r.oov:,} OOV"
-    )
 
 
 def plot_attention(layers: list, labels: list[str], out: Path, title: str) -> None:

@@ -19,26 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from lmlab.errors import LmlabError
 from lmlab.lm import LanguageModel
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    perplexity: float
-    cross_entropy: float  # nats per token
-    bits_per_token: float
-    tokens: int  # scored tokens, one </s> per line included
-    oov: int
-    lines: int
-    log_prob: float  # total, natural log
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from lmlab.lm.perplexity import EvalResult, perplexity_from_total, zero_probability_message
 
 
 def perplexity_from_logprobs(logprobs: np.ndarray, *, oov: int = 0, lines: int = 0) -> EvalResult:
@@ -49,11 +36,8 @@ def perplexity_from_logprobs(logprobs: np.ndarray, *, oov: int = 0, lines: int =
     (3.363586, 1.75, 4)
     """
     n = int(logprobs.size)
-    if n == 0:
-        raise LmlabError("nothing to evaluate: the text has no tokens")
-    total = float(np.sum(logprobs, dtype=np.float64))
-    h = -total / n
-    return EvalResult(math.exp(h), h, h / math.log(2), n, oov, lines, total)
+    total = float(np.sum(logprobs, dtype=np.float64)) if n else 0.0
+    return perplexity_from_total(total, n, oov=oov, lines=lines)
 
 
 def evaluate(model: LanguageModel, lines: Sequence[str], labels: Sequence[str] | None = None) -> EvalResult:
@@ -186,8 +170,16 @@ def _check_finite(model: LanguageModel, logprobs: np.ndarray, ids: np.ndarray) -
     bad = ~np.isfinite(logprobs)
     if bad.any():
         first = int(np.argmax(bad))
-        raise LmlabError(
-            f"the model gives probability 0 to {int(bad.sum())} of {logprobs.size} tokens "
-            f"(first: {model.tokenizer.id_to_token(int(ids[first]))!r} at token {first}), so perplexity "
-            "is infinite; use a smoothed estimator"
-        )
+        token = model.tokenizer.id_to_token(int(ids[first]))
+        raise LmlabError(zero_probability_message(int(bad.sum()), int(logprobs.size), token, first))
+
+
+__all__ = [
+    "EvalResult",
+    "LabelledEvalResult",
+    "evaluate",
+    "evaluate_labelled",
+    "evaluate_parts",
+    "perplexity_from_logprobs",
+    "score_lines",
+]

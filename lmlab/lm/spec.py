@@ -10,6 +10,7 @@ SPEC = Task(
     "lmlab.lm.cli",
     "lmlab.lm.compare:LM_PROFILE",
     api="lmlab.lm.api:load_run",
+    lean_eval="lmlab.lm.lean_eval:evaluate",
     verbs=("attention", "export"),
     presets="lmlab.lm.presets:PRESETS",
     noun="a language-model run",

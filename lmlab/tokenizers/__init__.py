@@ -1,13 +1,17 @@
 """Tokenizers: one interface (:class:`Tokenizer`), several kinds, one JSON file format.
 
-``TOKENIZERS`` maps a kind name to its class; :func:`load_tokenizer` reads any kind from its file.
+``TOKENIZERS`` maps a kind name to its class; :func:`load_tokenizer` reads any kind from its file. The classes are
+imported on first use, so that loading a word tokenizer (``lmlab eval`` of a word model) does not compile BPE's.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 from lmlab.errors import LmlabError
+from lmlab.lazy import lazy_names
 from lmlab.runfiles import check_fields, expect, list_of
 from lmlab.tokenizers.base import (
     BOS,
@@ -22,11 +26,22 @@ from lmlab.tokenizers.base import (
     read_tokenizer_json,
     tokenizer_sha256,
 )
-from lmlab.tokenizers.bpe import BPETokenizer
-from lmlab.tokenizers.char import CharTokenizer
-from lmlab.tokenizers.word import WordTokenizer
 
-TOKENIZERS: dict[str, type[Tokenizer]] = {"char": CharTokenizer, "word": WordTokenizer, "bpe": BPETokenizer}
+#: the module and class of each tokenizer kind
+_KINDS = {"char": ("char", "CharTokenizer"), "word": ("word", "WordTokenizer"), "bpe": ("bpe", "BPETokenizer")}
+_lazy = lazy_names("lmlab.tokenizers", {cls: module for module, cls in _KINDS.values()})
+
+
+def tokenizer_class(kind: str) -> type[Tokenizer]:
+    """The class of the tokenizer kind ``kind`` (a key of ``TOKENIZERS``), imported on first use."""
+    module, name = _KINDS[kind]
+    return getattr(importlib.import_module(f"lmlab.tokenizers.{module}"), name)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TOKENIZERS":  # kind name -> class, every class imported
+        return {kind: tokenizer_class(kind) for kind in _KINDS}
+    return _lazy(name)
 
 
 #: What the vocabulary tokenizers' files must hold (BPE checks its own fields in ``BPETokenizer.from_dict``).
@@ -39,12 +54,12 @@ _VOCAB_SCHEMA = {
 def tokenizer_from_dict(d: dict, where: str = "tokenizer data") -> Tokenizer:
     """A tokenizer of the kind ``d["kind"]`` names; ``where`` names the file in error messages."""
     kind = d.get("kind")
-    if kind not in TOKENIZERS:
-        raise LmlabError(f"unknown tokenizer kind {kind!r}; known kinds: {', '.join(sorted(TOKENIZERS))}")
+    if kind not in _KINDS:
+        raise LmlabError(f"unknown tokenizer kind {kind!r}; known kinds: {', '.join(sorted(_KINDS))}")
     if kind in ("char", "word"):
         check_fields(d, _VOCAB_SCHEMA, where)
     try:
-        return TOKENIZERS[kind].from_dict(d)
+        return tokenizer_class(kind).from_dict(d)
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, LmlabError):
             raise
@@ -75,6 +90,7 @@ __all__ = [
     "Tokenizer",
     "WordTokenizer",
     "load_tokenizer",
+    "tokenizer_class",
     "tokenizer_from_dict",
     "tokenizer_sha256",
 ]

@@ -1,4 +1,5 @@
-/* The word tokenizer's compiled look-up: lines of text to one id stream, each line's words then </s>.
+/* The word tokenizer's compiled look-up: lines of text to one id stream, each line's words then </s> (the
+ * character tokenizer's too: each character a piece).
  *
  * It gives exactly what WordTokenizer's readable path gives (lmlab/tokenizers/word.py: line.split(), then each
  * piece looked up in the vocabulary, <unk> for a piece not in it): a line is cut where str.split() cuts it, at
@@ -185,11 +186,16 @@ fail:
     return -1;
 }
 
-/* encode_lines(lines, eos_id, unk_id) -> (bytearray of int32 ids, number of pieces not in the vocabulary) */
+/* The byte length of the UTF-8 character starting with byte c (surrogatepass's forms are 3 bytes, as others). */
+static inline int char_width(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+
+/* encode_lines(lines, eos_id, unk_id, chars=False) -> (bytearray of int32 ids, number of pieces not in the
+ * vocabulary). The pieces are the line's words, or with chars its characters (CharTokenizer: a newline inside a
+ * line is </s>, as its readable path has it). */
 static PyObject *WordIndex_encode_lines(WordIndex *self, PyObject *args) {
     PyObject *lines_obj;
-    int eos_id, unk_id;
-    if (!PyArg_ParseTuple(args, "Oii:encode_lines", &lines_obj, &eos_id, &unk_id)) return NULL;
+    int eos_id, unk_id, chars = 0;
+    if (!PyArg_ParseTuple(args, "Oii|p:encode_lines", &lines_obj, &eos_id, &unk_id, &chars)) return NULL;
     if (!self->table) {
         PyErr_SetString(PyExc_ValueError, "WordIndex was not initialised");
         return NULL;
@@ -212,9 +218,10 @@ static PyObject *WordIndex_encode_lines(WordIndex *self, PyObject *args) {
         PyObject *owner;
         const unsigned char *s = utf8_of(line, &n, &owner);
         if (!s) goto fail;
-        /* at most n / 2 + 1 pieces, then </s> */
-        if (count + n / 2 + 2 > capacity) {
-            capacity = 2 * (count + n / 2 + 2);
+        /* at most n / 2 + 1 words (or n characters), then </s> */
+        Py_ssize_t most = chars ? n + 1 : n / 2 + 2;
+        if (count + most > capacity) {
+            capacity = 2 * (count + most);
             if (PyByteArray_Resize(out, capacity * 4) < 0) {
                 Py_XDECREF(owner);
                 goto fail;
@@ -222,7 +229,18 @@ static PyObject *WordIndex_encode_lines(WordIndex *self, PyObject *args) {
             ids = (int32_t *)PyByteArray_AS_STRING(out);
         }
         Py_ssize_t i = 0;
-        for (;;) {
+        while (chars && i < n) {
+            int w = char_width(s[i]);
+            if (w > n - i) w = (int)(n - i); /* (well-formed text never ends inside a character) */
+            int32_t id = s[i] == '\n' ? eos_id : find(self, s + i, w);
+            if (id < 0) {
+                id = unk_id;
+                n_oov++;
+            }
+            ids[count++] = id;
+            i += w;
+        }
+        for (; !chars;) {
             int w;
             while (i < n && (w = space_at(s, i, n)) != 0) i += w;
             if (i >= n) break;
@@ -253,8 +271,8 @@ fail:
 
 static PyMethodDef WordIndex_methods[] = {
     {"encode_lines", (PyCFunction)WordIndex_encode_lines, METH_VARARGS,
-     "encode_lines(lines, eos_id, unk_id) -> (bytearray of int32 ids, n_oov): each line's words, then eos_id; "
-     "a word not in the vocabulary is unk_id and counted."},
+     "encode_lines(lines, eos_id, unk_id, chars=False) -> (bytearray of int32 ids, n_oov): each line's words (or "
+     "characters), then eos_id; a piece not in the vocabulary is unk_id and counted."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject WordIndexType = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -98,6 +98,11 @@ class Tokenizer(ABC):
         ids = self.encode(text)
         return ids, sum(1 for i in ids if i == self.unk_id)
 
+    def compiled_encoder(self) -> Callable[[Sequence[str]], tuple[bytearray, int]] | None:
+        """A function giving what :meth:`encode_lines` gives, without NumPy: the ids as int32 bytes (native order)
+        and the OOV count; None where the tokenizer has no compiled encoder (or it was not built)."""
+        return None
+
     def tokens(self) -> list[str]:
         """Every token string, indexed by id."""
         return [self.id_to_token(i) for i in range(self.vocab_size)]
@@ -118,6 +123,11 @@ class VocabTokenizer(Tokenizer):
         self._index = {t: i for i, t in enumerate(tokens)}
         if len(self._index) != len(tokens):
             raise LmlabError("tokenizer vocabulary has duplicate tokens")
+        self._compiled = None  # the compiled index of the vocabulary (lmlab/tokenizers/_words.c), made on first use
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled index is a cache, made again on demand: copies and pickles (worker processes) leave it out
+        return {**self.__dict__, "_compiled": None}
 
     @property
     def vocab_size(self) -> int:

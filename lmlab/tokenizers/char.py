@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lmlab.tokenizers.base import EOS_ID, SPECIALS, UNK_ID, EncodedText, VocabTokenizer
+
+try:
+    from lmlab.tokenizers._words import WordIndex
+except ImportError:  # pragma: no cover - installed without a C compiler
+    WordIndex = None
 
 
 class CharTokenizer(VocabTokenizer):
@@ -45,6 +50,21 @@ class CharTokenizer(VocabTokenizer):
         n_oov = int(oov.sum())
         ids[oov] = UNK_ID
         return EncodedText(ids.astype(np.int32), len(lines), n_oov)
+
+    def compiled_encoder(self) -> Callable[[Sequence[str]], tuple[bytearray, int]] | None:
+        """Look up each character in C (lmlab/tokenizers/_words.c, the word tokenizer's index cutting at every
+        character): :meth:`encode_lines`'s ids as int32 bytes and the OOV count, without NumPy; None where the
+        extension was not built."""
+        if WordIndex is None:  # pragma: no cover - installed without a C compiler
+            return None
+        if self._compiled is None:
+            self._compiled = WordIndex(self._tokens)
+        index = self._compiled
+
+        def encode(lines: Sequence[str]) -> tuple[bytearray, int]:
+            return index.encode_lines(lines, EOS_ID, UNK_ID, True)
+
+        return encode
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "tokens": self._tokens}

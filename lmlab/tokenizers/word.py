@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lmlab.errors import LmlabError
@@ -28,7 +28,6 @@ class WordTokenizer(VocabTokenizer):
     def __init__(self, tokens, *, lowercase: bool = False):
         super().__init__(tokens)
         self.lowercase = lowercase
-        self._compiled = None  # the WordIndex of the vocabulary, made on the first encode_lines
 
     @classmethod
     def train(
@@ -77,20 +76,29 @@ class WordTokenizer(VocabTokenizer):
         >>> enc.ids.tolist(), enc.n_lines, enc.n_oov
         ([4, 0, 3, 2, 2, 0, 2], 3, 1)
         """
-        if WordIndex is None:  # pragma: no cover - installed without a C compiler
+        encode = self.compiled_encoder()
+        if encode is None:  # pragma: no cover - installed without a C compiler
             return self.encode_lines_python(lines)
-        if self._compiled is None:
-            self._compiled = WordIndex(self._tokens)
-        if self.lowercase:
-            lines = [line.lower() for line in lines]
-        ids, n_oov = self._compiled.encode_lines(lines, self.eos_id, self.unk_id)
+        ids, n_oov = encode(lines)
         import numpy as np  # here: training a tokenizer, or encoding a line, imports no NumPy
 
         return EncodedText(np.frombuffer(ids, dtype=np.int32), len(lines), n_oov)
 
-    def __getstate__(self) -> dict[str, Any]:
-        # the compiled index is a cache, made again on demand: copies and pickles (worker processes) leave it out
-        return {**self.__dict__, "_compiled": None}
+    def compiled_encoder(self) -> Callable[[Sequence[str]], tuple[bytearray, int]] | None:
+        """Split and look up in C (lmlab/tokenizers/_words.c): :meth:`encode_lines`'s ids as int32 bytes and the
+        OOV count, without NumPy; None where the extension was not built."""
+        if WordIndex is None:  # pragma: no cover - installed without a C compiler
+            return None
+        if self._compiled is None:
+            self._compiled = WordIndex(self._tokens)
+        index, eos_id, unk_id, lowercase = self._compiled, self.eos_id, self.unk_id, self.lowercase
+
+        def encode(lines: Sequence[str]) -> tuple[bytearray, int]:
+            if lowercase:
+                lines = [line.lower() for line in lines]
+            return index.encode_lines(lines, eos_id, unk_id)
+
+        return encode
 
     def encode_lines_python(self, lines: Sequence[str]) -> EncodedText:
         """The readable path of :meth:`encode_lines`: each line split and looked up in a dict."""

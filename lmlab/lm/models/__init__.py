@@ -23,6 +23,9 @@ class Family:
     #: "module:function", (family name, lmlab.compare.Comparison) -> the family's flags in `lmlab compare`
     compare: str = "lmlab.lm.presets:compare_args"
     timed: bool = True  # trains for a share of a comparison's time budget (False: counts, in seconds)
+    #: "module:function", (args, run_dir, run_cfg) -> exit status, or None: ``lmlab eval`` of a run of this family
+    #: without importing the model's heavy modules, where it can answer as the general path would ("": none)
+    lean_eval: str = ""
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
@@ -51,6 +54,10 @@ class Family:
     def compare_args(self, cmp: Any) -> list[str]:
         return self._load(self.compare)(self.name, cmp)
 
+    def lean_eval_fn(self) -> Any:
+        """The family's lean ``lmlab eval`` (see ``lean_eval``), or None."""
+        return self._load(self.lean_eval) if self.lean_eval else None
+
 
 FAMILIES: dict[str, Family] = {
     "ngram": Family(
@@ -61,6 +68,7 @@ FAMILIES: dict[str, Family] = {
         "lmlab.lm.ngram.train:train_ngram",
         compare="lmlab.lm.ngram.train:compare_args",
         timed=False,
+        lean_eval="lmlab.lm.ngram.lean:evaluate_run",
     ),
     "mlp": Family(
         "mlp",

@@ -334,10 +334,62 @@ fail:
     return NULL;
 }
 
+/* The sum of scale * a[i], i < n, added up as NumPy's np.sum adds a float64 array up (its pairwise summation,
+ * numpy/_core/src/umath/loops_utils.h.src): below 8 terms one after another; up to 128 in 8 running sums, combined
+ * as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the rest; above that the two halves (the first a
+ * multiple of 8 long) each summed so and added. So the total equals np.sum(scale * a) bit for bit, which is what
+ * lmlab.lm.evaluate computes from the numpy path's log-probabilities. */
+static double pairwise_sum(const double *a, int64_t n, double scale) {
+    if (n < 8) {
+        double res = -0.0;
+        for (int64_t i = 0; i < n; i++) res += scale * a[i];
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        for (int j = 0; j < 8; j++) r[j] = scale * a[j];
+        int64_t i;
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++) r[j] += scale * a[i + j];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += scale * a[i];
+        return res;
+    }
+    int64_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2, scale) + pairwise_sum(a + n2, n - n2, scale);
+}
+
+/* ln_total(values, scale) -> (total, non_finite, first_non_finite): np.sum(scale * values) as NumPy adds it up
+ * (0.0 + the pairwise sum), how many of the scaled values are not finite and the index of the first (-1: none). */
+static PyObject *ln_total(PyObject *self, PyObject *args) {
+    PyObject *values_obj;
+    double scale;
+    if (!PyArg_ParseTuple(args, "Od", &values_obj, &scale)) return NULL;
+    Py_buffer view;
+    if (get_buffer(values_obj, &view, 0, 8, "values") < 0) return NULL;
+    const double *a = view.buf;
+    int64_t n = view.len / 8, bad = 0, first = -1;
+    double total;
+    Py_BEGIN_ALLOW_THREADS;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(scale * a[i])) {
+            if (first < 0) first = i;
+            bad++;
+        }
+    total = 0.0 + pairwise_sum(a, n, scale);
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(dLL)", total, (long long)bad, (long long)first);
+}
+
 static PyMethodDef methods[] = {
     {"log10_stream", log10_stream, METH_VARARGS,
      "log10_stream(ids, out, keys, logp, bow, slots, vocab_size, bos, eos, order, missing_context_bow): writes "
      "log10 p of every id into out. See lmlab/lm/ngram/fast.py."},
+    {"ln_total", ln_total, METH_VARARGS,
+     "ln_total(values, scale) -> (total, non_finite, first_non_finite): the sum of scale * values as np.sum adds "
+     "a float64 array up, the count of scaled values that are not finite and the first one's index (-1: none)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_score", "The compiled n-gram scorer.", -1, methods};

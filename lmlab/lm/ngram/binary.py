@@ -34,35 +34,35 @@ The header is checked on load (magic, version, checksum, order, sizes, and the f
 so a truncated or foreign file is refused in one line before anything is mapped. The tables themselves are not
 checksummed (that would read the whole file); the compiled scorer checks every row a hash slot gives against its
 table and probes at most S_k slots, so a damaged table gives an error or wrong numbers, never a read outside the
-file or a hang.
+file or a hang. The reading side (header, layout, mapping) is :mod:`lmlab.lm.ngram.modelfile`, which imports no
+NumPy, so that ``lmlab eval`` starts without it.
 
 References: Heafield 2011, "KenLM: Faster and Smaller Language Model Queries".
 """
 
 from __future__ import annotations
 
-import math
-import mmap
-import os
-import struct
-import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lmlab.errors import LmlabError
 from lmlab.io import atomic_open
-from lmlab.lm.ngram.counts import MAX_ORDER
-from lmlab.runfiles import open_regular
+from lmlab.lm.ngram import counts
+from lmlab.lm.ngram.modelfile import (  # the reading side, without NumPy (lmlab eval reads the file through it)
+    HEADER,
+    HEADER_BYTES,
+    MAGIC,
+    MAX_ORDER,
+    VERSION,
+    ModelFile,
+    layout,
+    read_header,
+    slot_count,
+)
 
-MAGIC = b"LMLABNGR"
-VERSION = 1
-HEADER = struct.Struct(f"<8sIIQd{MAX_ORDER}QII8x")
-HEADER_BYTES = 128
-ALIGN = 64
-assert HEADER.size == HEADER_BYTES
+assert MAX_ORDER == counts.MAX_ORDER
 
 
 @dataclass
@@ -94,15 +94,6 @@ def mix(q: np.ndarray) -> np.ndarray:
     z *= _MIX2
     z ^= z >> np.uint64(31)
     return z
-
-
-def slot_count(n: int) -> int:
-    """Slots of the hash table of n keys: a power of two at least 1.5 n, so at most 2/3 are full.
-
-    >>> slot_count(0), slot_count(2), slot_count(1000)
-    (2, 4, 2048)
-    """
-    return 1 << max(1, math.ceil(math.log2(1.5 * n + 1)))
 
 
 def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarray:
@@ -177,34 +168,6 @@ def write_hash_slots(f, keys: np.ndarray, logp: np.ndarray, bow: np.ndarray, *, 
         f.write(memoryview(out).cast("B"))
 
 
-def _align(offset: int) -> int:
-    return -(-offset // ALIGN) * ALIGN
-
-
-def layout(sizes: list[int]) -> tuple[list[tuple[str, int, int, str]], int]:
-    """(name, offset, count, dtype) of every array, and the file's length, from the n-gram counts.
-
-    >>> arrays, length = layout([5, 3])
-    >>> [f"{name}@{offset}" for name, offset, _, _ in arrays]
-    ['keys.1@128', 'logp.1@192', 'bow.1@256', 'keys.2@320', 'logp.2@384', 'bow.2@448', 'slots.2@512']
-    >>> length  # slots.2: slot_count(3) = 8 slots of 32 bytes
-    768
-    """
-    arrays = []
-    offset = HEADER_BYTES
-    for k, n in enumerate(sizes, start=1):
-        for name, dtype in (("keys", "<i8"), ("logp", "<f8"), ("bow", "<f8")):
-            offset = _align(offset)
-            arrays.append((f"{name}.{k}", offset, n, dtype))
-            offset += 8 * n
-    for k in range(2, len(sizes) + 1):
-        offset = _align(offset)
-        count = 4 * slot_count(sizes[k - 1])
-        arrays.append((f"slots.{k}", offset, count, "<i8"))
-        offset += 8 * count
-    return arrays, _align(offset)
-
-
 def _header(order: int, vocab_size: int, sizes: list[int], missing_context_bow: float) -> bytes:
     padded = list(sizes) + [0] * (MAX_ORDER - order)
     body = HEADER.pack(MAGIC, VERSION, order, vocab_size, missing_context_bow, *padded, 0, 0)
@@ -238,63 +201,21 @@ def write_binary(tables: BinaryTables, path: str | Path) -> int:
     return length
 
 
-def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, list[int], float]:
-    """Check a model file's header against its length; returns order, vocabulary size, sizes, missing-context
-    weight. Every refusal is one LmlabError naming the file.
-
-    >>> read_header(Path("m.ngram"), b"LMLABNGR" + bytes(120), 128)
-    Traceback (most recent call last):
-    ...
-    lmlab.errors.LmlabError: m.ngram: n-gram model file version 0; this lmlab reads version 1
-    """
-    if len(data) < HEADER_BYTES:
-        raise LmlabError(f"{path}: {file_size} bytes is shorter than an n-gram model file's {HEADER_BYTES}-byte header")
-    magic, version, order, vocab_size, mcb, *rest = HEADER.unpack(data[:HEADER_BYTES])
-    sizes, crc = list(rest[:MAX_ORDER]), rest[MAX_ORDER + 1]
-    if magic != MAGIC:
-        raise LmlabError(f"{path}: not an lmlab n-gram model file (no {MAGIC.decode()} header)")
-    if version != VERSION:
-        raise LmlabError(f"{path}: n-gram model file version {version}; this lmlab reads version {VERSION}")
-    if zlib.crc32(data[:116]) != crc:
-        raise LmlabError(f"{path}: header checksum does not match (the file is damaged)")
-    if not 1 <= order <= MAX_ORDER or sizes[0] != vocab_size or any(sizes[order:]):
-        raise LmlabError(f"{path}: header holds an impossible order {order} or sizes {sizes}")
-    if not np.isfinite(mcb):
-        raise LmlabError(f"{path}: header holds a missing-context weight {mcb} that is not finite")
-    sizes = sizes[:order]
-    if any(n > file_size // 8 for n in sizes):  # also keeps the layout's arithmetic small
-        raise LmlabError(
-            f"{path}: {file_size:,} bytes, too short for the {max(sizes):,} n-grams its header declares (truncated)"
-        )
-    _, length = layout(sizes)
-    if length != file_size:
-        what = "truncated" if file_size < length else "longer than its tables"
-        raise LmlabError(f"{path}: {file_size:,} bytes, but its header declares {length:,} ({what})")
-    return order, vocab_size, sizes, mcb
-
-
 def map_binary(path: str | Path) -> BinaryTables:
     """Map a model file read-only and return its tables as views of the mapping (nothing is copied)."""
-    path = Path(path)
-    if sys.byteorder != "little":  # pragma: no cover - every platform lmlab runs on is little-endian
-        raise LmlabError(f"{path}: n-gram model files are little-endian; this machine is not")
-    with open_regular(path, missing=f"{path} not found") as f:
-        size = os.fstat(f.fileno()).st_size
-        head = f.read(HEADER_BYTES)
-        order, vocab_size, sizes, mcb = read_header(path, head, size)
-        mapped = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-    arrays, _ = layout(sizes)
+    mapped = ModelFile(path)
     view = {
-        name: np.frombuffer(mapped, dtype=dtype, count=count, offset=offset) if count else np.zeros(0, dtype)
-        for name, offset, count, dtype in arrays
+        name: np.frombuffer(mapped.mapping, dtype=dtype, count=count, offset=offset) if count else np.zeros(0, dtype)
+        for name, (offset, count, dtype) in mapped.arrays.items()
     }
+    order = mapped.order
     return BinaryTables(
-        vocab_size,
+        mapped.vocab_size,
         [view[f"keys.{k}"] for k in range(1, order + 1)],
         [view[f"logp.{k}"] for k in range(1, order + 1)],
         [view[f"bow.{k}"] for k in range(1, order + 1)],
         [view[f"slots.{k}"].reshape(-1, 4) for k in range(2, order + 1)],
-        mcb,
+        mapped.missing_context_bow,
     )
 
 

@@ -5,13 +5,22 @@ after another in C: a look-up is one probe of the model's hash tables (usually o
 binary search, and nothing is sorted or gathered per order. When the extension was not built (no C
 compiler at install time) :func:`available` is False and models score on the numpy path, which gives the same
 numbers.
+
+:func:`log10_stream_file` scores with the arrays of a mapped model file as they lie in it (memoryviews, no NumPy),
+for ``lmlab eval`` (:mod:`lmlab.lm.ngram.lean`); :func:`log10_stream` with a model's arrays.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from lmlab.errors import LmlabError
+from lmlab.lm.ngram.modelfile import effective_order
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from lmlab.lm.ngram.modelfile import ModelFile
 
 try:
     from lmlab.lm.ngram import _score
@@ -30,6 +39,8 @@ def available() -> bool:
 
 def log10_stream(model, ids: np.ndarray) -> np.ndarray:
     """log10 p of every token of an ``</s>``-terminated id stream, as ``model.log10_stream_numpy(ids)``."""
+    import numpy as np
+
     if _score is None:
         raise RuntimeError(f"the compiled n-gram scorer is not built; {BUILD_HINT}")
     ids = np.asarray(ids)
@@ -64,4 +75,46 @@ def log10_stream(model, ids: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["BUILD_HINT", "available", "log10_stream"]
+def scored_arrays(mapped: ModelFile) -> list[str]:
+    """The arrays of a model file the compiled scorer reads: each order's unigram-side tables and hash tables
+    (the sorted keys and the higher orders' logp and bow are read through the hash tables' copies)."""
+    n = effective_order(mapped.sizes)
+    return ["logp.1", "bow.1", *(f"slots.{k}" for k in range(2, n + 1))]
+
+
+def log10_stream_file(mapped: ModelFile, ids, bos_id: int, eos_id: int) -> bytearray:
+    """log10 p of every token of an ``</s>``-terminated stream of int32 ``ids`` (any buffer), as float64 bytes:
+    :func:`log10_stream` with the arrays of the mapped model file, read in place."""
+    if _score is None:
+        raise RuntimeError(f"the compiled n-gram scorer is not built; {BUILD_HINT}")
+    n = effective_order(mapped.sizes)
+    orders = range(1, n + 1)
+    out = bytearray(2 * memoryview(ids).nbytes)  # 8 bytes of float64 per 4-byte id
+    try:
+        _score.log10_stream(
+            ids,
+            out,
+            tuple(mapped.view(f"keys.{k}") for k in orders),
+            tuple(mapped.view(f"logp.{k}") for k in orders),
+            tuple(mapped.view(f"bow.{k}") for k in orders),
+            tuple(mapped.view(f"slots.{k}") for k in orders[1:]),
+            mapped.vocab_size,
+            bos_id,
+            eos_id,
+            n,
+            mapped.missing_context_bow,
+        )
+    except ValueError as e:
+        raise LmlabError(f"{mapped.path}: {e}") from None
+    return out
+
+
+def ln_total(log10_p: bytearray, ln10: float) -> tuple[float, int, int]:
+    """The natural-log total of float64 log10 probabilities, added up as ``np.sum(ln10 * values)`` adds them, the
+    number that are not finite and the first one's index (-1: none)."""
+    if _score is None:
+        raise RuntimeError(f"the compiled n-gram scorer is not built; {BUILD_HINT}")
+    return _score.ln_total(log10_p, ln10)
+
+
+__all__ = ["BUILD_HINT", "available", "ln_total", "log10_stream", "log10_stream_file", "scored_arrays"]

@@ -27,6 +27,8 @@ from lmlab.lm.ngram import smoothing as sm
 from lmlab.lm.ngram.binary import BinaryTables, hash_slots, map_binary, write_binary
 from lmlab.lm.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
 from lmlab.lm.ngram.external import parse_size
+from lmlab.lm.ngram.modelfile import WEIGHTS_FILE, check_bos_unigram, check_model_file, lower_order_note
+from lmlab.lm.ngram.modelfile import effective_order as effective_order_of_sizes
 from lmlab.lm.ngram.prune import Pruning, check_thresholds, kept_ngrams, make_pruning, prune_tables
 from lmlab.runfiles import annotation_field, check_fields, config_from_json, expect, read_bytes
 from lmlab.tokenizers import Tokenizer
@@ -36,8 +38,7 @@ log = logging.getLogger(__name__)
 LN10 = math.log(10.0)
 #: The estimators ``--memory`` runs (lmlab/lm/ngram/stream.py).
 STREAMING_SMOOTHINGS = ("modified-kneser-ney", "kneser-ney")
-#: The run's model file (:mod:`lmlab.lm.ngram.binary`); runs written before it hold ``model.safetensors``.
-WEIGHTS_FILE = "model.ngram"
+#: The run's model file is WEIGHTS_FILE (:mod:`lmlab.lm.ngram.binary`); runs written before it hold this.
 LEGACY_WEIGHTS_FILE = "model.safetensors"
 #: The smoothing name of a model read from an ARPA file: estimated elsewhere, so not re-estimable here.
 IMPORTED = "imported"
@@ -136,10 +137,7 @@ def effective_order(keys: Sequence[np.ndarray]) -> int:
     >>> effective_order([np.arange(4), np.array([5, 9]), np.array([22]), np.zeros(0, np.int64)])
     3
     """
-    for k, table in enumerate(keys[1:], start=2):
-        if table.size == 0:  # an n-gram's prefix is stored one order down, so every order above is empty too
-            return k - 1
-    return len(keys)
+    return effective_order_of_sizes([table.size for table in keys])
 
 
 class NgramLM(LanguageModel):
@@ -172,13 +170,7 @@ class NgramLM(LanguageModel):
         self.order = len(keys)
         self.effective_order = effective_order(keys)
         if self.effective_order < self.order:
-            log.warning(
-                "the order-%d n-gram model has no n-grams of order %d or more (no line is that long, counting <s> "
-                "and </s>): it scores as an order-%d model",
-                self.order,
-                self.effective_order + 1,
-                self.effective_order,
-            )
+            log.warning("%s", lower_order_note(self.order, self.effective_order))
         self.missing_context_bow = missing_context_bow
         self.discounts = discounts
         self._slots = slots
@@ -394,12 +386,8 @@ class NgramLM(LanguageModel):
             extra["missing_context_bow"] = float(config.get("missing_context_bow", 0.0))
             return cls(tokenizer, keys, logp, bow, cfg, **extra)
         tables = map_binary(path)
-        if len(tables.keys) != cfg.order:
-            raise LmlabError(f"{path}: holds an order-{len(tables.keys)} model, config.json says {cfg.order}")
-        if tables.vocab_size != tokenizer.vocab_size:
-            raise LmlabError(
-                f"{path}: holds a vocabulary of {tables.vocab_size:,}, the run's tokenizer has {tokenizer.vocab_size:,}"
-            )
+        check_model_file(path, len(tables.keys), tables.vocab_size, cfg.order, tokenizer.vocab_size)
+        check_bos_unigram(path, float(tables.logp[0][tokenizer.bos_id]))
         model = cls(
             tokenizer,
             tables.keys,

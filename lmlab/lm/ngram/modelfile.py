@@ -1,0 +1,203 @@
+"""Reading an n-gram model file without NumPy: its header checked, its layout, the file mapped read-only.
+
+The format (version 1) is documented in :mod:`lmlab.lm.ngram.binary`, which writes it and turns a mapping into
+NumPy views for the model in Python; ``lmlab eval`` on a run with a model file reads it through this module alone
+and hands the mapped arrays (as memoryviews) to the compiled scorer, so that it starts without importing NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import os
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+from lmlab.errors import LmlabError
+from lmlab.runfiles import open_regular
+
+#: A run's model file (runs written before model files hold ``model.safetensors``, read by the model class)
+WEIGHTS_FILE = "model.ngram"
+MAGIC = b"LMLABNGR"
+VERSION = 1
+#: the orders a version-1 header has room for (n_1 .. n_10)
+MAX_ORDER = 10
+HEADER = struct.Struct(f"<8sIIQd{MAX_ORDER}QII8x")
+HEADER_BYTES = 128
+ALIGN = 64
+assert HEADER.size == HEADER_BYTES
+#: madvise's MADV_POPULATE_READ (Linux 5.14): map a range's pages in one call (Python 3.11 does not name it)
+MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22 if sys.platform.startswith("linux") else None)
+
+
+def slot_count(n: int) -> int:
+    """Slots of the hash table of n keys: a power of two at least 1.5 n, so at most 2/3 are full.
+
+    >>> slot_count(0), slot_count(2), slot_count(1000)
+    (2, 4, 2048)
+    """
+    return 1 << max(1, math.ceil(math.log2(1.5 * n + 1)))
+
+
+def _align(offset: int) -> int:
+    return -(-offset // ALIGN) * ALIGN
+
+
+def layout(sizes: list[int]) -> tuple[list[tuple[str, int, int, str]], int]:
+    """(name, offset, count, dtype) of every array, and the file's length, from the n-gram counts.
+
+    >>> arrays, length = layout([5, 3])
+    >>> [f"{name}@{offset}" for name, offset, _, _ in arrays]
+    ['keys.1@128', 'logp.1@192', 'bow.1@256', 'keys.2@320', 'logp.2@384', 'bow.2@448', 'slots.2@512']
+    >>> length  # slots.2: slot_count(3) = 8 slots of 32 bytes
+    768
+    """
+    arrays = []
+    offset = HEADER_BYTES
+    for k, n in enumerate(sizes, start=1):
+        for name, dtype in (("keys", "<i8"), ("logp", "<f8"), ("bow", "<f8")):
+            offset = _align(offset)
+            arrays.append((f"{name}.{k}", offset, n, dtype))
+            offset += 8 * n
+    for k in range(2, len(sizes) + 1):
+        offset = _align(offset)
+        count = 4 * slot_count(sizes[k - 1])
+        arrays.append((f"slots.{k}", offset, count, "<i8"))
+        offset += 8 * count
+    return arrays, _align(offset)
+
+
+def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, list[int], float]:
+    """Check a model file's header against its length; returns order, vocabulary size, sizes, missing-context
+    weight. Every refusal is one LmlabError naming the file.
+
+    >>> read_header(Path("m.ngram"), b"LMLABNGR" + bytes(120), 128)
+    Traceback (most recent call last):
+    ...
+    lmlab.errors.LmlabError: m.ngram: n-gram model file version 0; this lmlab reads version 1
+    """
+    if len(data) < HEADER_BYTES:
+        raise LmlabError(f"{path}: {file_size} bytes is shorter than an n-gram model file's {HEADER_BYTES}-byte header")
+    magic, version, order, vocab_size, mcb, *rest = HEADER.unpack(data[:HEADER_BYTES])
+    sizes, crc = list(rest[:MAX_ORDER]), rest[MAX_ORDER + 1]
+    if magic != MAGIC:
+        raise LmlabError(f"{path}: not an lmlab n-gram model file (no {MAGIC.decode()} header)")
+    if version != VERSION:
+        raise LmlabError(f"{path}: n-gram model file version {version}; this lmlab reads version {VERSION}")
+    if zlib.crc32(data[:116]) != crc:
+        raise LmlabError(f"{path}: header checksum does not match (the file is damaged)")
+    if not 1 <= order <= MAX_ORDER or sizes[0] != vocab_size or any(sizes[order:]):
+        raise LmlabError(f"{path}: header holds an impossible order {order} or sizes {sizes}")
+    if not math.isfinite(mcb):
+        raise LmlabError(f"{path}: header holds a missing-context weight {mcb} that is not finite")
+    sizes = sizes[:order]
+    if any(n > file_size // 8 for n in sizes):  # also keeps the layout's arithmetic small
+        raise LmlabError(
+            f"{path}: {file_size:,} bytes, too short for the {max(sizes):,} n-grams its header declares (truncated)"
+        )
+    _, length = layout(sizes)
+    if length != file_size:
+        what = "truncated" if file_size < length else "longer than its tables"
+        raise LmlabError(f"{path}: {file_size:,} bytes, but its header declares {length:,} ({what})")
+    return order, vocab_size, sizes, mcb
+
+
+def effective_order(sizes: list[int]) -> int:
+    """The highest order up to which every table holds n-grams (see :func:`lmlab.lm.ngram.model.effective_order`,
+    the same from the tables themselves).
+
+    >>> effective_order([4, 2, 1, 0])
+    3
+    """
+    for k, n in enumerate(sizes[1:], start=2):
+        if n == 0:  # an n-gram's prefix is stored one order down, so every order above is empty too
+            return k - 1
+    return len(sizes)
+
+
+def lower_order_note(order: int, effective: int) -> str:
+    """The warning for a model whose highest orders are empty."""
+    return (
+        f"the order-{order} n-gram model has no n-grams of order {effective + 1} or more (no line is that long, "
+        f"counting <s> and </s>): it scores as an order-{effective} model"
+    )
+
+
+class ModelFile:
+    """A model file mapped read-only, its header checked against its length (nothing else is read).
+
+    ``arrays`` gives each array's (offset, count, dtype) by name (``keys.1``, ``logp.1``, ..., ``slots.N``), as
+    :func:`layout` lays them out; :meth:`view` is an array's bytes as a memoryview of the mapping.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if sys.byteorder != "little":  # pragma: no cover - every platform lmlab runs on is little-endian
+            raise LmlabError(f"{self.path}: n-gram model files are little-endian; this machine is not")
+        with open_regular(self.path, missing=f"{self.path} not found") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(HEADER_BYTES)
+            self.order, self.vocab_size, self.sizes, self.missing_context_bow = read_header(self.path, head, size)
+            self.mapping = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+        arrays, _ = layout(self.sizes)
+        self.arrays = {name: (offset, count, dtype) for name, offset, count, dtype in arrays}
+
+    def view(self, name: str) -> memoryview:
+        """The bytes of array ``name`` (``count * 8`` of them), a view of the mapping."""
+        offset, count, _ = self.arrays[name]
+        return memoryview(self.mapping)[offset : offset + 8 * count]
+
+    def populate(self, names: list[str]) -> None:
+        """Map the pages of the arrays ``names`` now, in one call each, rather than one page fault at a time as they
+        are touched: scoring a long text touches nearly every page of the hash tables, and a fault costs about as
+        much as mapping sixteen pages at once. A kernel without MADV_POPULATE_READ is asked to read ahead only."""
+        page = mmap.PAGESIZE
+        for name in names:
+            offset, count, _ = self.arrays[name]
+            if count == 0:
+                continue
+            start = offset - offset % page
+            try:
+                if MADV_POPULATE_READ is None:
+                    raise OSError
+                self.mapping.madvise(MADV_POPULATE_READ, start, offset + 8 * count - start)
+            except (OSError, ValueError):
+                if hasattr(mmap, "MADV_WILLNEED"):
+                    self.mapping.madvise(mmap.MADV_WILLNEED, start, offset + 8 * count - start)
+
+
+def check_model_file(path: Path, order: int, vocab_size: int, expected_order: int, expected_vocab: int) -> None:
+    """The file's order and vocabulary size against the run's ``config.json`` and tokenizer: one LmlabError line
+    otherwise."""
+    if order != expected_order:
+        raise LmlabError(f"{path}: holds an order-{order} model, config.json says {expected_order}")
+    if vocab_size != expected_vocab:
+        raise LmlabError(f"{path}: holds a vocabulary of {vocab_size:,}, the run's tokenizer has {expected_vocab:,}")
+
+
+def check_bos_unigram(path: Path, log10_p: float) -> None:
+    """``<s>`` is a context, never predicted: a model file stores log10 p = -inf for it, and one that does not is
+    damaged (a model in memory sets it; a mapped file is read-only)."""
+    if log10_p != -math.inf:
+        raise LmlabError(f"{path}: the unigram <s> has log10 p {log10_p}, not -inf (the file is damaged)")
+
+
+__all__ = [
+    "ALIGN",
+    "HEADER",
+    "HEADER_BYTES",
+    "MAGIC",
+    "MAX_ORDER",
+    "VERSION",
+    "WEIGHTS_FILE",
+    "ModelFile",
+    "check_bos_unigram",
+    "check_model_file",
+    "effective_order",
+    "layout",
+    "lower_order_note",
+    "read_header",
+    "slot_count",
+]
