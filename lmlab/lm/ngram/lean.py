@@ -112,7 +112,7 @@ def populate_worthwhile(mapped: ModelFile, names: list[str], tokens: int) -> boo
 def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any]) -> int | None:
     """``lmlab eval RUN`` for an n-gram run with a model file (see the module docstring); None hands the command to
     the general path, before anything is printed."""
-    from lmlab.lm.eval_text import eval_lines
+    from lmlab.lm.eval_text import read_eval_text
     from lmlab.lm.perplexity import perplexity_from_total, zero_probability_message
     from lmlab.runconfig import load_run_tokenizer, unfinished_note
 
@@ -131,16 +131,19 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any
     check_bos_unigram(path, bos_log10_p)
     text = None
     if not args.text:  # a corpus may turn out labelled: know before printing anything
-        text = eval_lines(args, run_cfg, unlabelled_only=True)
-        if text is None:
+        text = read_eval_text(args, run_cfg)
+        if text[1] is not None:
             return None
+    # what the general path prints before its figures, in its order: loading, the run's state, reading the text
     if (n := effective_order(mapped.sizes)) < mapped.order:
         import logging
 
         logging.getLogger("lmlab.lm.ngram.model").warning("%s", lower_order_note(mapped.order, n))
     if note := unfinished_note(args.run, run_cfg):
         print(f"lmlab: warning: {note}", file=sys.stderr)
-    lines, _, where = text or eval_lines(args, run_cfg)
+    lines, _, where, warning = text or read_eval_text(args, run_cfg)
+    if warning:
+        print(f"lmlab: warning: {warning}", file=sys.stderr)
 
     ids, oov = encode(lines)
     scored = fast.scored_arrays(mapped)
