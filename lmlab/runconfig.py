@@ -14,8 +14,6 @@ ties the weights to it) and read back with :func:`load_run_tokenizer`.
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +45,9 @@ def run_envelope(task: str | None, family: str, model: dict[str, Any], info: Run
     >>> cfg["format"], cfg["task"], cfg["family"], cfg["classes"], cfg["command"]
     ('lmlab-run', 'graph', 'gcn', ['a', 'b'], 'lmlab train')
     """
+    import datetime as _dt  # here: reading a run (lmlab eval) needs neither, and platform compiles 8 patterns
+    import platform
+
     head: dict[str, Any] = {"format": RUN_FORMAT, "version": RUN_VERSION}
     if task is not None:
         head["task"] = task

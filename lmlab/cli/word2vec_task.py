@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 from lmlab.cli.common import check_seed
-from lmlab.cli.config_args import add_config_flags, build_config, read_toml
 from lmlab.errors import LmlabError
 
 log = logging.getLogger(__name__)
 
 
 def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool) -> None:
+    from lmlab.cli.config_args import add_config_flags  # here: lmlab eval registers only add_eval_flags
     from lmlab.word2vec.config import Word2VecConfig
 
     g = p.add_argument_group("data")
@@ -47,6 +47,7 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
 
 
 def train(args: argparse.Namespace) -> int:
+    from lmlab.cli.config_args import build_config, read_toml
     from lmlab.train_options import TrainOptions
     from lmlab.word2vec.config import Word2VecConfig, get_family
     from lmlab.word2vec.runs import train_word2vec

@@ -10,7 +10,6 @@ with ``</s>`` after every line, the form every language model scores (see :mod:`
 
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from lmlab.errors import LmlabError
-from lmlab.io import write_json
 from lmlab.runfiles import read_versioned_json
 
 if TYPE_CHECKING:
@@ -109,6 +107,8 @@ class Tokenizer(ABC):
 
     def save(self, path: str | Path) -> None:
         """Write the tokenizer as a versioned JSON file (atomically)."""
+        from lmlab.io import write_json  # here: loading a tokenizer (lmlab eval) writes nothing
+
         write_json(path, {"format": "lmlab-tokenizer", "version": FORMAT_VERSION, **self.to_dict()})
 
 
@@ -185,4 +185,17 @@ def tokenizer_sha256(tokenizer: Tokenizer) -> str:
     >>> tokenizer_sha256(a) == tokenizer_sha256(CharTokenizer.train(["ba"])), tokenizer_sha256(a) == tokenizer_sha256(b)
     (True, False)
     """
-    return hashlib.sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
+    return _sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def _sha256(data: bytes):  # noqa: ANN202 - a hashlib hash object
+    """hashlib.sha256, from CPython's built-in module where it has one: hashlib's import loads OpenSSL, a few
+    milliseconds of every ``lmlab eval`` (random.py takes its SHA-512 the same way). The same digest either way."""
+    try:
+        from _sha2 import sha256  # Python 3.12 on
+    except ImportError:
+        try:
+            from _sha256 import sha256  # Python 3.11
+        except ImportError:  # pragma: no cover - a build without the built-in modules
+            from hashlib import sha256
+    return sha256(data)
