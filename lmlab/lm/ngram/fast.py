@@ -75,13 +75,6 @@ def log10_stream(model, ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def scored_arrays(mapped: ModelFile) -> list[str]:
-    """The arrays of a model file the compiled scorer reads: each order's unigram-side tables and hash tables
-    (the sorted keys and the higher orders' logp and bow are read through the hash tables' copies)."""
-    n = effective_order(mapped.sizes)
-    return ["logp.1", "bow.1", *(f"slots.{k}" for k in range(2, n + 1))]
-
-
 def log10_stream_file(mapped: ModelFile, ids, bos_id: int, eos_id: int) -> bytearray:
     """log10 p of every token of an ``</s>``-terminated stream of int32 ``ids`` (any buffer), as float64 bytes:
     :func:`log10_stream` with the arrays of the mapped model file, read in place."""
@@ -117,4 +110,4 @@ def ln_total(log10_p: bytearray, ln10: float) -> tuple[float, int, int]:
     return _score.ln_total(log10_p, ln10)
 
 
-__all__ = ["BUILD_HINT", "available", "ln_total", "log10_stream", "log10_stream_file", "scored_arrays"]
+__all__ = ["BUILD_HINT", "available", "ln_total", "log10_stream", "log10_stream_file"]

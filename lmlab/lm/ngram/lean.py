@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,19 +95,6 @@ def plain_config(model: Any) -> bool:
     return True
 
 
-def populate_worthwhile(mapped: ModelFile, names: list[str], tokens: int) -> bool:
-    """Whether mapping the scored arrays' pages up front is cheaper than taking their page faults: when the text
-    has more tokens than the arrays have pages to fault in 64 KiB steps (the kernel maps 16 pages a fault), so
-    that most would be touched anyway, and the arrays fit easily in memory (a model larger than memory scores
-    from its pages as they are read)."""
-    size = sum(8 * mapped.arrays[name][1] for name in names)
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not a POSIX system
-        return False
-    return tokens >= size // 65536 and size <= memory // 4
-
-
 def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any]) -> int | None:
     """``lmlab eval RUN`` for an n-gram run with a model file (see the module docstring); None hands the command to
     the general path, before anything is printed."""
@@ -146,9 +132,6 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any
         print(f"lmlab: warning: {warning}", file=sys.stderr)
 
     ids, oov = encode(lines)
-    scored = fast.scored_arrays(mapped)
-    if populate_worthwhile(mapped, scored, len(ids) // 4):
-        mapped.populate(scored)
     log10_p = fast.log10_stream_file(mapped, ids, tokenizer.bos_id, tokenizer.eos_id)
     total, bad, first = fast.ln_total(log10_p, math.log(10.0))
     tokens = len(log10_p) // 8
@@ -163,4 +146,4 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any
     return 0
 
 
-__all__ = ["NORMALIZED_SMOOTHINGS", "evaluate_run", "plain_config", "populate_worthwhile"]
+__all__ = ["NORMALIZED_SMOOTHINGS", "evaluate_run", "plain_config"]

@@ -28,8 +28,6 @@ HEADER = struct.Struct(f"<8sIIQd{MAX_ORDER}QII8x")
 HEADER_BYTES = 128
 ALIGN = 64
 assert HEADER.size == HEADER_BYTES
-#: madvise's MADV_POPULATE_READ (Linux 5.14): map a range's pages in one call (Python 3.11 does not name it)
-MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22 if sys.platform.startswith("linux") else None)
 
 
 def slot_count(n: int) -> int:
@@ -148,24 +146,6 @@ class ModelFile:
         """The bytes of array ``name`` (``count * 8`` of them), a view of the mapping."""
         offset, count, _ = self.arrays[name]
         return memoryview(self.mapping)[offset : offset + 8 * count]
-
-    def populate(self, names: list[str]) -> None:
-        """Map the pages of the arrays ``names`` now, in one call each, rather than one page fault at a time as they
-        are touched: scoring a long text touches nearly every page of the hash tables, and a fault costs about as
-        much as mapping sixteen pages at once. A kernel without MADV_POPULATE_READ is asked to read ahead only."""
-        page = mmap.PAGESIZE
-        for name in names:
-            offset, count, _ = self.arrays[name]
-            if count == 0:
-                continue
-            start = offset - offset % page
-            try:
-                if MADV_POPULATE_READ is None:
-                    raise OSError
-                self.mapping.madvise(MADV_POPULATE_READ, start, offset + 8 * count - start)
-            except (OSError, ValueError):
-                if hasattr(mmap, "MADV_WILLNEED"):
-                    self.mapping.madvise(mmap.MADV_WILLNEED, start, offset + 8 * count - start)
 
 
 def check_model_file(path: Path, order: int, vocab_size: int, expected_order: int, expected_vocab: int) -> None:

@@ -301,20 +301,6 @@ def test_configurations_lmlab_does_not_write_go_to_the_general_path(change, stat
     assert status == 0 or ("config.json" in err and err.count("\n") == 1)
 
 
-@pytest.mark.parametrize("populate", [True, False])
-def test_mapping_the_pages_up_front_or_not_scores_the_same(populate, tmp_path, monkeypatch):
-    model = fit(LINES * 3, order=4)
-    run = _save(model, tmp_path / "run")
-    monkeypatch.setattr(lean, "populate_worthwhile", lambda *a: populate)
-    mapped = ModelFile(run / WEIGHTS_FILE)
-    if populate:
-        mapped.populate(fast.scored_arrays(mapped))
-    ids, _ = model.tokenizer.compiled_encoder()(TEXT)
-    got = fast.log10_stream_file(mapped, ids, model.tokenizer.bos_id, model.tokenizer.eos_id)
-    expected = model.log10_stream_numpy(np.frombuffer(ids, dtype=np.int32))
-    np.testing.assert_array_equal(np.frombuffer(got, dtype=np.float64), expected)
-
-
 def _lmlab(*args, cwd):
     return subprocess.run([sys.executable, "-m", "lmlab", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
