@@ -129,43 +129,89 @@ def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarra
     return slots
 
 
-def write_hash_slots(f, keys: np.ndarray, logp: np.ndarray, bow: np.ndarray, *, block: int = 1 << 18) -> None:
-    """Write ``hash_slots(keys, logp, bow)`` to the file ``f`` at its position, ``block`` slots at a time: the same
-    bytes, with about 40 bytes per n-gram in memory instead of the whole table (32 bytes a slot, 1.5 to 3 slots an
-    n-gram) and its temporaries."""
+#: Bytes the hash table writer holds per n-gram of a region, with the region's slots (1.5 to 3 a key, 32 bytes each)
+#: and a counting sort's temporaries: the number of regions follows from the memory given.
+HASH_WRITE_BYTES_PER_NGRAM = 200
+
+#: Rows read at a time from an order's tables while a region's n-grams are picked out.
+READ_ROWS = 1 << 20
+
+#: Free slots from slot 0 remembered for the n-grams that probing pushes past the table's end (a run of full slots
+#: that long at the end of a table at most 2/3 full does not happen; the writer checks).
+WRAP_ROOM = 1 << 20
+
+
+def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """``array[start:stop]`` in memory; a memory-mapped file's rows are read with a plain read, so that its pages
+    are not mapped into the process (they would count as its memory, page by page, until it exits)."""
+    if isinstance(array, np.memmap) and isinstance(getattr(array, "filename", None), str) and array.ndim == 1:
+        at = array.offset + start * array.dtype.itemsize
+        return np.fromfile(array.filename, dtype=array.dtype, count=stop - start, offset=at)
+    return np.asarray(array[start:stop])
+
+
+def write_hash_slots(
+    f, keys: np.ndarray, logp: np.ndarray, bow: np.ndarray, *, memory: int | None = None, block: int | None = None
+) -> None:
+    """Write ``hash_slots(keys, logp, bow)`` to the file ``f`` at its position: the same bytes, a region of slots at
+    a time, within about a quarter of ``memory`` bytes (default 2 GiB) whatever the number of n-grams (``block``:
+    slots a region, for tests).
+
+    Slots are assigned in order of home slot, each at ``max(home, previous slot + 1)``, so a region of slots
+    [lo, hi) needs only the n-grams whose home lies in it and those the region before pushed past its end: each
+    region reads the order's keys once, keeps the n-grams whose home falls in it, places them (compiled,
+    ``_count.place_slots``) and is written. Those pushed past the table's end take the first free slots from 0,
+    written last, in place (``f`` must be seekable).
+    """
+    from lmlab.lm.ngram.external import _count  # the compiled sort's module (None without a C compiler)
+
     n = keys.size
     size = slot_count(n)
-    home = (mix(keys) & np.uint64(size - 1)).astype(np.int64)
-    rows = np.argsort(home, kind="stable")
-    at = np.arange(n, dtype=np.int64)
-    at = at + np.maximum.accumulate(home[rows] - at)
-    del home
-    past_end = np.flatnonzero(at >= size)
-    if past_end.size:  # the first free slots from 0, looked for a block at a time
-        taken = at[at < size]
-        free: list[np.ndarray] = []
-        start = 0
-        while sum(x.size for x in free) < past_end.size:
-            stop = min(start + block, size)
-            mask = np.ones(stop - start, dtype=bool)
-            mask[taken[(taken >= start) & (taken < stop)] - start] = False
-            free.append(np.flatnonzero(mask) + start)
-            start = stop
-        at[past_end] = np.concatenate(free)[: past_end.size]
-    by_slot = np.argsort(at, kind="stable")
-    at, rows = at[by_slot], rows[by_slot]
-    del by_slot
-    for start in range(0, size, block):
-        stop = min(start + block, size)
-        lo, hi = np.searchsorted(at, [start, stop])
-        out = np.full((stop - start, 4), -1, dtype=np.int64)
-        r = rows[lo:hi]
-        where = at[lo:hi] - start
-        out[where, 0] = keys[r]
-        out[where, 1] = r
-        out[where, 2] = np.asarray(logp[r], dtype=np.float64).view(np.int64)
-        out[where, 3] = np.asarray(bow[r], dtype=np.float64).view(np.int64)
+    if _count is None or n == 0:  # the whole table in memory
+        f.write(memoryview(hash_slots(keys, logp, bow)).cast("B"))
+        return
+    if block is None:  # a quarter of the budget: the run's peak stays that of its estimation
+        regions = -(-n * HASH_WRITE_BYTES_PER_NGRAM // max((memory or 2**31) // 4, 2**24))
+        block = -(-size // regions)
+    base = f.tell()
+    carry = [np.zeros(0, dtype=np.int64)] * 5  # home, key, row, logp, bow (float64 bits), in placing order
+    prev = -1  # the slot of the last n-gram placed (past the end for those carried)
+    free: list[np.ndarray] = []  # free slots from 0, for the n-grams pushed past the end
+    n_free = 0
+    idx = np.empty(min(READ_ROWS, n), dtype=np.int64)
+    home = np.empty_like(idx)
+    for lo in range(0, size, block):
+        hi = min(lo + block, size)
+        parts = [carry]
+        for start in range(0, n, READ_ROWS):
+            stop = min(start + READ_ROWS, n)
+            chunk = np.ascontiguousarray(read_rows(keys, start, stop), dtype=np.int64)
+            m = _count.slot_homes(chunk, size, lo, hi, idx, home)
+            at = idx[:m]
+            lp = np.ascontiguousarray(read_rows(logp, start, stop), dtype=np.float64)[at].view(np.int64)
+            bw = np.ascontiguousarray(read_rows(bow, start, stop), dtype=np.float64)[at].view(np.int64)
+            parts.append([home[:m].copy(), chunk[at], at + start, lp, bw])
+        entries = [np.concatenate(column) for column in zip(*parts)]
+        del parts
+        out = np.empty((hi - lo, 4), dtype=np.int64)
+        over = np.empty((entries[0].size, 5), dtype=np.int64)
+        prev, n_over = _count.place_slots(*entries, carry[0].size, lo, hi, prev, out, over)
+        del entries
+        carry = [over[:n_over, j].copy() for j in range(5)]
+        del over
+        if n_free < WRAP_ROOM:
+            free.append(np.flatnonzero(out[:, 0] == -1)[: WRAP_ROOM - n_free] + lo)
+            n_free += free[-1].size
         f.write(memoryview(out).cast("B"))
+        del out
+    if carry[0].size:  # pushed past the end: the first free slots from 0, in the same order
+        end = f.tell()
+        where = np.concatenate(free)
+        assert carry[0].size <= where.size, "a run of full slots longer than WRAP_ROOM at the end of a hash table"
+        for slot, key, row, lp, bw in zip(where[: carry[0].size].tolist(), *(c.tolist() for c in carry[1:])):
+            f.seek(base + 32 * slot)
+            f.write(np.array([key, row, lp, bw], dtype=np.int64).tobytes())
+        f.seek(end)
 
 
 def _header(order: int, vocab_size: int, sizes: list[int], missing_context_bow: float) -> bytes:
@@ -175,9 +221,10 @@ def _header(order: int, vocab_size: int, sizes: list[int], missing_context_bow: 
     return HEADER.pack(MAGIC, VERSION, order, vocab_size, missing_context_bow, *padded, 0, crc)
 
 
-def write_binary(tables: BinaryTables, path: str | Path) -> int:
-    """Write the tables as a model file (atomically); returns its size in bytes. Hash tables not given are made one
-    order at a time as the file is written, so that only one is in memory at once."""
+def write_binary(tables: BinaryTables, path: str | Path, *, memory: int | None = None) -> int:
+    """Write the tables as a model file (atomically); returns its size in bytes. Hash tables not given are written
+    a region at a time within about ``memory`` bytes (:func:`write_hash_slots`), and memory-mapped tables are read a
+    part at a time, so that writing holds a bounded amount whatever the model's size."""
     order = len(tables.keys)
     sizes = [int(k.size) for k in tables.keys]
     arrays, length = layout(sizes)
@@ -190,12 +237,13 @@ def write_binary(tables: BinaryTables, path: str | Path) -> int:
             kind, k = name.split(".")
             k = int(k)
             if kind == "slots" and tables.slots is None:
-                write_hash_slots(f, tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1])
+                write_hash_slots(f, tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1], memory=memory)
             else:
-                data = tables.slots[k - 2] if kind == "slots" else getattr(tables, kind)[k - 1]
-                data = np.ascontiguousarray(data, dtype=dtype).reshape(-1)
+                data = tables.slots[k - 2].reshape(-1) if kind == "slots" else getattr(tables, kind)[k - 1]
                 assert data.size == count, name
-                f.write(memoryview(data).cast("B"))
+                for start in range(0, count, READ_ROWS):  # a memory-mapped table is read a part at a time
+                    part = np.ascontiguousarray(read_rows(data, start, min(start + READ_ROWS, count)), dtype=dtype)
+                    f.write(memoryview(part).cast("B"))
             written = offset + 8 * count
         f.write(b"\0" * (length - written))
     return length

@@ -371,7 +371,7 @@ class NgramLM(LanguageModel):
 
     def save_weights(self, run_dir: Path) -> None:
         """Write the tables as the run's memory-mapped model file, ``model.ngram``."""
-        write_binary(self.binary_tables(), Path(run_dir) / WEIGHTS_FILE)
+        write_binary(self.binary_tables(), Path(run_dir) / WEIGHTS_FILE, memory=self.config.memory_bytes())
 
     @classmethod
     def load_weights(cls, run_dir: Path, config: dict[str, Any], tokenizer: Tokenizer) -> NgramLM:
