@@ -232,6 +232,8 @@ def write_results(store: dict) -> None:
                 "",
                 f"Best on sst2-phrases: {best[1]} {best[0]:.2%} (target 85%: {'met' if best[0] >= 0.85 else 'MISSED'})",
             ]
+        if store.get("sst2_note"):
+            lines += ["", store["sst2_note"]]
         lines.append("")
     mr = store.get("mr", {})
     if mr:

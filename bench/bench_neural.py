@@ -220,7 +220,7 @@ def bench_names(store: dict) -> None:
             "seconds": seconds,
         }
         print(f"names: {family} test NLL {r.cross_entropy:.4f} ({seconds:.0f} s)", flush=True)
-    store["names"] = results
+    store["names"] = results | {"date": today()}
 
 
 # ---- Zaremba et al.
@@ -254,6 +254,7 @@ def bench_zaremba(store: dict, key: str, preset: str, device: str, epochs: int |
         "device": device,
         "peak_memory_mib": torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None,
         "load": load_average(),
+        "date": today(),
         "note": "resumed from its last checkpoint (--resume); the wall time covers all its sessions" if resume else "",
     }
     print(f"{key}: test perplexity {test.perplexity:.2f} after {values['epochs']} epochs, {seconds:.0f} s", flush=True)
@@ -273,7 +274,13 @@ def bench_gpu(store: dict, steps: int) -> None:
 # ---- the RESULTS.md section
 def render(store: dict) -> str:
     lines = ["## Neural LMs: engine speed, names, Zaremba et al.'s PTB LSTMs (`bench/bench_neural.py`)", ""]
-    lines.append(f"Machine: {store.get('machine', machine())}. Date: {store.get('date', today())}.")
+    dated = [f"{what} {store[key]['date']}" for key, what in (("names", "names"), ("zaremba_small", "Zaremba small"))
+             if key in store and store[key].get("date")]  # fmt: skip
+    also = f" ({'; '.join(dated)})" if dated else ""
+    note = store.get("speed_cpu", {}).get("note", "")
+    lines.append(
+        f"Machine: {store.get('machine', machine())}. Date: {store.get('date', today())}{also}. {note}".rstrip()
+    )
     lines.append("")
     lines.append("| measure | lmlab | reference (same run) | target |")
     lines.append("|---|---|---|---|")
@@ -300,12 +307,13 @@ def render(store: dict) -> str:
     nm = store.get("names")
     if nm:
         ng = nm["ngram5"]
+        when = f" ({nm['date']})" if nm.get("date") else ""
         ref = f"char 5-gram modified KN (lmlab): {ng['test_nll']:.3f} ({ng['test_nll_independent']:.3f} per name)"
         for family, target in (("mlp", 2.10), ("gru", 2.0)):
             r = nm[family]
             met = "met" if r["test_nll"] <= target else "not met"
             lines.append(
-                f"| names, {family.upper()} (`--preset {r['preset']}`, {r['parameters']:,} parameters, "
+                f"| names, {family.upper()}{when} (`--preset {r['preset']}`, {r['parameters']:,} parameters, "
                 f"{r['seconds']:.0f} s), test NLL nats/char | {r['test_nll']:.3f} (each name on its own: "
                 f"{r['test_nll_independent']:.3f}) | {ref}; makemore's published {family.upper()}: "
                 f"{'2.106-2.17' if family == 'mlp' else 'about 2.0'} | <= {target}: {met} "
@@ -330,6 +338,8 @@ def render(store: dict) -> str:
             else (f"not met ({z['test_perplexity'] - target:+.1f})" if full else "not measured")
         )
         note = f" ({z['note']})" if z.get("note") else ""
+        if z.get("date"):
+            label = label.replace("), ", f", {z['date']}), ", 1)
         lines.append(
             f"| {label}, {run} | test perplexity {z['test_perplexity']:.2f} (valid {z['valid_perplexity']:.2f}); "
             f"wall time {z['seconds'] / 60:.1f} min, {z['tokens_per_s']:,.0f} tokens/s{mem}{note} | published "
@@ -381,7 +391,7 @@ def main() -> None:
     os.environ["LMLAB_THREADS"] = str(args.threads)  # the engine on the reference's count: no probing
     store_threads = args.threads
     store = load_store()
-    store["machine"], store["date"] = machine(), today()
+    store["machine"], store["date"] = machine(), today()  # of the speed rows; the others carry their own
     if "speed" in only:
         bench_speed(store, args.steps)
         save_store(store)
