@@ -20,6 +20,9 @@ class TrainConfig(EngineConfig):
 
     seq_len: int = 35  # T: tokens per stream per update (the BPTT length), or per block
     examples: str = "stream"  # stream: blocks of the token stream; lines: one line per example, from its start
+    # a carried state (recurrent models on --examples stream) restarts from zero every this many batches in each
+    # stream, the streams staggered, so the model also learns the cold start evaluation begins with; 0: never
+    state_reset: int = 0
     embeddings: str | None = None  # word vectors (word2vec text or binary) to start the input embeddings from
     num_labels: int = 0  # L, labels the model is conditioned on (set from a labelled corpus, not a flag); 0: none
 
@@ -34,6 +37,8 @@ def check_train_config(cfg: TrainConfig) -> None:
         v = getattr(cfg, name)
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
             raise LmlabError(f"--{name.replace('_', '-')} must be an integer >= 1, got {v!r}")
+    if not (isinstance(cfg.state_reset, int) and not isinstance(cfg.state_reset, bool) and cfg.state_reset >= 0):
+        raise LmlabError(f"--state-reset must be an integer >= 0 (0: never), got {cfg.state_reset!r}")
     if cfg.examples not in EXAMPLES:
         raise LmlabError(f"--examples must be one of {', '.join(EXAMPLES)}, got {cfg.examples!r}")
     if not (isinstance(cfg.num_labels, int) and not isinstance(cfg.num_labels, bool) and cfg.num_labels >= 0):

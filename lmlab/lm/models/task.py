@@ -152,6 +152,8 @@ class LanguageModelTask(TrainingTask):
             x, y = (rows(a) for a in self.batches[i])
             if i == 0 or state is None:
                 state = net.init_state(x.shape[0])  # each epoch starts from the zero state
+            elif self.cfg.state_reset:
+                state = self._restart_streams(state, i)
         else:
             x, y, context = (rows(a) for a in self.batches.batch(step))
             state = net.state_from_context(torch.from_numpy(context).to(device))
@@ -167,6 +169,28 @@ class LanguageModelTask(TrainingTask):
         dtype = next(net.parameters()).dtype
         state = tuple(s.detach().to(dtype) if s.is_floating_point() else s.detach() for s in state)
         return loss, int((y >= 0).sum()), state  # B * T tokens, less the padding of --examples lines
+
+    def _restart_streams(self, state: tuple[Tensor, ...], i: int) -> tuple[Tensor, ...]:
+        """``state`` with the streams due a cold start at batch ``i`` set to zero: stream r restarts when
+        (i + r) % state_reset == 0, so with state_reset k one stream in k restarts at each batch.
+
+        Evaluation reads a text from the zero state, which training with a carried state meets only at the start of
+        each epoch: a recurrent model of a few hundred updates can then depend on units charged by a long stream,
+        and from the zero state fall into a regime it never leaves (measured: an LSTM at 242 updates, validation
+        perplexity 8.8, scored tinyshakespeare's test split at 5,035 from its first line on)."""
+        B = self.batches.rows.shape[0]  # streams of the whole batch (every process's)
+        cold = self.shard.rows((np.arange(B) + i) % self.cfg.state_reset == 0)  # this process's streams
+        if not cold.any():
+            return state
+        keep = torch.from_numpy(~cold)
+        out = []
+        if getattr(self, "_state_dims", None) is None:
+            self._state_dims = self.state_batch_dims()
+        for s, dim in zip(state, self._state_dims, strict=True):
+            shape = [1] * s.dim()
+            shape[dim] = -1
+            out.append(s * keep.to(s.device, s.dtype).view(shape))
+        return tuple(out)
 
     def state_batch_dims(self) -> list[int]:
         return batch_dims(self.lm.net.init_state)

@@ -129,3 +129,37 @@ def test_bad_config_values():
         RNNConfig(nonlinearity="sigmoid")
     with pytest.raises(LmlabError, match="--n-layer must be an integer >= 1"):
         LSTMConfig(n_layer=0)
+
+
+@pytest.mark.parametrize("k", [0, 3])
+def test_state_reset_restarts_staggered_streams_from_zero(k, tmp_path):
+    """--state-reset k: at batch i, stream r starts from the zero state when (i + r) % k == 0, and only then; the
+    other streams carry their state on (k = 0: every stream carries it through the epoch)."""
+    from lmlab.data import Corpus
+    from lmlab.lm.models.task import LanguageModelTask
+    from lmlab.tokenizers import CharTokenizer
+
+    text = ["the cat sat on the mat and the dog ran far away"] * 40
+    corpus = Corpus("toy", text, text[:4], text[:4], "by hand")
+    cfg = LSTMConfig(d_embed=4, d_hidden=5, n_layer=2, dropout=0.0, batch_size=4, seq_len=5, state_reset=k)
+    task = LanguageModelTask(cfg, corpus, CharTokenizer.train(corpus.train))
+    task.prepare(tmp_path, seed=0)
+    torch.manual_seed(0)
+    net = task.build_network()
+    state = None
+    for i in range(7):
+        carried = state
+        with torch.no_grad():
+            loss, count, state = task.train_step(net, i, state)
+        if i == 0:
+            continue
+        x, _ = task.batches[i]
+        fresh = net(torch.from_numpy(x), net.init_state(4))[1]  # (h, c), each (layers, B, H)
+        kept = net(torch.from_numpy(x), carried)[1]
+        for r in range(4):
+            cold = k > 0 and (i + r) % k == 0
+            want = fresh if cold else kept
+            for got, ref in zip(state, want, strict=True):
+                torch.testing.assert_close(got[:, r], ref[:, r])
+    with pytest.raises(LmlabError, match="--state-reset must be an integer >= 0"):
+        LSTMConfig(state_reset=-1)
