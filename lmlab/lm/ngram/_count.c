@@ -7,9 +7,10 @@ Records are fixed-size rows (a numpy structured array) whose first k fields are 
   sort_records(records, k)        sorts the records in place: a least-significant-digit radix sort on 16-bit digits,
                                   stable, skipping every digit that all records share (a vocabulary below 65,536
                                   words needs one pass per word); a buffer the size of the records is borrowed.
-  combine_sorted(records, k, offset) -> n
-                                  makes sorted records with equal keys one, in place, adding up their int64 field
-                                  at byte ``offset``; the first n rows are the result.
+  combine_sorted(records, k, offset, width=8) -> n
+                                  makes sorted records with equal keys one, in place, adding up their count at byte
+                                  ``offset`` (int64, or uint32 with width 4: a sum above 2^32 - 1 is an
+                                  OverflowError); the first n rows are the result.
   search_sorted(haystack, needles, out, k): for each needle, the first row of the sorted haystack whose
                                   key is >= the needle's (numpy's searchsorted, side "left"); a binary search that
                                   starts from the previous answer when the needles are sorted (every use here), so
@@ -18,10 +19,10 @@ Records are fixed-size rows (a numpy structured array) whose first k fields are 
   merge_runs(runs, pos, more, out, n_out, k, offset, width) -> n_out
                                   merges sorted runs (a tuple of buffers of the same records, each read from
                                   pos[i] on) into out after its first n_out rows, with a binary heap of the runs'
-                                  heads; equal keys are made one (their unsigned count of ``width`` bytes at
-                                  ``offset`` added; offset -1: no combining, the keys are distinct). It stops when out
-                                  is full or when a run with more[i] (more records in its file) is used up, for the
-                                  caller to refill it; pos[i] says how far each run was read.
+                                  heads; equal keys are made one (their count of ``width`` bytes at ``offset``
+                                  added, as combine_sorted; offset -1: no combining, the keys are distinct). It
+                                  stops when out is full or when a run with more[i] (more records in its file) is
+                                  used up, for the caller to refill it; pos[i] says how far each run was read.
   slot_homes(keys, S, lo, hi, idx, home) -> m
                                   the rows i of int64 keys whose home slot mix(key) mod S (binary.mix) lies in
                                   [lo, hi), and those homes, in row order.
@@ -141,34 +142,54 @@ static PyObject *sort_records(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* adds the count of `row` to that of `last`: an int64, or a uint32 (1 if the sum overflows it) */
+static inline int add_count(char *last, const char *row, Py_ssize_t offset, Py_ssize_t width) {
+    if (width == 8) {
+        int64_t a, b;
+        memcpy(&a, last + offset, 8);
+        memcpy(&b, row + offset, 8);
+        a += b;
+        memcpy(last + offset, &a, 8);
+        return 0;
+    }
+    uint32_t a, b;
+    memcpy(&a, last + offset, 4);
+    memcpy(&b, row + offset, 4);
+    int overflow = a > UINT32_MAX - b;
+    a += b;
+    memcpy(last + offset, &a, 4);
+    return overflow;
+}
+
 static PyObject *combine_sorted(PyObject *self, PyObject *args) {
     PyObject *obj;
-    Py_ssize_t k, offset, n, size;
+    Py_ssize_t k, offset, n, size, width = 8;
     Py_buffer view;
-    if (!PyArg_ParseTuple(args, "Onn", &obj, &k, &offset)) return NULL;
+    if (!PyArg_ParseTuple(args, "Onn|n", &obj, &k, &offset, &width)) return NULL;
     if (get_rows(obj, &view, 1, k, &n, &size) < 0) return NULL;
-    if (offset < 0 || offset + 8 > size) {
+    if (offset < 0 || offset + width > size || (width != 4 && width != 8)) {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "the int64 field lies outside the record");
+        PyErr_SetString(PyExc_ValueError, "the count (int64 or uint32) lies outside the record");
         return NULL;
     }
     char *data = (char *)view.buf;
     Py_ssize_t out = 0;
+    int overflow = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 1; i < n; i++) {
         char *row = data + i * size, *last = data + out * size;
         if (memcmp(row, last, 4 * (size_t)k) == 0) {
-            int64_t a, b;
-            memcpy(&a, last + offset, 8);
-            memcpy(&b, row + offset, 8);
-            a += b;
-            memcpy(last + offset, &a, 8);
+            overflow |= add_count(last, row, offset, width);
         } else if (++out != i) {
             memcpy(data + out * size, row, (size_t)size);
         }
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
+    if (overflow) {
+        PyErr_SetString(PyExc_OverflowError, "a count above 4,294,967,295");
+        return NULL;
+    }
     return PyLong_FromSsize_t(n ? out + 1 : 0);
 }
 
@@ -323,20 +344,7 @@ static PyObject *merge_runs(PyObject *self, PyObject *args) {
         const char *row = r->buf + r->pos * size;
         char *last = dst + (n_out - 1) * size;
         if (offset >= 0 && n_out > 0 && memcmp(row, last, 4 * (size_t)k) == 0) {
-            if (width == 8) {
-                uint64_t a, b;
-                memcpy(&a, last + offset, 8);
-                memcpy(&b, row + offset, 8);
-                a += b;
-                memcpy(last + offset, &a, 8);
-            } else {
-                uint32_t a, b;
-                memcpy(&a, last + offset, 4);
-                memcpy(&b, row + offset, 4);
-                if (a > UINT32_MAX - b) overflow = 1;
-                a += b;
-                memcpy(last + offset, &a, 4);
-            }
+            overflow |= add_count(last, row, offset, width);
         } else {
             if (n_out == cap) break;
             memcpy(dst + n_out * size, row, (size_t)size);
@@ -543,7 +551,7 @@ done:
 static PyMethodDef methods[] = {
     {"sort_records", sort_records, METH_VARARGS, "sort_records(records, k): sort rows in place by their first k uint32 words"},
     {"combine_sorted", combine_sorted, METH_VARARGS,
-     "combine_sorted(records, k, offset) -> n: equal keys made one in place, their int64 at offset added"},
+     "combine_sorted(records, k, offset, width=8) -> n: equal keys made one in place, their counts added"},
     {"search_sorted", search_sorted, METH_VARARGS,
      "search_sorted(haystack, needles, out, k): out[i] = first row of haystack whose key >= needles[i]'s"},
     {"merge_runs", merge_runs, METH_VARARGS,

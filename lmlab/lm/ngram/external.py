@@ -208,10 +208,14 @@ def combine_sorted(
     >>> combine_sorted(r, ["w0"], "c").tolist()
     [(1, 5), (2, 1)]
     """
-    fields = records.dtype.fields or {}
     own = _writable_own(records, inplace)
-    if compiled and _count is not None and own and _word_prefix(records, key) and fields[combine][0] == np.int64:
-        return records[: _count.combine_sorted(records, len(key), fields[combine][1])]
+    width = _count_width(records, combine)
+    if compiled and _count is not None and own and _word_prefix(records, key) and width:
+        try:
+            n = _count.combine_sorted(records, len(key), records.dtype.fields[combine][1], width)
+        except OverflowError:
+            raise _too_many(combine) from None
+        return records[:n]
     return combine_sorted_numpy(records, key, combine)
 
 
@@ -221,8 +225,28 @@ def combine_sorted_numpy(records: np.ndarray, key: Sequence[str], combine: str) 
     if starts.size == records.size:
         return records
     out = records[starts]
-    out[combine] = np.add.reduceat(records[combine], starts)
+    total = np.add.reduceat(records[combine].astype(np.int64), starts)
+    if total.size and int(total.max()) > np.iinfo(out.dtype[combine]).max:
+        raise _too_many(combine)
+    out[combine] = total
     return out
+
+
+#: The largest count an n-gram record holds (its count is a uint32: 4 bytes a record less to sort and spill).
+MAX_COUNT = 2**32 - 1
+
+
+def _too_many(field: str) -> LmlabError:
+    return LmlabError(
+        f"an n-gram is counted more than {MAX_COUNT:,} times (field {field!r}), more than the 4-byte counts of "
+        "--memory estimation hold; estimate on a part of the corpus, or in memory"
+    )
+
+
+def _count_width(records: np.ndarray, field: str) -> int:
+    """The byte width of a count field the compiled routines add up (int64 or uint32), else 0."""
+    dtype = records.dtype.fields[field][0]
+    return {np.dtype("<i8"): 8, np.dtype("<u4"): 4}.get(dtype, 0)
 
 
 class RecordFile:
@@ -312,8 +336,50 @@ class Sorter:
         return read(runs[0], self.dtype)
 
     def _merge(self, paths: list[Path]) -> Path:
+        """Merge sorted runs into one file: compiled (``_count.merge_runs``, a heap of the runs' heads, equal keys
+        combined as they meet), else :meth:`_merge_numpy`."""
         if len(paths) == 1:
             return paths[0]
+        record = np.zeros(1, self.dtype)
+        offset, width = -1, 8
+        if self.combine:
+            offset, width = self.dtype.fields[self.combine][1], _count_width(record, self.combine)
+        if _count is None or not _word_prefix(record, self.key) or (self.combine and not width):
+            return self._merge_numpy(paths)
+        runs = [read(p, self.dtype) for p in paths]
+        chunk = max(self.budget_rows // (len(runs) + 1), 1)  # each run's buffer, and the output's
+        buffers = [run[0:chunk] for run in runs]
+        read_to = [b.size for b in buffers]
+        pos = np.zeros(len(runs), dtype=np.int64)
+        more = np.array([read_to[i] < run.size for i, run in enumerate(runs)], dtype=np.uint8)
+        out = np.empty(max(chunk, 2), dtype=self.dtype)
+        n_out = 0
+        path = self.spill.new_file("merged")
+        while True:
+            try:
+                n_out = _count.merge_runs(tuple(buffers), pos, more, out, n_out, len(self.key), offset, width)
+            except OverflowError:
+                raise _too_many(self.combine) from None
+            if n_out == out.size:  # full: written but for its last record, which a later one may add to
+                keep = 1 if self.combine else 0
+                self.spill.append(path, out[: n_out - keep])
+                out[:keep] = out[n_out - keep : n_out]
+                n_out = keep
+            for i, run in enumerate(runs):
+                if pos[i] == buffers[i].size and more[i]:
+                    buffers[i] = run[read_to[i] : read_to[i] + chunk]
+                    read_to[i] += buffers[i].size
+                    pos[i], more[i] = 0, read_to[i] < run.size
+            if all(pos[i] == b.size for i, b in enumerate(buffers)) and not more.any():
+                break
+        self.spill.append(path, out[:n_out])
+        for p in paths:
+            p.unlink()
+        return path
+
+    def _merge_numpy(self, paths: list[Path]) -> Path:
+        """The readable merge: each round takes every record up to the smallest of the buffers' last keys (all
+        the records up to there are in the buffers), and sorts and combines those."""
         runs = [read(p, self.dtype) for p in paths]
         at = [0] * len(runs)
         chunk = max(self.budget_rows // (len(runs) + 1), 1)
@@ -323,7 +389,6 @@ class Sorter:
             if not live:
                 break
             buffers = {i: np.array(runs[i][at[i] : at[i] + chunk]) for i in live}
-            # every record up to the smallest of the buffers' last keys is in the buffers: merge those
             lasts = np.concatenate([key_view(b[-1:], self.key) for b in buffers.values()])
             bound = np.sort(lasts)[:1]
             taken = []

@@ -46,9 +46,12 @@ from lmlab.lm.ngram.external import (
 )
 from lmlab.lm.ngram.prune import Pruning
 
-#: Bytes a block holds per token while it is counted, for each order 2..N: its k-gram records (4k + 8 bytes), their
+#: Bytes a block holds per token while it is counted, for each order 2..N: its k-gram records (4k + 4 bytes), their
 #: sort order (8) and the sorted copy, with room for numpy's temporaries.
 BLOCK_BYTES_PER_TOKEN_AND_ORDER = 96
+
+#: An n-gram's count while counting: 4 bytes (a count above 2^32 - 1 is refused, see external.MAX_COUNT).
+COUNT = ("c", "<u4")
 
 
 @dataclass
@@ -139,7 +142,7 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
     n_tokens = 0
     per_order = memory // 2 // max(order - 1, 1)
     sorters = {
-        k: Sorter(spill, _dtype(k, ("c", "<i8")), words(k), budget_rows=per_order // (6 * (4 * k + 8)), combine="c")
+        k: Sorter(spill, _dtype(k, COUNT), words(k), budget_rows=per_order // (6 * (4 * k + 4)), combine="c")
         for k in range(2, order + 1)
     }
     bar = _bar("count n-grams", None, "token", progress)
@@ -154,7 +157,7 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
         end = line_end[np.searchsorted(line_end, np.arange(P))] if line_end.size else np.full(P, P - 1)
         for k in range(2, order + 1):
             pos = np.flatnonzero(np.arange(P) + k - 1 <= end)
-            rec = np.empty(pos.size, dtype=_dtype(k, ("c", "<i8")))
+            rec = np.empty(pos.size, dtype=_dtype(k, COUNT))
             for j in range(k):
                 rec[f"w{j}"] = tok[pos + j]
             rec["c"] = 1
@@ -188,7 +191,7 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
     for k in range(2, order + 1):
         table = counted[k]
         out = spill.new_file(f"adjusted{k}")
-        rows, chunk_rows = _rows(memory, 4 * k + 8), _chunk_rows(memory, 4 * k + 8)
+        rows, chunk_rows = _rows(memory, 4 * k + 4), _chunk_rows(memory, 4 * k + 8)
         if k == order:
             for _, chunk in chunks(table, chunk_rows):
                 rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
@@ -199,10 +202,10 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
                     rec["a"][_pruned(chunk, k, chunk["c"], dropped, pruning)] *= -1
                 spill.append(out, rec)
         else:
-            suffixes = Sorter(spill, _dtype(k, ("n", "<i8")), words(k), budget_rows=rows, combine="n")
+            suffixes = Sorter(spill, _dtype(k, ("n", "<u4")), words(k), budget_rows=rows, combine="n")
             bar = _bar(f"adjust order {k}", int(counted[k + 1].size), "n-gram", progress)
             for _, chunk in chunks(counted[k + 1], chunk_rows):
-                rec = np.empty(chunk.size, dtype=_dtype(k, ("n", "<i8")))
+                rec = np.empty(chunk.size, dtype=_dtype(k, ("n", "<u4")))
                 for j in range(k):
                     rec[f"w{j}"] = chunk[f"w{j + 1}"]
                 rec["n"] = 1

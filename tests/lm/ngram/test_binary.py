@@ -198,14 +198,33 @@ def test_hash_table_holds_every_ngram_once(crowded):
 
 
 @pytest.mark.parametrize("crowded", [False, True])
-def test_hash_table_written_in_blocks_is_the_same_bytes(crowded, tmp_path):
+@pytest.mark.parametrize("block", [1, 7, 64, 1000, None])
+def test_hash_table_written_in_regions_is_the_same_bytes(crowded, block):
+    """A region of slots at a time (``block`` slots), n-grams carried from region to region and, crowded, past the
+    table's end to the first free slots from 0: the bytes of the whole table made at once."""
     import io
 
     rng = np.random.default_rng(0)
     keys = _keys_crowding_the_last_slot(300) if crowded else np.unique(rng.integers(0, 10**9, size=3000))
     logp, bow = -rng.random(keys.size), -rng.random(keys.size)
     f = io.BytesIO()
-    write_hash_slots(f, keys, logp, bow, block=64)
+    f.write(b"header")  # the table starts where the file is
+    write_hash_slots(f, keys, logp, bow, block=block)
+    assert f.getvalue() == b"header" + hash_slots(keys, logp, bow).tobytes()
+
+
+def test_hash_table_of_memory_mapped_tables_within_a_small_memory_is_the_same_bytes(tmp_path):
+    import io
+
+    rng = np.random.default_rng(2)
+    keys = np.unique(rng.integers(0, 10**12, size=300_000))
+    logp, bow = -rng.random(keys.size), -rng.random(keys.size)
+    mapped = []
+    for name, array in (("keys", keys), ("logp", logp), ("bow", bow)):
+        array.tofile(tmp_path / name)
+        mapped.append(np.memmap(tmp_path / name, dtype=array.dtype, mode="r"))
+    f = io.BytesIO()
+    write_hash_slots(f, *mapped, memory=2**20)  # the smallest region budget, 16 MiB: four regions
     assert f.getvalue() == hash_slots(keys, logp, bow).tobytes()
 
 

@@ -73,3 +73,58 @@ def test_compiled_combine_equals_numpy():
     fast = external.combine_sorted(rec.copy(), key, "c")
     assert fast.tobytes() == expected.tobytes()
     assert external.combine_sorted(rec[:0].copy(), key, "c").size == 0
+
+
+@needs_compiled
+@pytest.mark.parametrize("count", ["<u4", "<i8"])
+def test_compiled_combine_of_4_and_8_byte_counts_equals_numpy(count):
+    key = ["w0", "w1"]
+    rec = sort_records_numpy(_records(5000, 2, 15, seed=4, extra=(("c", count),)), key)
+    expected = external.combine_sorted_numpy(rec, key, "c")
+    assert expected.size < rec.size and expected.dtype == rec.dtype
+    assert external.combine_sorted(rec.copy(), key, "c").tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_count_past_4_bytes_is_refused_in_one_line(compiled):
+    if compiled and external._count is None:
+        pytest.skip("the _count extension is not built")
+    rec = np.array([(1, 2**32 - 5), (1, 5), (2, 1)], dtype=[("w0", "<i4"), ("c", "<u4")])
+    with pytest.raises(external.LmlabError, match="counted more than 4,294,967,295 times"):
+        external.combine_sorted(rec, ["w0"], "c", compiled=compiled)
+    ok = np.array([(1, 2**32 - 5), (1, 4)], dtype=rec.dtype)
+    assert external.combine_sorted(ok, ["w0"], "c", compiled=compiled).tolist() == [(1, 2**32 - 1)]
+
+
+def _sorter_result(tmp_path, batches, dtype, key, combine, budget_rows, compiled):
+    with external.SpillDir(tmp_path) as spill:
+        sorter = external.Sorter(spill, dtype, key, budget_rows=budget_rows, combine=combine)
+        if not compiled:
+            sorter._merge = sorter._merge_numpy
+        for batch in batches:
+            sorter.add(batch.copy())  # a batch that owns its memory is sorted in place
+        assert len(sorter.runs) > 2  # merged from several runs, buffers refilled
+        out = sorter.result()
+        return np.array(out[: out.size])
+
+
+@pytest.mark.parametrize(
+    "k, high, extra, combine",
+    [
+        (3, 6, (("c", "<u4"),), "c"),  # equal keys in every run, combined across runs and buffer refills
+        (2, 40, (("n", "<i8"),), "n"),
+        (4, 1000, (("p", "<f8"),), None),  # distinct keys, nothing to combine
+    ],
+)
+def test_merge_of_runs_equals_one_sort_of_everything(tmp_path, k, high, extra, combine):
+    key = [f"w{j}" for j in range(k)]
+    batches = [_records(700, k, high, seed=s, extra=extra) for s in range(6)]
+    if combine is None:  # distinct keys: w0 numbers the record
+        for s, b in enumerate(batches):
+            b["w0"] = np.arange(s * 700, (s + 1) * 700)[::-1]
+    everything = sort_records_numpy(np.concatenate(batches), key)
+    expected = external.combine_sorted_numpy(everything, key, combine) if combine else everything
+    for compiled in [True, False] if external._count is not None else [False]:
+        got = _sorter_result(tmp_path, batches, expected.dtype, key, combine, budget_rows=500, compiled=compiled)
+        assert got.tobytes() == expected.tobytes(), compiled
+    assert list(tmp_path.iterdir()) == []
