@@ -42,6 +42,7 @@ References: Heafield 2011, "KenLM: Faster and Smaller Language Model Queries".
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,17 +145,28 @@ WRAP_ROOM = 1 << 20
 def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
     """``array[start:stop]`` in memory; a memory-mapped file's rows are read with a plain read, so that its pages
     are not mapped into the process (they would count as its memory, page by page, until it exits)."""
-    if isinstance(array, np.memmap) and isinstance(getattr(array, "filename", None), str) and array.ndim == 1:
+    if _maps_a_whole_file(array):
         at = array.offset + start * array.dtype.itemsize
         return np.fromfile(array.filename, dtype=array.dtype, count=stop - start, offset=at)
     return np.asarray(array[start:stop])
+
+
+def _maps_a_whole_file(array: np.ndarray) -> bool:
+    """A 1-D np.memmap of its file from ``offset`` to the end (a slice of one keeps the file's name and offset, not
+    where the slice starts: its own length tells it apart)."""
+    if not isinstance(array, np.memmap) or array.ndim != 1 or getattr(array, "filename", None) is None:
+        return False
+    try:
+        return array.offset + array.nbytes == os.path.getsize(array.filename)
+    except OSError:
+        return False
 
 
 def write_hash_slots(
     f, keys: np.ndarray, logp: np.ndarray, bow: np.ndarray, *, memory: int | None = None, block: int | None = None
 ) -> None:
     """Write ``hash_slots(keys, logp, bow)`` to the file ``f`` at its position: the same bytes, a region of slots at
-    a time, within about a quarter of ``memory`` bytes (default 2 GiB) whatever the number of n-grams (``block``:
+    a time, within about a sixth of ``memory`` bytes (default 2 GiB) whatever the number of n-grams (``block``:
     slots a region, for tests).
 
     Slots are assigned in order of home slot, each at ``max(home, previous slot + 1)``, so a region of slots
@@ -170,8 +182,8 @@ def write_hash_slots(
     if _count is None or n == 0:  # the whole table in memory
         f.write(memoryview(hash_slots(keys, logp, bow)).cast("B"))
         return
-    if block is None:  # a quarter of the budget: the run's peak stays that of its estimation
-        regions = -(-n * HASH_WRITE_BYTES_PER_NGRAM // max((memory or 2**31) // 4, 2**24))
+    if block is None:  # a sixth of the budget: the run's peak stays that of its estimation
+        regions = -(-n * HASH_WRITE_BYTES_PER_NGRAM // max((memory or 2**31) // 6, 2**24))
         block = -(-size // regions)
     base = f.tell()
     carry = [np.zeros(0, dtype=np.int64)] * 5  # home, key, row, logp, bow (float64 bits), in placing order

@@ -85,17 +85,19 @@ def _chunk_rows(memory: int, record_bytes: int) -> int:
 
 def _rows(memory: int, record_bytes: int) -> int:
     """Records per chunk and per sort buffer in the passes after counting: a pass holds a chunk, the records it
-    makes, a sorter's buffer and that buffer's sort (a copy, its uint64 keys and order), about ten times a chunk."""
-    return max(memory // 10 // record_bytes, 1)
+    makes, two sorters' buffers and one buffer's sort (a copy), about ten times a chunk; a sixteenth of the budget
+    each, so that the peak stays well inside it (more, smaller runs cost little: they are merged in one pass)."""
+    return max(memory // 16 // record_bytes, 1)
 
 
 def block_tokens(memory: int, order: int) -> int:
-    """Tokens counted per block within ``memory`` bytes: half the budget, the sorters' buffers take the other half.
+    """Tokens counted per block within ``memory`` bytes: a quarter of the budget (the sorters' buffers take a
+    twelfth, the merges after them the same).
 
     >>> block_tokens(2**30, 5)
-    1398101
+    699050
     """
-    return max(memory // 2 // (BLOCK_BYTES_PER_TOKEN_AND_ORDER * max(order - 1, 1)), 1)
+    return max(memory // 4 // (BLOCK_BYTES_PER_TOKEN_AND_ORDER * max(order - 1, 1)), 1)
 
 
 def split_blocks(encoded: Iterable[np.ndarray], eos_id: int, memory: int, order: int) -> Iterator[np.ndarray]:
@@ -116,7 +118,7 @@ def split_blocks(encoded: Iterable[np.ndarray], eos_id: int, memory: int, order:
             if not ends.size:
                 eos = np.flatnonzero(ids == eos_id)
                 longest = int(eos[0]) + 1 if eos.size else int(ids.size)
-                needed = 2 * longest * BLOCK_BYTES_PER_TOKEN_AND_ORDER * max(order - 1, 1)
+                needed = 4 * longest * BLOCK_BYTES_PER_TOKEN_AND_ORDER * max(order - 1, 1)
                 raise LmlabError(
                     f"--memory {memory:,} bytes is too small to hold one block: a training line of {longest:,} tokens "
                     f"needs about {needed:,} bytes at order {order}; give a larger --memory"

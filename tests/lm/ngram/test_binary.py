@@ -429,3 +429,13 @@ assert not loaded, loaded[:5]
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_memory_mapped_tables_are_read_with_plain_reads_and_slices_through_the_mapping(tmp_path):
+    from lmlab.lm.ngram.binary import read_rows
+
+    np.arange(10, dtype=np.int64).tofile(tmp_path / "t")
+    whole = np.memmap(tmp_path / "t", dtype=np.int64, mode="r")
+    assert read_rows(whole, 3, 6).tolist() == [3, 4, 5] and not isinstance(read_rows(whole, 3, 6), np.memmap)
+    assert read_rows(whole[2:], 3, 6).tolist() == [5, 6, 7]  # a slice keeps offset 0: read through the mapping
+    assert read_rows(np.arange(5), 1, 3).tolist() == [1, 2]
