@@ -5,8 +5,9 @@ holds the token stream and every order's tables at once, about 160 bytes per tok
 budget's worth of records (``--memory``), the rest in a temporary folder (``--temp-dir``), in the passes lmplz makes
 (Heafield et al. 2013), each over files sorted by the n-grams' words:
 
-1. **count**: the corpus in blocks of whole lines; each block's n-grams of orders 2..N are counted and added to a
-   :class:`~lmlab.lm.ngram.external.Sorter` per order, which spills sorted runs and merges them;
+1. **count**: the corpus in blocks of whole lines; each block's n-grams of orders 2..N are counted (4-byte counts)
+   and added to a :class:`~lmlab.lm.ngram.external.Sorter` per order, which spills sorted runs and merges them in
+   one k-way pass (compiled), adding up equal n-grams as they meet;
 2. **adjust**: Kneser-Ney's adjusted count of a k-gram (k < N) is the number of distinct (k+1)-grams it ends:
    the (k+1)-grams' suffixes are sorted and counted, then joined with the k-grams;
 3. **discount**: counts of counts of the adjusted counts give each order's D1, D2, D3+;
@@ -17,9 +18,9 @@ budget's worth of records (``--memory``), the rest in a temporary folder (``--te
    probabilities and back-off weights, into files the model maps.
 
 Every sum runs over the same values in the same order as the in-memory estimator's (a context's n-grams are never
-split between chunks), so the two give the same model bit for bit. Held in memory besides the budget: the vocabulary,
-dense tables over it (unigram counts and probabilities), and the model file's hash tables when the run is saved
-(about 64 bytes per n-gram of one order at a time, see :mod:`lmlab.lm.ngram.binary`).
+split between chunks), so the two give the same model bit for bit. Held in memory besides the budget: the vocabulary
+and dense tables over it (unigram counts and probabilities). Saving the run writes the model file's hash tables a
+region of slots at a time within a sixth of the budget (:func:`lmlab.lm.ngram.binary.write_hash_slots`).
 """
 
 from __future__ import annotations
