@@ -10,6 +10,7 @@ decoding settings and reports sacreBLEU's BLEU and chrF with their signatures an
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -64,8 +65,27 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
     t.add_argument("--min-freq", type=int, default=1, help="word: keep words seen at least this often (default: 1)")
     t.add_argument("--max-vocab", type=int, default=None, help="word: keep at most this many tokens per side")
     if name in TRANSLATORS:
+        from lmlab.translate.presets import family_presets
+
+        presets = family_presets(name)
+        if presets:
+            p.formatter_class = _LineFormatter
+            listing = "\n".join(f"{preset}: {summary}" for preset, summary in presets.items())
+            p.add_argument_group(f"{name} presets (--preset NAME; the default is sized for minutes)", listing)
         entry = TRANSLATORS[name]
         add_config_flags(p, entry.train_config_class(), f"{name} hyperparameters", exclude=entry.data_fields)
+
+
+class _LineFormatter(argparse.HelpFormatter):
+    """Help whose descriptions keep their line breaks (one entry per preset), each line wrapped by itself under a
+    hanging indent, never inside a hyphenated word ("620-d", "multi30k-bahdanau")."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines = (" ".join(line.split()) for line in text.splitlines())
+        wrap = functools.partial(textwrap.fill, width=width, initial_indent=indent, subsequent_indent=indent + "  ")
+        return "\n".join(wrap(line, break_on_hyphens=False) for line in lines)
 
 
 def _load_data(spec: str, src: str | None, tgt: str | None, encoding_errors: str):

@@ -14,7 +14,7 @@ from lmlab.translate.models import get_translator
 SRC_V, TGT_V, BOS, EOS = 11, 13, 1, 2
 TINY = {
     "seq2seq": {"d_embed": 6, "d_hidden": 5, "n_layer": 2},
-    "bahdanau": {"d_embed": 6, "d_hidden": 5, "d_attention": 4},
+    "bahdanau": {"d_embed": 6, "d_hidden": 5, "d_attention": 4, "d_maxout": 3},
     "luong": {"d_embed": 6, "d_hidden": 5, "n_layer": 2},
     "transformer": {"d_model": 8, "n_head": 2, "d_ff": 12, "n_encoder_layer": 2, "n_decoder_layer": 2, "max_len": 32},
 }

@@ -79,8 +79,9 @@ def test_additive_scores_equal_additive_attention():
     torch.testing.assert_close(torch.softmax(e, -1), a)
 
 
-def test_bahdanau_equals_the_papers_equations_with_torch_layers():
-    net = make_net("bahdanau")
+@pytest.mark.parametrize("d_maxout", [None, 3])
+def test_bahdanau_equals_the_papers_equations_with_torch_layers(d_maxout):
+    net = make_net("bahdanau", d_maxout=d_maxout)
     cfg = net.config
     src, mask, tgt_in = make_batch()
     H = cfg.d_hidden
@@ -103,7 +104,11 @@ def test_bahdanau_equals_the_papers_equations_with_torch_layers():
             a = torch.softmax(e.squeeze(-1).masked_fill(~mask, float("-inf")), -1)
             c = torch.einsum("bs,bsd->bd", a, h)
             s = cell(torch.cat([e_y, c], -1), s)
-            logits.append(net.out(torch.cat([s, c, e_y], -1)))
+            x = torch.cat([s, c, e_y], -1)
+            if d_maxout is not None:  # t_k = max(t~_{2k-1}, t~_{2k}), t~ = U_o [s_i; c_i; E y_{i-1}] + b
+                t = x @ net.readout.weight.T + net.readout.bias  # (B, 2l)
+                x = torch.maximum(t[:, 0::2], t[:, 1::2])  # (B, l)
+            logits.append(x @ net.out.weight.T + net.out.bias)
             weights.append(a)
         out = net(src, mask, tgt_in, need_weights=True)
     torch.testing.assert_close(out.logits, torch.stack(logits, 1), atol=ATOL, rtol=0)
@@ -214,9 +219,12 @@ def test_shared_and_tied_embeddings_are_one_tensor():
 
 
 # ---- every family
-@pytest.mark.parametrize("family", FAMILIES)
-def test_fast_path_equals_step_by_step(family):
-    net = make_net(family, **({"input_feeding": False} if family == "luong" else {}))
+@pytest.mark.parametrize(
+    "family, changes",
+    [(f, {}) for f in FAMILIES] + [("luong", {"input_feeding": False}), ("bahdanau", {"d_maxout": None})],
+)
+def test_fast_path_equals_step_by_step(family, changes):
+    net = make_net(family, **changes)
     src, mask, tgt_in = make_batch()
     with torch.no_grad():
         fast = net(src, mask, tgt_in, need_weights=True)

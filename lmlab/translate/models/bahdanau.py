@@ -9,15 +9,25 @@ For source x_1 .. x_S and target y_1 .. y_T (y_0 = <s>)::
     a_ij   = softmax_j(e_ij)                          the alignment (zero at padding)
     c_i    = sum_j a_ij h_j                           a context vector for every target word
     s_i    = GRU([E y_{i-1} ; c_i], s_{i-1})          the context fed to the decoder's input ...
-    p(y_i) = softmax(W_o [s_i ; c_i ; E y_{i-1}])     ... and to its output
+    p(y_i) = softmax(W_o [s_i ; c_i ; E y_{i-1}])     ... and to its output (a linear output, d_maxout None)
+    t~_i   = U_o [s_i ; c_i ; E y_{i-1}]              or the paper's deep output: 2l units (d_maxout = l) ...
+    t_i    = [max(t~_{i,2k-1}, t~_{i,2k})]_k          ... a maxout layer of l units (Goodfellow et al. 2013)
+    p(y_i) = softmax(W_o t_i)
 
 ``U_a h_j`` does not depend on i: :meth:`Bahdanau.start` computes it once per sentence and every step reuses it
 (:func:`additive_scores` equals :class:`lmlab.nn.attention.AdditiveAttention` on the same weights). The weights
 a_ij, drawn as a matrix, are the soft alignment of the paper's figure 3. Initialisation as in the paper's
-appendix: recurrent matrices orthogonal, other matrices N(0, 0.01^2), biases zero. The output layer is linear
-(the paper's maxout layer is left out, as in most re-implementations).
+appendix: recurrent matrices orthogonal, other matrices N(0, 0.01^2), biases zero. The maxout layer (the paper's
+l = 500) also makes the output cheaper: W_o reads l numbers instead of 3H + E, and W_o times the vocabulary is
+most of the model's arithmetic. The paper's appendix writes the output from s_{i-1}; its equation (4), followed
+here as in most re-implementations, from s_i.
 
-References: Bahdanau, Cho & Bengio 2015, "Neural Machine Translation by Jointly Learning to Align and Translate".
+Teacher forcing runs the recurrence (attention, GRU cell) one position at a time, since c_i needs s_{i-1}, and
+then the output layer once over every position (:meth:`Bahdanau.teacher_forced`, the fast path); :meth:`step`
+does both per position (the readable path, decoding), and the tests hold the two equal.
+
+References: Bahdanau, Cho & Bengio 2015, "Neural Machine Translation by Jointly Learning to Align and Translate";
+Goodfellow et al. 2013, "Maxout Networks".
 """
 
 from __future__ import annotations
@@ -31,26 +41,48 @@ from torch import Tensor, nn
 from lmlab.nn.attention import AdditiveAttention
 from lmlab.nn.encoder import RecurrentEncoder
 from lmlab.train.config import check_positive
-from lmlab.translate.models.base import Memory, TranslationConfig, TranslationNet, check_ratio, gaussian_init_
+from lmlab.translate.models.base import (
+    Memory,
+    Seq2SeqOutput,
+    TranslationConfig,
+    TranslationNet,
+    check_ratio,
+    gaussian_init_,
+)
 
 
 @dataclass(kw_only=True)
 class BahdanauConfig(TranslationConfig):
-    """The paper's model at the size of the Multi30k baselines (the paper: 620-dim embeddings, 1000 units)."""
+    """Sized for minutes on a laptop's CPU: 128-d embeddings, 256 units, a maxout output of 128 (about 4M
+    parameters on Multi30k). The published sizes are presets (lmlab.translate.presets): the paper's RNNsearch-50
+    (``--preset rnnsearch-50``: 620-d embeddings, 1000 units, maxout 500, Adadelta) and the Multi30k baseline's
+    256-d embeddings and 512 units (``--preset multi30k-bahdanau``)."""
 
     family: ClassVar[str] = "bahdanau"
 
-    d_embed: int = 256  # word vectors of each side
-    d_hidden: int = 512  # each direction of the encoder, and the decoder's state
-    d_attention: int = 512  # the alignment model's hidden layer (n' in the paper)
-    dropout: float = 0.5  # on the embeddings and the annotations
+    d_embed: int = 128  # word vectors of each side
+    d_hidden: int = 256  # each direction of the encoder, and the decoder's state
+    d_attention: int = 256  # the alignment model's hidden layer (n' in the paper)
+    d_maxout: int | None = 128  # the deep output's maxout units (l in the paper: 500); None: a linear output
+    dropout: float = 0.3  # on the embeddings and the annotations
     teacher_forcing: float = 1.0  # the share of training steps that read the reference's previous token
 
     def __post_init__(self):
         super().__post_init__()
         for name in ("d_embed", "d_hidden", "d_attention"):
             check_positive(getattr(self, name), name)
+        if self.d_maxout is not None:
+            check_positive(self.d_maxout, "d_maxout")
         check_ratio(self.teacher_forcing, "teacher_forcing")
+
+
+def maxout(x: Tensor, pieces: int = 2) -> Tensor:
+    """The largest of each group of ``pieces`` neighbouring units: (..., pieces * l) -> (..., l).
+
+    >>> maxout(torch.tensor([[1.0, 3.0, -2.0, -5.0]])).tolist()
+    [[3.0, -2.0]]
+    """
+    return x.unflatten(-1, (-1, pieces)).amax(-1)  # (..., l, pieces) -> (..., l)
 
 
 def additive_scores(attention: AdditiveAttention, query: Tensor, projected_keys: Tensor) -> Tensor:
@@ -74,7 +106,12 @@ class Bahdanau(TranslationNet):
         self.tgt_embed = nn.Embedding(cfg.tgt_vocab_size, E, padding_idx=0)
         self.drop = nn.Dropout(cfg.dropout)
         self.cell = nn.GRUCell(E + 2 * H, H)
-        self.out = nn.Linear(H + 2 * H + E, cfg.tgt_vocab_size)
+        if cfg.d_maxout is None:
+            self.readout = None
+            self.out = nn.Linear(H + 2 * H + E, cfg.tgt_vocab_size)  # W_o
+        else:
+            self.readout = nn.Linear(H + 2 * H + E, 2 * cfg.d_maxout)  # U_o, V_o and C_o side by side
+            self.out = nn.Linear(cfg.d_maxout, cfg.tgt_vocab_size)  # W_o
         gaussian_init_(self, 0.01)
 
     def encode(self, src: Tensor, src_mask: Tensor) -> Memory:
@@ -86,14 +123,38 @@ class Bahdanau(TranslationNet):
         s0 = torch.tanh(self.init_state(memory.final[:, H:]))  # from h<-_1, the backward reader's last state
         return memory._replace(extra=self.attention.w_k(memory.outputs)), s0  # U_a h_j, once per sentence
 
-    def step(self, memory: Memory, state: Any, y_prev: Tensor, need_weights: bool = False):
-        e = self.drop(self.tgt_embed(y_prev))  # (B, E)
-        scores = additive_scores(self.attention, state, memory.extra)  # (B, S), from s_{i-1}
+    def recur(self, memory: Memory, s_prev: Tensor, e: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """One position of the recurrence: s_{i-1} (B, H), E y_{i-1} (B, E) -> s_i (B, H), c_i (B, 2H), a_i (B, S)."""
+        scores = additive_scores(self.attention, s_prev, memory.extra)  # (B, S), from s_{i-1}
         a = torch.softmax(scores.masked_fill(~memory.mask, float("-inf")), dim=-1)
         c = (a.unsqueeze(1) @ memory.outputs).squeeze(1)  # (B, 2H)
-        s = self.cell(torch.cat([e, c], dim=-1), state)  # (B, H)
-        logits = self.out(torch.cat([s, c, e], dim=-1))
-        return logits, s, a[:, None, None]  # attention (B, 1, 1, S)
+        s = self.cell(torch.cat([e, c], dim=-1), s_prev)  # (B, H)
+        return s, c, a
+
+    def output(self, s: Tensor, c: Tensor, e: Tensor) -> Tensor:
+        """Logits (..., V) from s_i, c_i and E y_{i-1}, any leading shape."""
+        x = torch.cat([s, c, e], dim=-1)  # (..., 3H + E)
+        if self.readout is not None:
+            x = maxout(self.readout(x))  # (..., l)
+        return self.out(x)
+
+    def step(self, memory: Memory, state: Any, y_prev: Tensor, need_weights: bool = False):
+        e = self.drop(self.tgt_embed(y_prev))  # (B, E)
+        s, c, a = self.recur(memory, state, e)
+        return self.output(s, c, e), s, a[:, None, None]  # attention (B, 1, 1, S)
+
+    def teacher_forced(self, memory: Memory, tgt_in: Tensor, need_weights: bool = False) -> Seq2SeqOutput:
+        memory, s = self.start(memory)
+        e = self.drop(self.tgt_embed(tgt_in))  # (B, T, E)
+        states, contexts, weights = [], [], []
+        for i in range(tgt_in.size(1)):
+            s, c, a = self.recur(memory, s, e[:, i])
+            states.append(s)
+            contexts.append(c)
+            weights.append(a)
+        logits = self.output(torch.stack(states, 1), torch.stack(contexts, 1), e)  # (B, T, V): one matmul
+        attention = torch.stack(weights, 1)[:, None, None] if need_weights else None  # (B, 1, 1, T, S)
+        return Seq2SeqOutput(logits, attention)
 
 
-__all__ = ["Bahdanau", "BahdanauConfig", "additive_scores"]
+__all__ = ["Bahdanau", "BahdanauConfig", "additive_scores", "maxout"]

@@ -13,8 +13,9 @@ For source states h̄_1 .. h̄_S (an L-layer encoder, top layer) and the decoder
 
 Unlike Bahdanau's, the attention reads the decoder's *current* state, so without input feeding the whole target
 runs through one fused RNN call and the attention is taken for all positions at once (the fast path beside the
-step-by-step one). Input feeding makes each step depend on the last h̃, so it runs step by step. The decoder
-starts from the encoder's final states; every parameter from U(-0.1, 0.1), as in the paper.
+step-by-step one). Input feeding makes each step depend on the last h̃, so the recurrence runs position by
+position, and the output layer (W_s times the vocabulary, most of the arithmetic) once over all of them. The
+decoder starts from the encoder's final states; every parameter from U(-0.1, 0.1), as in the paper.
 
 References: Luong, Pham & Manning 2015, "Effective Approaches to Attention-based Neural Machine Translation".
 """
@@ -45,14 +46,16 @@ SCORES = ("dot", "general", "concat")
 
 @dataclass(kw_only=True)
 class LuongConfig(TranslationConfig):
-    """The paper's global-attention model at the size of the Multi30k baselines (the paper: 4 x 1000 LSTM)."""
+    """Sized for minutes on a laptop's CPU: one LSTM layer of 256 each side, 128-d embeddings (about 5M parameters
+    on Multi30k). The published sizes are presets (lmlab.translate.presets): the paper's 4 layers of 1000
+    (``--preset luong-2015``) and the Multi30k baselines' 2 layers of 512 (``--preset multi30k-luong``)."""
 
     family: ClassVar[str] = "luong"
 
     cell: str = "lstm"  # lstm (the paper) or gru
-    d_embed: int = 256  # word vectors of each side
-    d_hidden: int = 512  # every layer's state, and the attentional vector
-    n_layer: int = 2  # layers of the encoder and of the decoder
+    d_embed: int = 128  # word vectors of each side
+    d_hidden: int = 256  # every layer's state, and the attentional vector
+    n_layer: int = 1  # layers of the encoder and of the decoder
     dropout: float = 0.3  # on the embeddings, between layers and on h̃ (the paper: 0.2)
     score: str = "general"  # dot, general or concat
     input_feeding: bool = True  # feed h̃_{t-1} to the next step's input
@@ -112,19 +115,30 @@ class Luong(TranslationNet):
         c = a @ memory.outputs  # (B, T, H)
         return torch.tanh(self.w_c(torch.cat([c, h], dim=-1))), a
 
-    def step(self, memory: Memory, state: Any, y_prev: Tensor, need_weights: bool = False):
+    def recur(self, memory: Memory, state: Any, e: Tensor) -> tuple[Tensor, Any, Tensor]:
+        """One position: E y_{t-1} (B, E) and the state -> h̃_t (B, 1, H), the new state, a_t (B, 1, S)."""
         rnn_state, feed = state
-        x = self.drop(self.tgt_embed(y_prev))  # (B, E)
-        if self.config.input_feeding:
-            x = torch.cat([x, feed], dim=-1)
+        x = torch.cat([e, feed], dim=-1) if self.config.input_feeding else e
         h, rnn_state = self.decoder(x.unsqueeze(1), layer_first(rnn_state))  # (B, 1, H)
         h_att, a = self.attend(h, memory)
+        return h_att, (batch_first(rnn_state), h_att.squeeze(1)), a
+
+    def step(self, memory: Memory, state: Any, y_prev: Tensor, need_weights: bool = False):
+        h_att, state, a = self.recur(memory, state, self.drop(self.tgt_embed(y_prev)))
         logits = self.out(self.drop(h_att)).squeeze(1)
-        return logits, (batch_first(rnn_state), h_att.squeeze(1)), a[:, None]  # attention (B, 1, 1, S)
+        return logits, state, a[:, None]  # attention (B, 1, 1, S)
 
     def teacher_forced(self, memory: Memory, tgt_in: Tensor, need_weights: bool = False) -> Seq2SeqOutput:
-        if self.config.input_feeding:
-            return self.unrolled(memory, tgt_in, None, need_weights)  # each step reads the last h̃
+        if self.config.input_feeding:  # each position reads the last h̃: the recurrence one position at a time,
+            memory, state = self.start(memory)  # then the output layer once over the whole target
+            e = self.drop(self.tgt_embed(tgt_in))  # (B, T, E)
+            outputs, weights = [], []
+            for t in range(tgt_in.size(1)):
+                h_att, state, a = self.recur(memory, state, e[:, t])
+                outputs.append(h_att)
+                weights.append(a)
+            logits = self.out(self.drop(torch.cat(outputs, 1)))  # (B, T, V)
+            return Seq2SeqOutput(logits, torch.cat(weights, 1)[:, None, None] if need_weights else None)
         memory, (rnn_state, _) = self.start(memory)
         x = self.drop(self.tgt_embed(tgt_in))  # (B, T, E)
         h, _ = self.decoder(x, layer_first(rnn_state))  # (B, T, H): one fused call

@@ -45,14 +45,17 @@ CONTEXTS = ("initial", "every-step")
 
 @dataclass(kw_only=True)
 class Seq2SeqConfig(TranslationConfig):
-    """Sutskever et al.'s shape at the size of the Multi30k baselines (2 layers of 512; Cho: 1 GRU layer)."""
+    """Sutskever et al.'s shape sized for minutes on a laptop's CPU: one LSTM layer of 256 each side, 128-d
+    embeddings. The published sizes are presets (lmlab.translate.presets): the paper's 4 layers of 1000 with the
+    source read backwards (``--preset sutskever-2014``), the Multi30k baselines' 2 layers of 512
+    (``--preset multi30k-seq2seq``) and Cho et al.'s GRU with the context at every step (``--preset multi30k-cho``)."""
 
     family: ClassVar[str] = "seq2seq"
 
     cell: str = "lstm"  # lstm (Sutskever) or gru (Cho)
-    d_embed: int = 256  # word vectors of each side
-    d_hidden: int = 512  # the state of every layer of both RNNs
-    n_layer: int = 2  # layers of the encoder and of the decoder
+    d_embed: int = 128  # word vectors of each side
+    d_hidden: int = 256  # the state of every layer of both RNNs
+    n_layer: int = 1  # layers of the encoder and of the decoder
     dropout: float = 0.5  # on the embeddings and between layers
     context: str = "initial"  # initial: c starts the decoder (Sutskever); every-step: also fed at each step (Cho)
     reverse_source: bool = False  # read the source backwards (Sutskever et al.)
