@@ -117,6 +117,28 @@ def describe_os_error(e: OSError) -> str:
     return reason
 
 
+def terminal_columns() -> int:
+    """The terminal's width as argparse measures it for help (``shutil.get_terminal_size``: ``$COLUMNS``, else the
+    terminal of standard output, else 80), without importing shutil: argparse builds a formatter for every
+    argument it adds, and shutil's import (zlib, bz2, lzma) would be a few milliseconds of every command.
+
+    >>> os.environ["COLUMNS"] = "100"
+    >>> terminal_columns()
+    100
+    >>> del os.environ["COLUMNS"]
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):  # no standard output, or not a terminal
+            columns = 0
+    return columns or 80
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse whose errors are one line, as every lmlab error (``lmlab: error: argument --beam: must be an
     integer from 1 to 100, got '1000000'; see lmlab translate --help``), exit status 2, instead of the usage block
@@ -124,6 +146,10 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"lmlab: error: {message}; see {self.prog} --help\n")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse's own width (the terminal's, less 2), measured without shutil (see terminal_columns)
+        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:

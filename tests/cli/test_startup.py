@@ -75,3 +75,41 @@ def test_commands_without_a_network_import_no_torch(tmp_path):
         assert code == 0 and "torch" not in heavy, (argv, code, heavy)
     for argv in without_numpy_after_training:
         assert _imports(argv, tmp_path) == (0, set()), argv
+
+
+def test_argparse_help_width_without_shutil_is_argparses_own(monkeypatch):
+    """OneLineParser measures the terminal as shutil does ($COLUMNS, else the terminal, else 80) without importing
+    it: the same help text, wrapped at the same width, as a plain ArgumentParser's."""
+    import argparse
+    import shutil
+
+    from lmlab.cli.main import OneLineParser, terminal_columns
+
+    def help_text(cls) -> str:
+        p = cls(prog="lmlab", description="Train, evaluate, compare and sample language models on your own text. " * 3)
+        p.add_argument("--split", choices=["train", "valid", "test"], help="the split to evaluate, a long help " * 4)
+        p.add_argument("run", metavar="RUN", help="run directory or ARPA file")
+        return p.format_help()
+
+    for columns in ("40", "100", "250", "0", "abc", None):
+        if columns is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", columns)
+        assert terminal_columns() == shutil.get_terminal_size().columns, columns
+        assert help_text(OneLineParser) == help_text(argparse.ArgumentParser), columns
+
+
+def test_eval_of_an_ngram_model_file_imports_no_shutil(tmp_path):
+    """argparse imports shutil for the terminal's width at every argument it adds (lmlab's parser measures it
+    itself); zlib, bz2 and lzma come with it: none is imported by ``lmlab eval RUN`` of a model file."""
+    (tmp_path / "c.txt").write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)
+    args = ["train", "--model", "ngram", "--order", "3", "--data", "c.txt", "--out", "run"]
+    assert _imports(args, tmp_path)[0] == 0
+    code = (
+        "import sys\nfrom lmlab.cli.main import main\nassert main(['eval', 'run', '--text', 'c.txt']) == 0\n"
+        "print(sorted(m for m in ('shutil', 'bz2', 'lzma') if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "[]"

@@ -347,3 +347,19 @@ print("heavy:", sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "torch
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().splitlines()[-1] == "heavy: []"
+
+
+@pytest.mark.parametrize(
+    "tokens", [["<unk>", "<s>", "</s>", "the", 3], "the cat", ["<unk>", "<s>", "</s>", None], {"the": 3}]
+)
+def test_a_tokenizer_file_whose_tokens_are_not_strings_is_one_line(tokens, tmp_path):
+    """The vocabulary read at every eval is checked token by token (in C): anything but a list of strings is one
+    line naming the file and the field, status 2, on the lean path as on the general one."""
+    run = _save(fit(LINES * 3, order=3), tmp_path / "run")
+    (tmp_path / "t.txt").write_text("the cat sat\n")
+    d = json.loads((run / "tokenizer.json").read_text())
+    d["tokens"] = tokens
+    (run / "tokenizer.json").write_text(json.dumps(d))
+    r = _lmlab("eval", run, "--text", tmp_path / "t.txt", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "tokenizer.json: field 'tokens' must be a list of strings" in r.stderr
