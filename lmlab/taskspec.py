@@ -37,7 +37,8 @@ class Task:
     commands: tuple[str, ...] = ()
     #: the kinds of named corpus (lmlab.data.registry) the task trains on, for lists of what it can read
     data_kinds: tuple[str, ...] = ()
-    #: "module:function", evaluate(args) -> exit status, or None: ``lmlab eval`` of the runs it can evaluate
+    #: "module:function", evaluate(args, run_cfg) -> exit status, or None (``run_cfg``: the run's config.json as
+    #: ``lmlab eval`` read it, None for a file): ``lmlab eval`` of the runs it can evaluate
     #: without importing the modules ``cli`` imports (a language model's n-gram model file: no NumPy), called
     #: before ``cli``'s evaluate, which runs where it returns None ("": the task has none)
     lean_eval: str = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lmlab.tasks import TASKS, task_of_path
+from lmlab.tasks import DEFAULT_TASK, TASKS, task_of_run
 
 
 def register(sub) -> None:
@@ -29,8 +29,14 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    task = task_of_path(args.run)
+    from pathlib import Path
+
+    from lmlab.runconfig import read_run_config
+
+    # a run's config.json read once, for its task and its lean path alike (a file is an ARPA language model)
+    run_cfg = None if Path(args.run).is_file() else read_run_config(args.run)
+    task = TASKS[DEFAULT_TASK] if run_cfg is None else task_of_run(run_cfg)
     lean = task.lean_eval_fn()  # the runs a task evaluates without its command-line module's imports
-    if lean is not None and (status := lean(args)) is not None:
+    if lean is not None and (status := lean(args, run_cfg)) is not None:
         return status
     return task.cli_module().evaluate(args)

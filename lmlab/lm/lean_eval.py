@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
-def evaluate(args: argparse.Namespace) -> int | None:
+def evaluate(args: argparse.Namespace, run_cfg: dict[str, Any] | None = None) -> int | None:
     """The exit status of ``lmlab eval`` done by the run's family's lean path, or None where it has none or hands
-    the command over (an ARPA file, a run conditioned on labels, a run the family's path cannot answer for)."""
+    the command over (an ARPA file, a run conditioned on labels, a run the family's path cannot answer for).
+    ``run_cfg``: the run's ``config.json`` as ``lmlab eval`` read it (None: read here; an ARPA file has none)."""
     from lmlab.lm.models import FAMILIES
-    from lmlab.runconfig import read_run_config
 
     run_dir = Path(args.run)
     if not run_dir.is_dir():
         return None
-    cfg = read_run_config(run_dir)
-    family = FAMILIES.get(cfg["family"])
-    if family is None or "labels" in cfg or "num_labels" in cfg["model"]:
+    if run_cfg is None:
+        from lmlab.runconfig import read_run_config
+
+        run_cfg = read_run_config(run_dir)
+    family = FAMILIES.get(run_cfg["family"])
+    if family is None or "labels" in run_cfg or "num_labels" in run_cfg["model"]:
         return None
     lean = family.lean_eval_fn()
-    return None if lean is None else lean(args, run_dir, cfg)
+    return None if lean is None else lean(args, run_dir, run_cfg)
 
 
 __all__ = ["evaluate"]

@@ -363,3 +363,25 @@ def test_a_tokenizer_file_whose_tokens_are_not_strings_is_one_line(tokens, tmp_p
     r = _lmlab("eval", run, "--text", tmp_path / "t.txt", cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "tokenizer.json: field 'tokens' must be a list of strings" in r.stderr
+
+
+def test_lmlab_eval_reads_a_runs_config_once(tmp_path, capsys, monkeypatch, spy):
+    """The task's dispatch and the lean path share the config.json lmlab eval read; an ARPA file still goes to the
+    general path, and a folder without config.json is the one line it was."""
+    import lmlab.runconfig
+
+    run = _save(fit(LINES * 3, order=3), tmp_path / "run")
+    (tmp_path / "t.txt").write_text("the cat sat\n")
+    reads = []
+    real = lmlab.runconfig.read_run_config
+    monkeypatch.setattr(lmlab.runconfig, "read_run_config", lambda path: reads.append(path) or real(path))
+    assert _eval([run, "--text", tmp_path / "t.txt"], capsys)[0] == 0
+    assert spy == [0] and len(reads) == 1
+    code, out, _ = _eval([run, "--text", tmp_path / "t.txt", "--json"], capsys)
+    assert code == 0 and json.loads(out)["tokens"] == 4 and len(reads) == 2
+    fit(LINES * 3, order=3).write_arpa(tmp_path / "m.arpa")
+    code, out, _ = _eval([tmp_path / "m.arpa", "--text", tmp_path / "t.txt"], capsys)
+    assert code == 0 and "perplexity" in out and spy == [0, 0] and len(reads) == 2  # no config.json, no lean path
+    (tmp_path / "empty").mkdir()
+    code, out, err = _eval([tmp_path / "empty", "--text", tmp_path / "t.txt"], capsys)
+    assert code == 2 and out == "" and "is not a run directory (no config.json) nor an ARPA file" in err
