@@ -168,18 +168,26 @@ def _fmt(ratios: Sequence[float]) -> str:
 def _cut(name: str, lines: list[str], ratios: Sequence[float], source: str, path: Path, spec: str) -> Corpus:
     a, b = split_points(len(lines), ratios)
     train, valid, test = lines[:a], lines[a:b], lines[b:]
-    if not (train and valid and test):
+    check_cut(path, len(lines), ratios, (a, b), (has_text(train), has_text(valid), has_text(test)))
+    return Corpus(name, train, valid, test, source, spec)
+
+
+def check_cut(path: Path, n: int, ratios: Sequence[float], ends: tuple[int, int], texts: Sequence[bool]) -> None:
+    """That the cut of ``n`` lines at ``ends`` (:func:`split_points`) leaves a line in each split and some text
+    (``texts``: :func:`has_text` of each split) in each: an error naming the split and its lines otherwise."""
+    a, b = ends
+    sizes = (a, b - a, n - b)
+    if not all(sizes):
         raise LmlabError(
-            f"{path} has {len(lines):,} lines: too few to split {_fmt(ratios)} with a line in each of "
-            f"train/valid/test (got {len(train)}/{len(valid)}/{len(test)}); add lines or change the split"
+            f"{path} has {n:,} lines: too few to split {_fmt(ratios)} with a line in each of "
+            f"train/valid/test (got {sizes[0]}/{sizes[1]}/{sizes[2]}); add lines or change the split"
         )
-    for split, first, part in (("train", 0, train), ("valid", a, valid), ("test", b, test)):
-        if not has_text(part):
+    for split, first, size, text in zip(SPLITS, (0, a, b), sizes, texts, strict=True):
+        if not text:
             raise LmlabError(
-                f"{path}: the {split} split (lines {first + 1:,}-{first + len(part):,} of {len(lines):,}) has no "
+                f"{path}: the {split} split (lines {first + 1:,}-{first + size:,} of {n:,}) has no "
                 f"text, only empty or whitespace lines; add text there or change the split"
             )
-    return Corpus(name, train, valid, test, source, spec)
 
 
 def _load_folder(folder: Path, encoding_errors: str) -> Corpus:

@@ -4,6 +4,7 @@ model), as :data:`lmlab.tasks.TASKS` declares them for the shared dispatchers.""
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import sys
@@ -86,6 +87,27 @@ def _resume_inputs(args: argparse.Namespace):
     return family, cfg, corpus, tokenizer, data_info, run_dir
 
 
+def _streamed_inputs(args: argparse.Namespace):
+    """Corpus, tokenizer and data fingerprint of a model estimated within a memory budget (an n-gram model's
+    ``--memory``), with the training split of a plain text corpus left in its file (:mod:`lmlab.data.streamed`): read
+    a block at a time, once to hash it and train the tokenizer, once more by the estimator. The same splits,
+    tokenizer and fingerprint as the corpus read whole; None for a corpus that is read whole (a labelled one)."""
+    from lmlab.data.streamed import stream_corpus
+
+    corpus = stream_corpus(args.data, encoding_errors=args.encoding_errors)
+    if corpus is None:
+        return None
+    lines = corpus.scan()  # its end reads the other splits and checks the corpus
+    try:
+        # the word and char tokenizers count the lines as they pass; BPE's trainer takes them held in a list
+        tokenizer = build_tokenizer(args, list(lines) if args.tokenizer == "bpe" else lines)
+    except LmlabError:
+        collections.deque(lines, maxlen=0)  # an error in the corpus comes first, as when it is read whole
+        raise
+    collections.deque(lines, maxlen=0)  # a tokenizer file reads no line; the scan still hashes and checks them
+    return corpus, tokenizer, corpus.fingerprint()
+
+
 def train(args: argparse.Namespace) -> int:
     from lmlab.data import data_fingerprint
     from lmlab.lm.evaluate import evaluate as evaluate_model
@@ -102,10 +124,15 @@ def train(args: argparse.Namespace) -> int:
 
             preset = get_preset(args.preset, family.name)
         cfg = build_config(family.config_class(), args, file_values=file_values, preset=preset, source=str(args.config))
-        corpus = read_corpus(args)
-        cfg = condition_on_labels(cfg, family, corpus, args)
-        tokenizer = build_tokenizer(args, corpus.train)
-        data_info = {**data_fingerprint(corpus), "source": corpus.source, "encoding_errors": args.encoding_errors}
+        streamed = _streamed_inputs(args) if getattr(cfg, "memory", None) is not None else None
+        if streamed is not None:
+            corpus, tokenizer, fingerprint = streamed
+        else:
+            corpus = read_corpus(args)
+            cfg = condition_on_labels(cfg, family, corpus, args)
+            tokenizer = build_tokenizer(args, corpus.train)
+            fingerprint = data_fingerprint(corpus)
+        data_info = {**fingerprint, "source": corpus.source, "encoding_errors": args.encoding_errors}
         out = Path(args.out)
     opts = TrainOptions(
         seed=args.seed,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lmlab.data import Corpus
+from lmlab.data.streamed import StreamedCorpus
 from lmlab.lm.ngram.external import SpillDir
 from lmlab.lm.ngram.model import NgramConfig, NgramLM
 from lmlab.lm.ngram.prune import kept_vocabulary
@@ -22,7 +23,9 @@ from lmlab.train_options import TrainOptions
 ENCODE_LINES = 10_000
 
 
-def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path) -> NgramLM:
+def train_ngram(
+    cfg: NgramConfig, corpus: Corpus | StreamedCorpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path
+) -> NgramLM:
     # --out is locked and checked before counting, so a bad --out costs nothing and no other process writes there
     with claim_out(out, opts.command or None):
         if cfg.memory is not None:
@@ -39,7 +42,15 @@ def train_ngram(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: Tr
         }
         save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
     # the run's file maps its tables and hash tables: no copy of either in memory from here on
-    return NgramLM.load_weights(out, model.config_dict(), model.tokenizer)
+    return _reloaded(out, model, stats)
+
+
+def _reloaded(out: Path, model: NgramLM, stats: dict[str, Any]) -> NgramLM:
+    """The model as its run's file maps it, knowing its parameter count (counting them again would read every page
+    of the mapped file into the process's memory)."""
+    loaded = NgramLM.load_weights(out, model.config_dict(), model.tokenizer)
+    loaded.counted_parameters = stats["parameters"]
+    return loaded
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -77,7 +88,9 @@ def fit_streaming(
     return model, tables.tokens
 
 
-def _train_streaming(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path):
+def _train_streaming(
+    cfg: NgramConfig, corpus: Corpus | StreamedCorpus, tokenizer: Tokenizer, opts: TrainOptions, out: Path
+):
     t0 = time.perf_counter()
     with SpillDir(cfg.temp_dir) as spill:
         model, n_tokens = fit_streaming(corpus.train, tokenizer, cfg, spill)
@@ -92,7 +105,7 @@ def _train_streaming(cfg: NgramConfig, corpus: Corpus, tokenizer: Tokenizer, opt
         }
         save_run(model, out, RunInfo(data=opts.data_info, command=opts.command, stats=stats))
     # the tables were in the removed folder: the model now maps the run's file
-    return NgramLM.load_weights(out, model.config_dict(), model.tokenizer)
+    return _reloaded(out, model, stats)
 
 
 def compare_args(family: str, cmp: Any) -> list[str]:
