@@ -124,6 +124,28 @@ def test_jurafsky_martin_sentiment_example() -> None:
     assert model.predict(["predictable with no fun"]) == ["-"]
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_exact_step_is_the_minimum_along_the_line(seed) -> None:
+    """The line search of the Newton solver: its step is the minimum of the piecewise-quadratic objective along the
+    direction (no point of a fine grid around it is lower, and the slope there is zero)."""
+    from lmlab.classify.models.nbsvm import _exact_step
+
+    rng = np.random.default_rng(seed)
+    u, d = rng.normal(size=20), rng.normal(size=20)
+    s, a, C = rng.normal(size=50), rng.normal(size=50), float(rng.uniform(0.01, 10))
+    if u @ d - 2 * C * float(a @ np.maximum(s, 0)) > 0:  # phi'(0)
+        d, a = -d, -a  # a descent direction, as Newton's is
+
+    def phi(t):
+        return 0.5 * float((u + t * d) @ (u + t * d)) + C * float((np.maximum(0, s - t * a) ** 2).sum())
+
+    t = _exact_step(u, d, s, a, C)
+    grid = np.linspace(0, 3 * t + 1, 20001)
+    assert t > 0 and phi(t) <= min(phi(x) for x in grid) + 1e-9
+    h = 1e-7
+    assert abs(phi(t + h) - phi(t - h)) / (2 * h) < 1e-4 * (1 + abs(u @ d))
+
+
 def test_l2_svm_equals_liblinear(sst2) -> None:
     """The Newton solver reaches LIBLINEAR's optimum (scikit-learn's LinearSVC, bias as a regularised feature)."""
     from scipy.sparse import csr_matrix

@@ -212,8 +212,8 @@ def train_l2_svm(
     ``y`` holds +1/-1. The bias is a regularised feature of constant value 1 (LIBLINEAR's ``-B 1``), so the
     solution equals LIBLINEAR's (scikit-learn's ``LinearSVC``). Newton's method: the gradient is
     ``u - 2C X_I^T (y_I * slack_I)`` and the (generalised) Hessian ``I + 2C X_I^T X_I`` over the examples I
-    with positive slack; each step solves the Newton system by conjugate gradients and backtracks until the
-    objective falls enough (Armijo). Returns ``(w, b)``.
+    with positive slack; each step solves the Newton system by conjugate gradients and moves to the exact minimum
+    of the objective along that direction (:func:`_exact_step`). Returns ``(w, b)``.
 
     References: Keerthi & DeCoste 2005; Lin, Weng & Keerthi 2008 (trust-region Newton in LIBLINEAR).
     """
@@ -225,10 +225,6 @@ def train_l2_svm(
 
     def backward(c: np.ndarray) -> np.ndarray:  # [X 1]^T @ c, (V + 1,)
         return np.append(X.rmatvec(c, rows), c.sum())
-
-    def objective(u: np.ndarray, m: np.ndarray) -> float:
-        slack = np.maximum(0.0, 1.0 - y * m)
-        return 0.5 * float(u @ u) + C * float(slack @ slack)
 
     u = np.zeros(n_feat + 1)
     m = np.zeros(X.n_rows)
@@ -249,14 +245,47 @@ def train_l2_svm(
         # Inexact Newton: a loose solve far from the optimum, tighter near it (superlinear convergence).
         direction = _conjugate_gradient(hess_vec, -grad, rtol=min(0.5, math.sqrt(g_norm / g0)), max_iter=250)
         dm = forward(direction)
-        f0, slope, t = objective(u, m), float(grad @ direction), 1.0
-        while objective(u + t * direction, m + t * dm) > f0 + 1e-4 * t * slope and t > 1e-10:
-            t *= 0.5
+        t = _exact_step(u, direction, 1.0 - y * m, y * dm, C)
         u += t * direction
         m += t * dm
     else:
         log.warning("SVM: Newton stopped after %d steps, gradient norm %.3g of %.3g", max_iter, g_norm, g0)
     return u[:n_feat], float(u[n_feat])
+
+
+def _exact_step(u: np.ndarray, d: np.ndarray, s: np.ndarray, a: np.ndarray, C: float) -> float:
+    """The step t > 0 that minimises the objective along the descent direction ``d`` exactly (Keerthi & DeCoste
+    2005).
+
+    Along the line the objective is ``phi(t) = 1/2 ||u + t d||^2 + C sum_i max(0, s_i - t a_i)^2``, with the
+    slacks ``s_i = 1 - y_i m_i`` and their rates ``a_i = y_i (d . x_i)``: convex and piecewise quadratic, so
+    ``phi'(t) = u.d + t ||d||^2 - 2C sum_{s_i > t a_i} a_i (s_i - t a_i)`` is piecewise linear and rising. Newton's
+    method on it, kept inside a bracket [lo, hi] of the root, ends once the examples with positive slack stay the
+    same across a step: the root of that linear piece is the exact minimiser.
+
+    >>> round(_exact_step(np.zeros(1), np.ones(1), np.array([1.0]), np.array([1.0]), 1.0), 6)  # t - 2(1 - t) = 0
+    0.666667
+    """
+    ud, dd = float(u @ d), float(d @ d)
+
+    def slope(t: float) -> tuple[float, float, np.ndarray]:  # phi'(t), phi''(t), the examples with slack
+        active = s - t * a > 0
+        aa = a[active]
+        return ud + t * dd - 2.0 * C * float(aa @ (s[active] - t * aa)), dd + 2.0 * C * float(aa @ aa), active
+
+    lo, hi, t = 0.0, math.inf, 1.0
+    for _ in range(100):
+        g, h, active = slope(t)
+        if g == 0.0:
+            return t
+        lo, hi = (t, hi) if g < 0 else (lo, t)
+        nxt = t - g / h
+        if not lo < nxt < hi:  # Newton left the bracket: bisect it (or double t while no upper end is known)
+            nxt = 2.0 * t if math.isinf(hi) else 0.5 * (lo + hi)
+        elif np.array_equal(s - nxt * a > 0, active):  # still on the piece where the root lies: exact
+            return nxt
+        t = nxt
+    return t
 
 
 def _conjugate_gradient(matvec, rhs: np.ndarray, *, rtol: float, max_iter: int) -> np.ndarray:
