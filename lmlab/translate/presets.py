@@ -8,8 +8,8 @@ the family's presets with their summaries.
 
 The ``multi30k-*`` presets of the RNN families are the sizes of the Multi30k baselines (bentrevett's
 pytorch-seq2seq notebooks, the anchors of bench/bench_translate.py) with a constant Adam 1e-3 on batches of 128;
-the papers' presets are their WMT'14 English-French models (vocabularies of 30,000 to 160,000 words, where lmlab's
-default is 8,000 BPE tokens per side: add ``--vocab-size``).
+the papers' presets are their WMT'14 models (English-French; Luong et al.'s English-German), whose vocabularies
+held 30,000 to 160,000 words, where lmlab's default is 8,000 BPE tokens per side: add ``--vocab-size``.
 """
 
 from __future__ import annotations
