@@ -32,9 +32,16 @@ def _base_type(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str, exclude: tuple[str, ...] = ()) -> None:
+def add_config_flags(
+    parser: argparse.ArgumentParser,
+    cls: type,
+    title: str,
+    exclude: tuple[str, ...] = (),
+    defaults: dict[str, Any] | None = None,
+) -> None:
     """Add one flag per field of dataclass ``cls`` (but those in ``exclude``, which come from the data); flags not
-    given stay absent from the namespace."""
+    given stay absent from the namespace. ``defaults``: values a family's own recipe puts in place of the fields'
+    defaults, which the help shows instead."""
     group = parser.add_argument_group(title)
     hints = _field_types(cls)
     for f in dataclasses.fields(cls):
@@ -43,6 +50,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str, exc
         flag = "--" + f.name.replace("_", "-")
         tp, optional = _base_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else None
+        default = (defaults or {}).get(f.name, default)
         help_text = f"(default: {default})"
         if tp is bool:
             group.add_argument(

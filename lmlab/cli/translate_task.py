@@ -73,7 +73,10 @@ def add_train_flags(p: argparse.ArgumentParser, name: str | None, resuming: bool
             listing = "\n".join(f"{preset}: {summary}" for preset, summary in presets.items())
             p.add_argument_group(f"{name} presets (--preset NAME; the default is sized for minutes)", listing)
         entry = TRANSLATORS[name]
-        add_config_flags(p, entry.train_config_class(), f"{name} hyperparameters", exclude=entry.data_fields)
+        cls = entry.train_config_class()
+        from lmlab.translate.task import RECIPES  # imported with the class: the family's recipe is its default
+
+        add_config_flags(p, cls, f"{name} hyperparameters", exclude=entry.data_fields, defaults=RECIPES.get(name))
 
 
 class _LineFormatter(argparse.HelpFormatter):

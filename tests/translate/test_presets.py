@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from lmlab.translate.models.transformer import TransformerConfig
 from lmlab.translate.presets import PRESETS
+from lmlab.translate.task import RECIPES
 
 
 def test_the_default_is_small_and_the_baseline_is_a_preset():
@@ -89,7 +91,7 @@ def test_help_lists_the_familys_presets_with_their_summaries(capsys):
     from lmlab.cli.main import main
     from lmlab.translate.presets import family_presets
 
-    for family in ("bahdanau", "luong", "seq2seq"):
+    for family in ("bahdanau", "luong", "seq2seq", "transformer"):
         with pytest.raises(SystemExit):
             main(["train", "--task", "translate", "--model", family, "--help"])
         out = capsys.readouterr().out
@@ -100,6 +102,10 @@ def test_help_lists_the_familys_presets_with_their_summaries(capsys):
             assert f"\n  {name}: " in listing and " ".join(listing.split()).count(summary) == 1
         others = [n for n, p in PRESETS.items() if p.family != family]
         assert not any(f"{n}:" in listing for n in others)
+        # the defaults shown are the family's recipe, the values a run without flags trains with
+        for key, value in RECIPES[family].items():
+            flag = "--" + key.replace("_", "-")
+            assert re.search(rf"{flag} \S+\s+\(default: {re.escape(str(value))}\)", out), flag
 
 
 def test_a_papers_preset_trains_with_its_recipe(cli, toy_dir, tmp_path):
