@@ -9,6 +9,16 @@ import numpy as np
 from lmlab.lm.ngram.model import NgramConfig, NgramLM
 from lmlab.tokenizers import WordTokenizer
 
+#: a small corpus with an empty line, shared by the model-file and eval tests
+LINES = [
+    "the cat sat on the mat",
+    "the dog sat on the log",
+    "a cat and a dog",
+    "",
+    "the cat sat",
+    "on the mat the dog slept",
+]
+
 
 def fit(lines: list[str], **cfg) -> NgramLM:
     tok = WordTokenizer.train(lines)

@@ -31,18 +31,10 @@ from lmlab.lm.ngram.model import WEIGHTS_FILE, NgramLM
 from lmlab.lm.run import load_model, save_run
 from lmlab.runconfig import RunInfo
 
-from .helpers import fit
+from .helpers import LINES, fit
 
 needs_fast = pytest.mark.skipif(not fast.available(), reason=f"compiled scorer not built: {fast.BUILD_HINT}")
 
-LINES = [
-    "the cat sat on the mat",
-    "the dog sat on the log",
-    "a cat and a dog",
-    "",
-    "the cat sat",
-    "on the mat the dog slept",
-]
 # unseen words, an empty line, a line longer than any in training, and no </s> at the very end
 TEXT = ["the cat slept on the log", "", "a bird sat on the mat and the cat sat on the dog", "zebra"]
 

@@ -28,18 +28,10 @@ from lmlab.lm.run import save_run
 from lmlab.runconfig import RunInfo
 from lmlab.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer
 
-from .helpers import fit
+from .helpers import LINES, fit
 
 pytestmark = pytest.mark.skipif(not fast.available(), reason=f"compiled scorer not built: {fast.BUILD_HINT}")
 
-LINES = [
-    "the cat sat on the mat",
-    "the dog sat on the log",
-    "a cat and a dog",
-    "",
-    "the cat sat",
-    "on the mat the dog slept",
-]
 # unseen words, an empty line, a line longer than any in training
 TEXT = ["the cat slept on the log", "", "a bird sat on the mat and the cat sat on the dog", "zebra", "Ünïcödé 😀 sat"]
 
