@@ -86,37 +86,49 @@ def main() -> None:
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--note", default="", help="how the machine was shared, written under the table")
     args = ap.parse_args()
-    start = load()
-    results = {}
+    # the store keeps every family's latest record (a run that measures some families keeps the others' rows)
+    store = json.loads(STORE.read_text()) if STORE.exists() else {}
+    records = store.get("families") or {
+        family: {"date": store["date"], "load_start": store["load_start"], "load_end": store["load_end"],
+                 "seconds": store["seconds"], "rounds": store["rounds"], "note": store.get("note", ""), **r}
+        for family, r in store.get("results", {}).items()
+    }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for family in args.families.split(","):
-            results[family] = measure(family, args.seconds, args.rounds, Path(tmp))
-            print(family, json.dumps(results[family]), flush=True)
-    store = {"date": today(), "machine": machine(), "load_start": start, "load_end": load(), "results": results,
-             "seconds": args.seconds, "rounds": args.rounds, "note": args.note}  # fmt: skip
+            start = load()
+            r = measure(family, args.seconds, args.rounds, Path(tmp))
+            records[family] = {"date": today(), "load_start": start, "load_end": load(), "seconds": args.seconds,
+                               "rounds": args.rounds, "note": args.note, **r}  # fmt: skip
+            print(family, json.dumps(records[family]), flush=True)
+    store = {"machine": machine(), "families": {f: records[f] for f in FAMILIES if f in records}}
     STORE.parent.mkdir(parents=True, exist_ok=True)
     STORE.write_text(json.dumps(store, indent=1))
     lines = [
         "## Training beside one busy process (`bench/bench_busy.py`)",
         "",
-        f"Machine: {store['machine']}. Date: {store['date']}. Load average (1 / 5 / 15 min) at the start "
-        f"{start}, at the end {store['load_end']}. Each figure: `lmlab train --data tinyshakespeare --tokenizer char "
-        f"--model F --preset compare-char --max-seconds {args.seconds:g}`, the engine choosing its threads; the "
-        f"median tokens/s of its logged rows after the first quarter; alone and beside `python -c 'while True: "
-        f"pass'` (normal priority) in turn, {args.rounds} of each; the table gives the medians.",
+        f"Machine: {store['machine']}. Each figure: `lmlab train --data tinyshakespeare --tokenizer char "
+        "--model F --preset compare-char --max-seconds S`, the engine choosing its threads; the median tokens/s of "
+        "its logged rows after the first quarter; alone and beside `python -c 'while True: pass'` (normal "
+        "priority) in turn, the rounds given; the table gives the medians, and each row its date and the load "
+        "average (1 / 5 / 15 min) at its start and end.",
         "",
         f"| family | tokens/s alone | tokens/s beside one busy process | ratio (target >= {TARGET}) | threads chosen "
-        "alone / beside |",
-        "|---|---|---|---|---|",
+        "alone / beside | S, rounds | date, load at start to end |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for family, r in results.items():
+    notes = []
+    for family, r in store["families"].items():
         met = "met" if r["ratio"] >= TARGET else "MISSED"
         lines.append(
             f"| {family} | {statistics.median(r['alone']):,.0f} | {statistics.median(r['beside']):,.0f} | "
-            f"{r['ratio']:.2f}: {met} | {r['threads_alone']} / {r['threads_beside']} |"
+            f"{r['ratio']:.2f}: {met} | {r['threads_alone']} / {r['threads_beside']} | {r['seconds']:g} s, "
+            f"{r['rounds']} | {r['date']}, {r['load_start']} to {r['load_end']} |"
         )
-    if args.note:
-        lines += ["", args.note]
+        if r.get("note") and r["note"] not in notes:
+            notes.append(r["note"])
+    for note in notes:
+        rows = ", ".join(f for f, r in store["families"].items() if r.get("note") == note)
+        lines += ["", f"{rows}: {note}"]
     update_section("bench_busy", "\n".join(lines))
 
 
