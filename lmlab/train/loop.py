@@ -29,7 +29,6 @@ import json
 import logging
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,6 +44,7 @@ from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.nn.weights import WEIGHTS_FILE, load_state_into, unique_state_dict
 from lmlab.runconfig import RunInfo
 from lmlab.rundir import RunBuild, check_out_dir, check_run_entries, claim_out, run_lock
+from lmlab.tempdirs import owned_tempdir
 from lmlab.threads import ThreadTuner
 from lmlab.train import checkpoint as ckpt
 from lmlab.train.config import RESUMABLE
@@ -57,6 +57,9 @@ from lmlab.train.task import TrainingTask
 from lmlab.train_options import TrainOptions
 
 log = logging.getLogger(__name__)
+
+#: the training's scratch folder (the encoded training data) in the temporary folder: ``lmlab-scratch-XXXX``
+SCRATCH_PREFIX = "lmlab-scratch-"
 
 #: Called after every update with the step number and the trainer (tests use it to interrupt a run).
 Callback = Callable[[int, "Trainer"], None]
@@ -81,8 +84,8 @@ def train_task(task: TrainingTask, opts: TrainOptions, out: Path, *, callbacks: 
     else:
         claim = claim_out(out, opts.command or None)
     try:
-        with claim, tempfile.TemporaryDirectory(prefix="lmlab-scratch-") as tmp:
-            result = Trainer(task, opts, out, Path(tmp), callbacks, world=world).run()
+        with claim, owned_tempdir(SCRATCH_PREFIX) as tmp:  # a killed process's is removed by the next training
+            result = Trainer(task, opts, out, tmp, callbacks, world=world).run()
     finally:
         world.stop()
     if not world.writer:

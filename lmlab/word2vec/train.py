@@ -22,7 +22,6 @@ import logging
 import os
 import queue
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from lmlab.errors import LmlabError
+from lmlab.tempdirs import OwnedTempDir
 from lmlab.word2vec import fast
 from lmlab.word2vec.config import Word2VecConfig
 from lmlab.word2vec.corpus import CorpusFiles, JobCache, iter_jobs
@@ -230,7 +230,7 @@ def train_vectors(
             if on_epoch is not None:
                 on_epoch(row)
 
-    scratch = tempfile.TemporaryDirectory(prefix="lmlab-word2vec-") if cache_dir is None and cfg.epochs > 1 else None
+    scratch = OwnedTempDir("lmlab-word2vec-") if cache_dir is None and cfg.epochs > 1 else None
     cache = JobCache(scratch.name if scratch is not None else cache_dir) if cfg.epochs > 1 else None
     for w in workers:
         w.start()

@@ -494,19 +494,29 @@ def reference_runs(tmp_path_factory, corpus_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sigkill_at_a_random_step_leaves_the_old_run_or_a_resumable_one(
-    seed, reference_runs, cli, corpus_dir, tmp_path
+    seed, reference_runs, cli, corpus_dir, tmp_path, monkeypatch
 ):
+    import tempfile
+
     whole, old = reference_runs
     run = tmp_path / "run"
     shutil.copytree(old, run, symlinks=True)
     before = snapshot(run)
+    temp = tmp_path / "temp"  # the system's temporary folder, for the killed process and the one after it
+    temp.mkdir()
     # LSTM_ARGS: 20 steps, a checkpoint every 6; seeds 0, 1, 2 draw steps 13, 5 and 2: both outcomes occur
     step = random.Random(seed).randint(1, 20)
     argv = ["train", *LSTM_ARGS, "--data", str(corpus_dir), "--out", str(run)]
     p = subprocess.run(
-        [sys.executable, "-c", KILL_AT_STEP.format(step=step), *argv], env=_env(), capture_output=True, timeout=600
+        [sys.executable, "-c", KILL_AT_STEP.format(step=step), *argv],
+        env={**_env(), "TMPDIR": str(temp)},
+        capture_output=True,
+        timeout=600,
     )
     assert p.returncode == -signal.SIGKILL, p.stderr.decode()
+    # the killed training's scratch folder (its encoded data) is left; the next training removes it
+    assert [d.name[:14] for d in temp.iterdir()] == ["lmlab-scratch-"]
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     if step < 6:  # killed before the new run's first checkpoint: the old run, whole
         assert snapshot(run) == before
         from lmlab.rundir import is_partial
@@ -520,3 +530,4 @@ def test_sigkill_at_a_random_step_leaves_the_old_run_or_a_resumable_one(
     assert rc == 0, err
     assert_same_run(whole, run)
     assert leftovers(run) == []
+    assert list(temp.iterdir()) == []
