@@ -11,13 +11,9 @@ saves a checkpoint, says so, and then raises :func:`exception_for` the signal. E
 from __future__ import annotations
 
 import contextlib
-import logging
 import signal
-import threading
 from collections.abc import Iterator
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 
 class Terminated(KeyboardInterrupt):
@@ -34,7 +30,19 @@ def exception_for(signum: int) -> KeyboardInterrupt:
 
 
 def _main_thread() -> bool:
+    import threading  # here: training imports it anyway, a command's start need not
+
     return threading.current_thread() is threading.main_thread()
+
+
+def _set_handler(signum: int, handler: Any) -> Any:
+    """``signal.signal(signum, handler)``: the handler it replaces, or None off the main thread, where Python
+    handles no signal (asked there, ``signal.signal`` raises ValueError; threading is not imported to ask first:
+    every lmlab command starts here, ``lmlab eval`` of an n-gram model in a few tens of milliseconds)."""
+    try:
+        return signal.signal(signum, handler)
+    except ValueError:
+        return None
 
 
 def _raise_terminated(signum, frame):
@@ -45,14 +53,12 @@ def raise_on_sigterm() -> Any:
     """From now on SIGTERM raises :class:`Terminated` in the main thread (Python's default is to die at once,
     leaving temporary files and half-built folders behind); returns the handler to give back to
     :func:`restore_sigterm` (None off the main thread, where signals cannot be handled)."""
-    if not _main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_terminated)
+    return _set_handler(signal.SIGTERM, _raise_terminated)
 
 
 def restore_sigterm(previous: Any) -> None:
-    if previous is not None and _main_thread():
-        signal.signal(signal.SIGTERM, previous)
+    if previous is not None:
+        _set_handler(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -78,6 +84,9 @@ def stop_after_step() -> Iterator[dict[str, int | None]]:
     if not _main_thread():
         yield flag
         return
+    import logging  # here: this module is imported at every command's start, where logging need not be
+
+    log = logging.getLogger(__name__)
 
     def handler(signum, frame):
         if signum == signal.SIGINT:

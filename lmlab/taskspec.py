@@ -5,43 +5,86 @@ PyTorch."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 
-@dataclass(frozen=True)
 class Task:
-    name: str
-    summary: str
-    families: str  # "module:ATTR", a dict of family name -> family (with config_class())
-    #: the task's command-line module: add_train_flags(parser, family, resuming), train(args), evaluate(args), and
-    #: the optional verbs it declares in ``verbs``
-    cli: str
-    compare: str  # "module:ATTR", the task's lmlab.compare.CompareProfile
-    #: why the task cannot train on several processes ("" when it can: it trains on lmlab's engine)
-    single_process: str = ""
-    #: "module:function": load_run(path) -> lmlab.api.TrainedRun, what lmlab.load returns for the task's runs
-    api: str = ""
-    #: the optional functions of ``cli`` the shared verbs call: attention, export, add_eval_flags, plot_words,
-    #: plot_embeddings, plot_network (declared, never looked for)
-    verbs: tuple[str, ...] = ()
-    #: "module:ATTR", the task's named recipes (``--preset``), a dict of name -> recipe ("" when it has none)
-    presets: str = ""
-    #: what one of its runs is called in a message ("a language-model run", "a translation run")
-    noun: str = ""
-    #: the modules of the task's own verbs (``lmlab generate``, ``classify``, ``translate``, ``similar`` and
-    #: ``analogy``, ``tag``, ``conv`` and ``cnn-shapes``): each has ``register(sub)``; a module may serve several
-    #: tasks (``lmlab classify`` labels texts and images), and a verb given a run of a task that does not declare
-    #: its module says so in one line (:func:`lmlab.tasks.check_run_task`)
-    commands: tuple[str, ...] = ()
-    #: the kinds of named corpus (lmlab.data.registry) the task trains on, for lists of what it can read
-    data_kinds: tuple[str, ...] = ()
-    #: "module:function", evaluate(args, run_cfg) -> exit status, or None (``run_cfg``: the run's config.json as
-    #: ``lmlab eval`` read it, None for a file): ``lmlab eval`` of the runs it can evaluate
-    #: without importing the modules ``cli`` imports (a language model's n-gram model file: no NumPy), called
-    #: before ``cli``'s evaluate, which runs where it returns None ("": the task has none)
-    lean_eval: str = ""
+    """A task's declaration: its name and one-line summary, then each part named as ``"module:attr"`` (or a module).
+
+    A plain class with slots, not a dataclass: every lmlab command reads the table of tasks, and the dataclasses
+    module imports inspect (ast, dis, tokenize), about a tenth of ``lmlab eval``'s time on an n-gram model file.
+
+    - ``families``: ``"module:ATTR"``, a dict of family name -> family (with config_class())
+    - ``cli``: the task's command-line module: add_train_flags(parser, family, resuming), train(args),
+      evaluate(args), and the optional verbs it declares in ``verbs``
+    - ``compare``: ``"module:ATTR"``, the task's lmlab.compare.CompareProfile
+    - ``single_process``: why the task cannot train on several processes ("" when it can: it trains on lmlab's
+      engine)
+    - ``api``: ``"module:function"``: load_run(path) -> lmlab.api.TrainedRun, what lmlab.load returns for the
+      task's runs
+    - ``verbs``: the optional functions of ``cli`` the shared verbs call: attention, export, plot_words,
+      plot_embeddings, plot_network (declared, never looked for)
+    - ``presets``: ``"module:ATTR"``, the task's named recipes (``--preset``), a dict of name -> recipe ("" when it
+      has none)
+    - ``noun``: what one of its runs is called in a message ("a language-model run", "a translation run")
+    - ``commands``: the modules of the task's own verbs (``lmlab generate``, ``classify``, ``translate``,
+      ``similar`` and ``analogy``, ``tag``, ``conv`` and ``cnn-shapes``): each has ``register(sub)``; a module may
+      serve several tasks (``lmlab classify`` labels texts and images), and a verb given a run of a task that does
+      not declare its module says so in one line (:func:`lmlab.tasks.check_run_task`)
+    - ``data_kinds``: the kinds of named corpus (lmlab.data.registry) the task trains on, for lists of what it can
+      read
+    - ``lean_eval``: ``"module:function"``, evaluate(args, run_cfg) -> exit status, or None (``run_cfg``: the run's
+      config.json as ``lmlab eval`` read it, None for a file): ``lmlab eval`` of the runs it can evaluate without
+      importing the modules ``cli`` imports (a language model's n-gram model file: no NumPy), called before
+      ``cli``'s evaluate, which runs where it returns None ("": the task has none)
+    - ``eval_flags``: ``"module:function"``, add_eval_flags(parser): the task's own ``lmlab eval`` flags (word
+      vectors: ``--analogies``, ``--similarity``), in a module every ``lmlab eval`` imports, so a light one ("":
+      none)
+    """
+
+    __slots__ = (
+        "name",
+        "summary",
+        "families",
+        "cli",
+        "compare",
+        "single_process",
+        "api",
+        "verbs",
+        "presets",
+        "noun",
+        "commands",
+        "data_kinds",
+        "lean_eval",
+        "eval_flags",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        summary: str,
+        families: str,
+        cli: str,
+        compare: str,
+        *,
+        single_process: str = "",
+        api: str = "",
+        verbs: tuple[str, ...] = (),
+        presets: str = "",
+        noun: str = "",
+        commands: tuple[str, ...] = (),
+        data_kinds: tuple[str, ...] = (),
+        lean_eval: str = "",
+        eval_flags: str = "",
+    ):
+        self.name, self.summary, self.families, self.cli, self.compare = name, summary, families, cli, compare
+        self.single_process, self.api, self.verbs, self.presets = single_process, api, verbs, presets
+        self.noun, self.commands, self.data_kinds = noun, commands, data_kinds
+        self.lean_eval, self.eval_flags = lean_eval, eval_flags
+
+    def __repr__(self) -> str:
+        return f"Task({self.name!r})"
 
     @staticmethod
     def _load(ref: str) -> Any:
@@ -62,6 +105,10 @@ class Task:
         if name not in self.verbs:
             return None
         return getattr(self.cli_module(), name)
+
+    def eval_flags_fn(self) -> Any:
+        """The task's function adding its own ``lmlab eval`` flags (see ``eval_flags``), or None."""
+        return self._load(self.eval_flags) if self.eval_flags else None
 
     def lean_eval_fn(self) -> Any:
         """The task's lean ``lmlab eval`` (see ``lean_eval``), or None."""

@@ -23,9 +23,10 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--confusion", metavar="FILE.png", help="classifiers: also draw the confusion matrix")
     for task in TASKS.values():  # a task's own evaluation flags (word vectors: --analogies, --similarity)
-        if (add_flags := task.verb("add_eval_flags")) is not None:
+        if (add_flags := task.eval_flags_fn()) is not None:
             add_flags(p)
-    p.set_defaults(func=run)
+    # logging set up by run where it leaves the lean path (lmlab.cli.main.setup_logging)
+    p.set_defaults(func=run, sets_up_logging=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,4 +40,8 @@ def run(args: argparse.Namespace) -> int:
     lean = task.lean_eval_fn()  # the runs a task evaluates without its command-line module's imports
     if lean is not None and (status := lean(args, run_cfg)) is not None:
         return status
+    from lmlab.cli.main import setup_logging
+    from lmlab.train.ranks import is_worker
+
+    setup_logging(args.verbose, is_worker())
     return task.cli_module().evaluate(args)

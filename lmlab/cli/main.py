@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import shlex
 import sys
@@ -23,17 +22,24 @@ from lmlab.train.ranks import is_worker
 LAUNCHED_ENV = "LMLAB_LAUNCHED"
 
 
-class _OneLineFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return f"lmlab: {record.levelname.lower()}: {record.getMessage()}"
+def setup_logging(verbose: bool, worker: bool = False) -> None:
+    """lmlab's log on standard error, a line a record (``lmlab: warning: ...``): warnings and errors, information
+    too with ``-v``; errors alone in a process of rank > 0 (``worker``), whose rank 0 says the rest.
 
+    Every command calls it before its work, except ``lmlab eval``, which calls it where it leaves its lean path
+    (an n-gram model file, evaluated in a few tens of milliseconds, logs nothing): importing logging here would
+    cost that path about a tenth of its time."""
+    import logging
 
-def _setup_logging(verbose: bool) -> None:
+    class OneLineFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"lmlab: {record.levelname.lower()}: {record.getMessage()}"
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_OneLineFormatter())
+    handler.setFormatter(OneLineFormatter())
     root = logging.getLogger("lmlab")
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.ERROR if worker else logging.INFO if verbose else logging.WARNING)
     root.propagate = False
 
 
@@ -189,9 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
         args.command_line = shlex.join(["lmlab", *argv])
-        _setup_logging(args.verbose and not worker)
-        if worker:
-            logging.getLogger("lmlab").setLevel(logging.ERROR)
+        if not getattr(args, "sets_up_logging", False):  # lmlab eval: where it leaves its lean path
+            setup_logging(args.verbose, worker)
         return int(args.func(args) or 0)
     except LmlabError as e:
         if worker and not _rank_0_says_it():

@@ -71,20 +71,6 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_eval_flags(p: argparse.ArgumentParser) -> None:
-    """``lmlab eval RUN --analogies FILE`` / ``--similarity FILE`` for word-vector runs."""
-    g = p.add_argument_group("word vectors (word2vec runs)")
-    g.add_argument("--analogies", metavar="FILE", help="analogy questions in Mikolov's format (questions-words.txt)")
-    g.add_argument("--similarity", metavar="FILE", help="word pairs with a human score (tab, comma or space)")
-    g.add_argument(
-        "--restrict-vocab",
-        type=int,
-        metavar="N",
-        help="consider only the N most frequent words (default: 30000 for analogies, 300000 for similarity)",
-    )
-    g.add_argument("--analogy-method", choices=["3cosadd", "3cosmul"], default="3cosadd", help="(default: 3cosadd)")
-
-
 def evaluate(args: argparse.Namespace) -> int:
     from lmlab.word2vec.runs import load_run
     from lmlab.word2vec.vectors import ANALOGY_RESTRICT, SIMILARITY_RESTRICT
@@ -157,4 +143,4 @@ def plot_words(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_eval_flags", "add_train_flags", "evaluate", "export", "plot_words", "train"]
+__all__ = ["add_train_flags", "evaluate", "export", "plot_words", "train"]

@@ -121,10 +121,10 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any
         if text[1] is not None:
             return None
     # what the general path prints before its figures, in its order: loading, the run's state, reading the text
+    # printed as lmlab's log prints the general path's warning: this path sets up no logging (its import would be
+    # about a tenth of the command's time; lmlab.cli.main.setup_logging)
     if (n := effective_order(mapped.sizes)) < mapped.order:
-        import logging
-
-        logging.getLogger("lmlab.lm.ngram.model").warning("%s", lower_order_note(mapped.order, n))
+        print(f"lmlab: warning: {lower_order_note(mapped.order, n)}", file=sys.stderr)
     if note := unfinished_note(args.run, run_cfg):
         print(f"lmlab: warning: {note}", file=sys.stderr)
     lines, _, where, warning = text or read_eval_text(args, run_cfg)
