@@ -21,7 +21,6 @@ A file named inside a run (``tokenizer.file`` in ``config.json``) must be a plai
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -30,9 +29,8 @@ import stat
 import types
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from lmlab.errors import LmlabError
 
@@ -197,8 +195,9 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-@dataclass(frozen=True)
-class Field:
+# the records here are NamedTuples (immutable, typed fields like frozen dataclasses): the dataclasses module imports
+# inspect, about a tenth of `lmlab eval`'s time on an n-gram model file, which reads its run through this module
+class Field(NamedTuple):
     """What one field of a JSON file must hold: a test, its description for the message, and whether it must
     be present."""
 
@@ -281,6 +280,8 @@ def annotation_field(tp: Any, *, required: bool = False) -> Field:
 def dataclass_schema(cls: type, prefix: str = "") -> dict[str, Field]:
     """A schema with one entry per field of the dataclass ``cls`` (``prefix`` + its name), typed by its annotation
     and required when it has no default."""
+    import dataclasses  # here: reading a run's files (lmlab eval) needs none
+
     hints = typing.get_type_hints(cls)
     return {
         prefix + f.name: annotation_field(
@@ -326,9 +327,11 @@ def config_from_json(cls: type, values: Any, where: str, field_prefix: str = "")
     prefix_name = field_prefix.rstrip(".")
     if not isinstance(values, dict):
         raise LmlabError(f"{where}: field '{prefix_name}' must be an object, got {_show(values)}")
+    import dataclasses  # here: reading a run's files (lmlab eval) needs none
+
     known = [f.name for f in dataclasses.fields(cls) if f.init]
     # a field missing from the file was saved by an older lmlab: the dataclass default applies
-    schema = {k: dataclasses.replace(v, required=False) for k, v in dataclass_schema(cls, field_prefix).items()}
+    schema = {k: v._replace(required=False) for k, v in dataclass_schema(cls, field_prefix).items()}
     check_fields({prefix_name: values} if prefix_name else values, schema, where)
     kwargs = {name: values[name] for name in known if name in values}
     hints = typing.get_type_hints(cls)
@@ -352,8 +355,7 @@ SAFETENSORS_DTYPE_SIZES.update({"BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 
 MAX_SAFETENSORS_HEADER_BYTES = 16 * 2**20
 
 
-@dataclass(frozen=True)
-class SafetensorsHeader:
+class SafetensorsHeader(NamedTuple):
     """What a safetensors file's header says, checked against the file: each tensor's dtype, shape and extent
     ``[begin, end)`` in the data that follows the header (which starts at byte ``data_start``), and the
     ``__metadata__`` strings."""

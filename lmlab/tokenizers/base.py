@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from lmlab.errors import LmlabError
 from lmlab.runfiles import read_versioned_json
@@ -32,8 +31,7 @@ FORMAT_VERSION = 1
 MAX_TOKENIZER_BYTES = 64 * 2**20
 
 
-@dataclass(frozen=True)
-class EncodedText:
+class EncodedText(NamedTuple):
     """A corpus as one id stream: each line's tokens followed by ``</s>``.
 
     ``n_oov`` counts the tokens of the text that were not in the vocabulary and so became ``<unk>`` (a literal
