@@ -68,8 +68,17 @@ def lstm_cell(
     >>> c.item(), round(h.item(), 4)
     (0.5, 0.2311)
     """
+    return lstm_from_gates(F.linear(x, w_ih, b_ih), state, w_hh, b_hh)
+
+
+def lstm_from_gates(
+    x_gates: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor, b_hh: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """:func:`lstm_cell` given the input's share of the gates, ``x_gates = W_ih x_t + b_ih`` (B, 4H), computed
+    beforehand: for a whole sequence in one matrix product, or from several inputs each with its block of columns
+    of ``W_ih`` (a decoder reading an embedding and a context)."""
     h, c = state
-    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)  # (B, 4H), blocks in PyTorch's order i, f, g, o
+    gates = x_gates + F.linear(h, w_hh, b_hh)  # (B, 4H), blocks in PyTorch's order i, f, g, o
     i, f, g, o = gates.chunk(4, dim=-1)  # each (B, H)
     i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
     c = f * c + i * g
@@ -99,7 +108,13 @@ def gru_cell(
     >>> gru_cell(torch.ones(1, 1), torch.ones(1, 1), z, z, None, None)
     tensor([[0.5000]])
     """
-    gi = F.linear(x, w_ih, b_ih)  # (B, 3H), blocks r, z, n
+    return gru_from_gates(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
+
+
+def gru_from_gates(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    """:func:`gru_cell` given the input's share of the gates, ``x_gates = W_ih x_t + b_ih`` (B, 3H), computed
+    beforehand (see :func:`lstm_from_gates`)."""
+    gi = x_gates  # (B, 3H), blocks r, z, n
     gh = F.linear(h, w_hh, b_hh)  # (B, 3H)
     i_r, i_z, i_n = gi.chunk(3, dim=-1)
     h_r, h_z, h_n = gh.chunk(3, dim=-1)
@@ -109,4 +124,4 @@ def gru_cell(
     return (1 - z) * n + z * h
 
 
-__all__ = ["GATES", "elman_cell", "gru_cell", "lstm_cell"]
+__all__ = ["GATES", "elman_cell", "gru_cell", "gru_from_gates", "lstm_cell", "lstm_from_gates"]

@@ -61,7 +61,9 @@ def assert_close(a, b):
 
 
 @pytest.mark.parametrize("cell, nonlinearity", CELLS)
-@pytest.mark.parametrize("n_layer, bidirectional, padded", [(1, False, False), (2, False, False), (2, True, True)])
+@pytest.mark.parametrize(
+    "n_layer, bidirectional, padded", [(1, False, False), (2, False, False), (1, False, True), (2, True, True)]
+)
 def test_explicit_equals_fused_equals_torch_reference(cell, nonlinearity, n_layer, bidirectional, padded):
     torch.manual_seed(0)
     rec = Recurrent(cell, C, H, n_layer, nonlinearity=nonlinearity, bidirectional=bidirectional).double()

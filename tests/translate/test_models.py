@@ -221,7 +221,8 @@ def test_shared_and_tied_embeddings_are_one_tensor():
 # ---- every family
 @pytest.mark.parametrize(
     "family, changes",
-    [(f, {}) for f in FAMILIES] + [("luong", {"input_feeding": False}), ("bahdanau", {"d_maxout": None})],
+    [(f, {}) for f in FAMILIES]
+    + [("luong", {"input_feeding": False}), ("luong", {"cell": "gru"}), ("bahdanau", {"d_maxout": None})],
 )
 def test_fast_path_equals_step_by_step(family, changes):
     net = make_net(family, **changes)
@@ -232,6 +233,22 @@ def test_fast_path_equals_step_by_step(family, changes):
     torch.testing.assert_close(fast.logits, slow.logits, atol=1e-10, rtol=0)
     if net.has_attention:
         torch.testing.assert_close(fast.attention, slow.attention, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("family, changes", [("bahdanau", {}), ("luong", {}), ("luong", {"cell": "gru"})])
+def test_fast_path_gradients_equal_step_by_step(family, changes):
+    """The recurrences written from the cells' equations (input gates of the embeddings computed for every position
+    at once) give every parameter the gradient of the torch.nn cells run one step at a time."""
+    src, mask, tgt_in = make_batch()
+    grads = []
+    for path in ("fast", "slow"):
+        net = make_net(family, **changes)
+        out = net(src, mask, tgt_in) if path == "fast" else net.unrolled(net.encode(src, mask), tgt_in)
+        (out.logits * torch.linspace(-1, 1, out.logits.size(-1), dtype=out.logits.dtype)).sum().backward()
+        grads.append({n: p.grad for n, p in net.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 5
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-10, rtol=0, msg=name)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

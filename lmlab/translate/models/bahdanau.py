@@ -23,8 +23,9 @@ most of the model's arithmetic. The paper's appendix writes the output from s_{i
 here as in most re-implementations, from s_i.
 
 Teacher forcing runs the recurrence (attention, GRU cell) one position at a time, since c_i needs s_{i-1}, and
-then the output layer once over every position (:meth:`Bahdanau.teacher_forced`, the fast path); :meth:`step`
-does both per position (the readable path, decoding), and the tests hold the two equal.
+then the output layer once over every position (:meth:`Bahdanau.teacher_forced`, the fast path; the embedding's
+share of the GRU's input gates is also computed for every position at once); :meth:`step` does both per position
+with ``nn.GRUCell`` (the readable path, decoding), and the tests hold the two equal.
 
 References: Bahdanau, Cho & Bengio 2015, "Neural Machine Translation by Jointly Learning to Align and Translate";
 Goodfellow et al. 2013, "Maxout Networks".
@@ -36,9 +37,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmlab.nn.attention import AdditiveAttention
+from lmlab.nn.cells import gru_from_gates
 from lmlab.nn.encoder import RecurrentEncoder
 from lmlab.train.config import check_positive
 from lmlab.translate.models.base import (
@@ -123,10 +126,14 @@ class Bahdanau(TranslationNet):
         s0 = torch.tanh(self.init_state(memory.final[:, H:]))  # from h<-_1, the backward reader's last state
         return memory._replace(extra=self.attention.w_k(memory.outputs)), s0  # U_a h_j, once per sentence
 
+    def align(self, memory: Memory, s_prev: Tensor) -> Tensor:
+        """a_i (B, S): the alignment of target position i from s_{i-1} (B, H), zero at padding."""
+        scores = additive_scores(self.attention, s_prev, memory.extra)  # (B, S)
+        return torch.softmax(scores.masked_fill(~memory.mask, float("-inf")), dim=-1)
+
     def recur(self, memory: Memory, s_prev: Tensor, e: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One position of the recurrence: s_{i-1} (B, H), E y_{i-1} (B, E) -> s_i (B, H), c_i (B, 2H), a_i (B, S)."""
-        scores = additive_scores(self.attention, s_prev, memory.extra)  # (B, S), from s_{i-1}
-        a = torch.softmax(scores.masked_fill(~memory.mask, float("-inf")), dim=-1)
+        a = self.align(memory, s_prev)
         c = (a.unsqueeze(1) @ memory.outputs).squeeze(1)  # (B, 2H)
         s = self.cell(torch.cat([e, c], dim=-1), s_prev)  # (B, H)
         return s, c, a
@@ -146,9 +153,16 @@ class Bahdanau(TranslationNet):
     def teacher_forced(self, memory: Memory, tgt_in: Tensor, need_weights: bool = False) -> Seq2SeqOutput:
         memory, s = self.start(memory)
         e = self.drop(self.tgt_embed(tgt_in))  # (B, T, E)
+        cell, E = self.cell, self.config.d_embed
+        # GRU([E y_{i-1}; c_i]): the embedding's share of the input gates, W_ih[:, :E] E y + b_ih, for every
+        # position in one product; only the context's share, W_ih[:, E:] c_i, waits for the step
+        x_gates = F.linear(e, cell.weight_ih[:, :E], cell.bias_ih)  # (B, T, 3H)
+        w_context = cell.weight_ih[:, E:]  # (3H, 2H)
         states, contexts, weights = [], [], []
         for i in range(tgt_in.size(1)):
-            s, c, a = self.recur(memory, s, e[:, i])
+            a = self.align(memory, s)
+            c = (a.unsqueeze(1) @ memory.outputs).squeeze(1)  # (B, 2H)
+            s = gru_from_gates(x_gates[:, i] + F.linear(c, w_context), s, cell.weight_hh, cell.bias_hh)  # (B, H)
             states.append(s)
             contexts.append(c)
             weights.append(a)

@@ -14,8 +14,11 @@ For source states h̄_1 .. h̄_S (an L-layer encoder, top layer) and the decoder
 Unlike Bahdanau's, the attention reads the decoder's *current* state, so without input feeding the whole target
 runs through one fused RNN call and the attention is taken for all positions at once (the fast path beside the
 step-by-step one). Input feeding makes each step depend on the last h̃, so the recurrence runs position by
-position, and the output layer (W_s times the vocabulary, most of the arithmetic) once over all of them. The
-decoder starts from the encoder's final states; every parameter from U(-0.1, 0.1), as in the paper.
+position (there the decoder's cells run from their equations, :mod:`lmlab.nn.cells`, the embedding's share of the
+first layer's input gates computed for every position in one product), and the output layer (W_s times the
+vocabulary, most of the arithmetic) once over all of them; :meth:`Luong.step`, one torch.nn call per position, is
+the readable path, and the tests hold the two equal. The decoder starts from the encoder's final states; every
+parameter from U(-0.1, 0.1), as in the paper.
 
 References: Luong, Pham & Manning 2015, "Effective Approaches to Attention-based Neural Machine Translation".
 """
@@ -26,9 +29,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmlab.nn.attention import AdditiveAttention
+from lmlab.nn.cells import gru_from_gates, lstm_from_gates
 from lmlab.nn.recurrent import Recurrent
 from lmlab.train.config import check_positive
 from lmlab.translate.models.base import (
@@ -68,6 +73,13 @@ class LuongConfig(TranslationConfig):
         for name in ("d_embed", "d_hidden", "n_layer"):
             check_positive(getattr(self, name), name)
         check_ratio(self.teacher_forcing, "teacher_forcing")
+
+
+def cell_from_gates(cell: str, x_gates: Tensor, state: tuple[Tensor, ...], w_hh: Tensor, b_hh: Tensor | None):
+    """One step of an LSTM or GRU layer from its input gates (B, G H): ``(h, c)`` or ``(h,)``, each (B, H)."""
+    if cell == "lstm":
+        return lstm_from_gates(x_gates, (state[0], state[1]), w_hh, b_hh)
+    return (gru_from_gates(x_gates, state[0], w_hh, b_hh),)
 
 
 class Luong(TranslationNet):
@@ -130,11 +142,25 @@ class Luong(TranslationNet):
 
     def teacher_forced(self, memory: Memory, tgt_in: Tensor, need_weights: bool = False) -> Seq2SeqOutput:
         if self.config.input_feeding:  # each position reads the last h̃: the recurrence one position at a time,
-            memory, state = self.start(memory)  # then the output layer once over the whole target
+            memory, (rnn_state, feed) = self.start(memory)  # then the output layer once over the whole target
             e = self.drop(self.tgt_embed(tgt_in))  # (B, T, E)
+            layers, E, cell = self.decoder.layers, self.config.d_embed, self.config.cell
+            # the first layer reads [E y_{t-1}; h̃_{t-1}]: the embedding's share of its input gates for every
+            # position in one product, W_ih[:, :E] E y + b_ih; only h̃'s share, W_ih[:, E:] h̃, waits for the step
+            x_gates = F.linear(e, layers[0].weight_ih_l0[:, :E], layers[0].bias_ih_l0)  # (B, T, G H)
+            w_feed = layers[0].weight_ih_l0[:, E:]
+            states = [tuple(s[:, layer] for s in rnn_state) for layer in range(len(layers))]  # each (B, H)
             outputs, weights = [], []
             for t in range(tgt_in.size(1)):
-                h_att, state, a = self.recur(memory, state, e[:, t])
+                gates = x_gates[:, t] + F.linear(feed, w_feed)  # the first layer's input gates
+                for layer, module in enumerate(layers):
+                    states[layer] = cell_from_gates(cell, gates, states[layer], module.weight_hh_l0, module.bias_hh_l0)
+                    h = states[layer][0]  # (B, H)
+                    if layer + 1 < len(layers):  # the next layer reads h through the dropout between layers
+                        above = layers[layer + 1]
+                        gates = F.linear(self.decoder.dropout(h), above.weight_ih_l0, above.bias_ih_l0)
+                h_att, a = self.attend(h.unsqueeze(1), memory)  # (B, 1, H), (B, 1, S)
+                feed = h_att.squeeze(1)
                 outputs.append(h_att)
                 weights.append(a)
             logits = self.out(self.drop(torch.cat(outputs, 1)))  # (B, T, V)
