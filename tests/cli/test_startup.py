@@ -113,3 +113,19 @@ def test_eval_of_an_ngram_model_file_imports_no_shutil(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_logging_is_one_line_a_record_at_the_level_the_flags_ask(capsys):
+    """Set up by every command but ``lmlab eval``'s lean path (which logs nothing and so imports no logging)."""
+    import logging
+
+    from lmlab.cli.main import setup_logging
+
+    levels = {(False, False): logging.WARNING, (True, False): logging.INFO, (True, True): logging.ERROR}
+    for (verbose, worker), level in levels.items():
+        setup_logging(verbose, worker)
+        assert logging.getLogger("lmlab").level == level and not logging.getLogger("lmlab").propagate
+    setup_logging(False)
+    logging.getLogger("lmlab.lm").info("not shown")
+    logging.getLogger("lmlab.lm").warning("careful with %s", "x")
+    assert capsys.readouterr().err == "lmlab: warning: careful with x\n"
