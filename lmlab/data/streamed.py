@@ -116,6 +116,15 @@ def _decode(path, data: bytes, offset: int, encoding_errors: str) -> str:
         ) from None
 
 
+def _bar(desc: str, total: int | None, unit: str, progress: bool):
+    """A tqdm bar, drawn only on a terminal (as the estimator's passes draw theirs)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit=unit, unit_scale=True, dynamic_ncols=True, disable=None if progress else True
+    )
+
+
 @dataclass(frozen=True)
 class FileLines:
     """The first ``stop`` lines of a text file (all of them if None), read from the file each time they are
@@ -146,12 +155,14 @@ class StreamedCorpus:
     test: list[str] = field(default_factory=list)
     train_sha256: str | None = None
 
-    def scan(self) -> Iterator[str]:
+    def scan(self, *, progress: bool = True) -> Iterator[str]:
         """The training lines, once, hashed as they pass; after the last, the rest is read (the validation and test
-        lines kept) and checked as :func:`~lmlab.data.load_corpus` checks it, raising its error, before the end."""
+        lines kept) and checked as :func:`~lmlab.data.load_corpus` checks it, raising its error, before the end.
+        ``progress``: a bar of the lines read and their rate (drawn on a terminal only)."""
         h, block, train_text = hashlib.sha256(), [], False
         stop = None if self.cut is None else self.cut[1]
         lines = iter_lines(self.train.path, encoding_errors=self.train.encoding_errors)
+        bar = _bar("read training text", stop, "line", progress)
         for i, line in enumerate(lines):
             if stop is not None and i >= stop:
                 (self.valid if i < self.cut[2] else self.test).append(line)
@@ -161,7 +172,10 @@ class StreamedCorpus:
                 train_text = train_text or has_text(block)
                 h.update(("\n".join(block) + "\n").encode("utf-8", errors="surrogatepass"))
                 block = []
+                bar.update(HASH_LINES)
             yield line
+        bar.update(len(block))
+        bar.close()
         if block:
             train_text = train_text or has_text(block)
             h.update(("\n".join(block) + "\n").encode("utf-8", errors="surrogatepass"))

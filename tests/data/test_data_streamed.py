@@ -164,3 +164,26 @@ def test_folder_errors(tmp_path):
     with pytest.raises(LmlabError) as streaming:
         list(stream_corpus(str(folder)).scan())
     assert str(streaming.value) == str(whole.value) and "is empty" in str(whole.value)
+
+
+def test_the_scan_draws_a_bar_of_the_training_lines(tmp_path, monkeypatch):
+    """The vocabulary's pass over the training text has its bar (shown as on a terminal here): every training line
+    counted, of the total the cut gives, and their rate."""
+    import io
+
+    from tqdm import tqdm
+
+    bars = []
+
+    def shown_bar(desc, total, unit, progress):
+        bars.append(tqdm(total=total, desc=desc, unit=unit, file=io.StringIO(), mininterval=0, delay=0))
+        return bars[-1]
+
+    monkeypatch.setattr(streamed, "_bar", shown_bar)
+    monkeypatch.setattr(streamed, "HASH_LINES", 7)
+    lines = [f"line {i}" for i in range(100)]
+    corpus = stream_corpus(_corpus_file(tmp_path, lines))
+    assert list(corpus.scan()) == lines[:90]
+    (bar,) = bars
+    assert bar.desc == "read training text" and bar.n == bar.total == 90
+    assert "line/s" in bar.fp.getvalue().rsplit("\r", 1)[-1]

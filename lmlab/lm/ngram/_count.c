@@ -11,6 +11,12 @@ Records are fixed-size rows (a numpy structured array) whose first k fields are 
                                   makes sorted records with equal keys one, in place, adding up their count at byte
                                   ``offset`` (int64, or uint32 with width 4: a sum above 2^32 - 1 is an
                                   OverflowError); the first n rows are the result.
+  prefix_counts(windows, n_words, k, sentinel, out) -> m
+                                  the k-grams of sorted, combined windows (n_words words, then a uint32 count; a
+                                  window cut short by its line's end holds ``sentinel``, above every word, in the
+                                  places past it): the windows whose first k words are all words, made one per
+                                  k-word prefix, their counts added, into out's first m rows (k words, a uint32
+                                  count); a sum above 2^32 - 1 is an OverflowError.
   search_sorted(haystack, needles, out, k): for each needle, the first row of the sorted haystack whose
                                   key is >= the needle's (numpy's searchsorted, side "left"); a binary search that
                                   starts from the previous answer when the needles are sorted (every use here), so
@@ -191,6 +197,57 @@ static PyObject *combine_sorted(PyObject *self, PyObject *args) {
         return NULL;
     }
     return PyLong_FromSsize_t(n ? out + 1 : 0);
+}
+
+static PyObject *prefix_counts(PyObject *self, PyObject *args) {
+    PyObject *win_obj, *out_obj;
+    Py_ssize_t n_words, k, n, size, m, out_size;
+    unsigned long sentinel;
+    Py_buffer win, out;
+    if (!PyArg_ParseTuple(args, "OnnkO", &win_obj, &n_words, &k, &sentinel, &out_obj)) return NULL;
+    if (get_rows(win_obj, &win, 0, n_words, &n, &size) < 0) return NULL;
+    if (get_rows(out_obj, &out, 1, k, &m, &out_size) < 0) {
+        PyBuffer_Release(&win);
+        return NULL;
+    }
+    if (k < 1 || k > n_words || size < 4 * n_words + 4 || out_size != 4 * k + 4 || m < n) {
+        PyErr_SetString(PyExc_ValueError, "prefix_counts: windows of n_words words and a uint32 count, out of k words "
+                                          "and a uint32 count, one row per window");
+        PyBuffer_Release(&win);
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    const char *w = (const char *)win.buf;
+    char *o = (char *)out.buf;
+    Py_ssize_t got = 0;
+    int overflow = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *row = w + i * size;
+        if (word(row, k - 1) == (uint32_t)sentinel) continue; /* shorter than k words: its line ended */
+        uint32_t c;
+        memcpy(&c, row + 4 * n_words, 4);
+        char *last = o + (got - 1) * out_size;
+        if (got && memcmp(row, last, 4 * (size_t)k) == 0) {
+            uint32_t a;
+            memcpy(&a, last + 4 * k, 4);
+            overflow |= a > UINT32_MAX - c;
+            a += c;
+            memcpy(last + 4 * k, &a, 4);
+        } else {
+            char *to = o + got++ * out_size;
+            memcpy(to, row, 4 * (size_t)k);
+            memcpy(to + 4 * k, &c, 4);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&win);
+    PyBuffer_Release(&out);
+    if (overflow) {
+        PyErr_SetString(PyExc_OverflowError, "a count above 4,294,967,295");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(got);
 }
 
 /* -1, 0, 1 as key a is below, equal to, above key b */
@@ -552,6 +609,8 @@ static PyMethodDef methods[] = {
     {"sort_records", sort_records, METH_VARARGS, "sort_records(records, k): sort rows in place by their first k uint32 words"},
     {"combine_sorted", combine_sorted, METH_VARARGS,
      "combine_sorted(records, k, offset, width=8) -> n: equal keys made one in place, their counts added"},
+    {"prefix_counts", prefix_counts, METH_VARARGS,
+     "prefix_counts(windows, n_words, k, sentinel, out) -> m: the k-word prefixes of sorted windows, counts added"},
     {"search_sorted", search_sorted, METH_VARARGS,
      "search_sorted(haystack, needles, out, k): out[i] = first row of haystack whose key >= needles[i]'s"},
     {"merge_runs", merge_runs, METH_VARARGS,

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,7 @@ class SpillDir:
         self.parent = parent
         self.written = 0  # bytes, for the progress report
         self._names = 0
+        self._remover: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> SpillDir:
         return self
@@ -70,7 +72,17 @@ class SpillDir:
         self.remove()
 
     def remove(self) -> None:
+        if self._remover is not None:
+            self._remover.shutdown(wait=True)
+            self._remover = None
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def unlink(self, path: Path) -> None:
+        """Remove a file no longer needed, in the background: on a file system that discards freed blocks (ext4
+        mounted with ``discard``) removing a large file written back to disk takes a tenth of a second or more."""
+        if self._remover is None:
+            self._remover = ThreadPoolExecutor(1, thread_name_prefix="lmlab-spill-remove")
+        self._remover.submit(path.unlink, missing_ok=True)
 
     def new_file(self, stem: str) -> Path:
         self._names += 1
@@ -130,10 +142,10 @@ def _writable_own(records: np.ndarray, inplace: bool) -> bool:
 def sort_records(
     records: np.ndarray, key: Sequence[str], *, compiled: bool = True, inplace: bool = False
 ) -> np.ndarray:
-    """Records sorted by the key fields, first field first: the compiled radix sort where it applies, else
-    :func:`sort_records_numpy`; the same records either way, equal keys aside (which every caller combines or
-    never has). An array that owns its memory (a buffer made for the sort, as every caller's is), or any
-    contiguous one with ``inplace``, is sorted in place and returned, without a copy."""
+    """Records sorted by the key fields, first field first, stably (records with equal keys keep their order): the
+    compiled radix sort where it applies, else :func:`sort_records_numpy`; the same records either way. An array
+    that owns its memory (a buffer made for the sort, as every caller's is), or any contiguous one with
+    ``inplace``, is sorted in place and returned, without a copy."""
     if compiled and _count is not None and records.size >= 2 and _word_prefix(records, key):
         own = _writable_own(records, inplace)
         out = records if own else np.ascontiguousarray(records).copy()
@@ -162,7 +174,8 @@ def sort_records_numpy(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
         for f in key[i : i + per_limb]:
             limb = (limb << np.uint64(bits)) | records[f].astype(np.uint64)
         limbs.append(limb)
-    order = np.argsort(limbs[0]) if len(limbs) == 1 else np.lexsort(limbs[::-1])
+    # stable, as the compiled sort: a sort by leading key fields keeps the input's order among equal ones
+    order = np.argsort(limbs[0], kind="stable") if len(limbs) == 1 else np.lexsort(limbs[::-1])
     return records[order]
 
 
@@ -180,6 +193,32 @@ def search_sorted(haystack: np.ndarray, needles: np.ndarray, key: Sequence[str],
         _count.search_sorted(np.ascontiguousarray(haystack), np.ascontiguousarray(needles), out, k)
         return out
     return np.searchsorted(key_view(haystack, key), key_view(needles, key))
+
+
+def prefix_counts(windows: np.ndarray, n_words: int, k: int, sentinel: int, *, compiled: bool = True) -> np.ndarray:
+    """The k-grams counted in sorted, combined windows of ``n_words`` words (fields ``w0..``, then a uint32 count
+    ``c``; a window that its line's end cuts short holds ``sentinel``, above every word id, in the places past
+    it): the windows whose first k words are all words, one record per k-word prefix, their counts added. The
+    windows at every position of a text, sorted once, so give the sorted counts of every order up to theirs.
+
+    >>> w = np.array([(3, 4, 2), (3, 9, 1), (4, 3, 1), (4, 9, 1)], dtype=[("w0", "<i4"), ("w1", "<i4"), ("c", "<u4")])
+    >>> prefix_counts(w, 2, 1, sentinel=9).tolist(), prefix_counts(w, 2, 2, sentinel=9).tolist()
+    ([(3, 3), (4, 2)], [(3, 4, 2), (4, 3, 1)])
+    """
+    key = [f"w{j}" for j in range(k)]
+    dtype = np.dtype([(w, "<i4") for w in key] + [("c", "<u4")])
+    if compiled and _count is not None and _word_prefix(windows, key) and windows.dtype.names[n_words] == "c":
+        out = np.empty(windows.size, dtype=dtype)
+        try:
+            m = _count.prefix_counts(np.ascontiguousarray(windows), n_words, k, sentinel, out)
+        except OverflowError:
+            raise _too_many("c") from None
+        return out[:m].copy() if 2 * m < out.size else out[:m]
+    whole = windows[windows[key[-1]] != sentinel]
+    out = np.empty(whole.size, dtype=dtype)
+    for f in dtype.names:
+        out[f] = whole[f]
+    return combine_sorted_numpy(out, key, "c")
 
 
 def group_starts(records: np.ndarray, key: Sequence[str]) -> np.ndarray:
@@ -274,24 +313,44 @@ def read(path: Path, dtype) -> RecordFile:
 
 
 class Sorter:
-    """Sort records by ``key`` (adding up ``combine`` for equal keys) within ``budget_rows`` records in memory."""
+    """Sort records by ``key`` (adding up ``combine`` for equal keys) within ``budget_rows`` records in memory.
 
-    def __init__(self, spill: SpillDir, dtype, key: Sequence[str], *, budget_rows: int, combine: str | None = None):
+    ``sort_key``: leading fields of ``key`` that suffice, because the records come in an order in which a stable
+    sort by them alone gives the order by ``key`` (records sorted by ``w0, w1, w2`` and rotated to ``w1, w2, w0``
+    need a sort by ``w1, w2`` only): a radix sort then makes that many passes, not one per key field.
+    """
+
+    def __init__(
+        self,
+        spill: SpillDir,
+        dtype,
+        key: Sequence[str],
+        *,
+        budget_rows: int,
+        combine: str | None = None,
+        sort_key: Sequence[str] | None = None,
+    ):
         self.spill, self.dtype, self.key, self.combine = spill, np.dtype(dtype), list(key), combine
+        self.sort_key = list(key if sort_key is None else sort_key)
+        assert self.sort_key == self.key[: len(self.sort_key)], "sort_key: leading fields of the key"
         self.budget_rows = max(int(budget_rows), 1)
         # records are copied into one buffer, sorted there in place: no list of pieces and its concatenation beside
         # it (its pages are taken as they are written: a small input costs little)
         self._buffer: np.ndarray | None = None
         self.buffered = 0
+        self._pieces: list[np.ndarray] = []  # batches added sorted: merged, never sorted again
         self.runs: list[Path] = []
-        self._alone: np.ndarray | None = None  # a presorted batch as large as the buffer, spilled as it is
 
     def add(self, records: np.ndarray, *, presorted: bool = False) -> None:
-        """Take records; ``presorted``: they are sorted (and combined) already, so a batch that fills a buffer on
-        its own is spilled as it is."""
-        if not self.buffered and records.size >= self.budget_rows:
-            self._alone = records if presorted else sort_records(records, self.key)
-            self._flush()
+        """Take records; ``presorted``: they are sorted (and combined) already, so they are held as they are and
+        merged with the others (in one pass, compiled) when the budget's worth is spilled."""
+        if presorted:
+            held = sum(p.size for p in self._pieces)
+            if held and held + records.size > self.budget_rows:
+                self._flush()
+            self._pieces.append(records)
+            if held + records.size >= self.budget_rows:
+                self._flush()
             return
         while records.size:  # fill the buffer, spill it once full, go on with the rest
             if self._buffer is None:
@@ -303,31 +362,40 @@ class Sorter:
             if self.buffered == self.budget_rows:
                 self._flush()
 
-    def _sorted_buffer(self) -> np.ndarray:
-        if self._alone is not None:
-            records, self._alone = self._alone, None
-            return records
-        records = sort_records(self._buffer[: self.buffered], self.key, inplace=True)
-        self.buffered = 0
-        return records
+    def _sorted(self) -> list[np.ndarray]:
+        """What is held, as sorted (and combined) pieces, let go of."""
+        pieces, self._pieces = self._pieces, []
+        if self.buffered:
+            records = sort_records(self._buffer[: self.buffered], self.sort_key, inplace=True)
+            if self.combine:
+                records = combine_sorted(records, self.key, self.combine, inplace=True)
+            pieces.append(records)
+            self.buffered = 0
+        return pieces
 
     def _flush(self) -> None:
-        if not self.buffered and self._alone is None:
+        pieces = self._sorted()
+        if not pieces:
             return
-        records = self._sorted_buffer()
-        if self.combine:
-            records = combine_sorted(records, self.key, self.combine, inplace=True)
         path = self.spill.new_file("run")
-        self.spill.append(path, records)
+        if len(pieces) == 1:
+            self.spill.append(path, pieces[0])
+        else:
+            self._merge_into(pieces, lambda records: self.spill.append(path, records))
         self.runs.append(path)
 
     def result(self) -> np.ndarray | RecordFile:
         """All records added, sorted (and combined): in memory if they fit in one buffer, else one file."""
         if not self.runs:  # everything fits in one buffer: sorted in memory, no file
-            records = self._sorted_buffer() if self.buffered else np.zeros(0, self.dtype)
+            pieces = self._sorted()
             self._buffer = None  # the result holds the part it needs
-            return combine_sorted(records, self.key, self.combine, inplace=True) if self.combine else records
+            if len(pieces) < 2:
+                return pieces[0] if pieces else np.zeros(0, self.dtype)
+            merged: list[np.ndarray] = []
+            self._merge_into(pieces, lambda records: merged.append(records.copy()))
+            return np.concatenate(merged)
         self._flush()
+        self._buffer = None
         runs = self.runs
         while len(runs) > 1:
             # at least 256 records of each run in memory at once: merge in groups if the budget is short of that
@@ -336,54 +404,56 @@ class Sorter:
         return read(runs[0], self.dtype)
 
     def _merge(self, paths: list[Path]) -> Path:
-        """Merge sorted runs into one file: compiled (``_count.merge_runs``, a heap of the runs' heads, equal keys
-        combined as they meet), else :meth:`_merge_numpy`."""
+        """Merge sorted run files into one."""
         if len(paths) == 1:
             return paths[0]
+        path = self.spill.new_file("merged")
+        self._merge_into([read(p, self.dtype) for p in paths], lambda records: self.spill.append(path, records))
+        for p in paths:
+            self.spill.unlink(p)
+        return path
+
+    def _merge_into(self, runs: list, emit) -> None:
+        """Merge sorted runs (arrays, or files read a chunk at a time), handing the result to ``emit`` in sorted
+        chunks: compiled (``_count.merge_runs``, a heap of the runs' heads, equal keys combined as they meet), else
+        :meth:`_merge_numpy`."""
         record = np.zeros(1, self.dtype)
         offset, width = -1, 8
         if self.combine:
             offset, width = self.dtype.fields[self.combine][1], _count_width(record, self.combine)
         if _count is None or not _word_prefix(record, self.key) or (self.combine and not width):
-            return self._merge_numpy(paths)
-        runs = [read(p, self.dtype) for p in paths]
+            return self._merge_numpy(runs, emit)
         chunk = max(self.budget_rows // (len(runs) + 1), 1)  # each run's buffer, and the output's
-        buffers = [run[0:chunk] for run in runs]
+        buffers = [np.ascontiguousarray(run[0:chunk]) for run in runs]
         read_to = [b.size for b in buffers]
         pos = np.zeros(len(runs), dtype=np.int64)
         more = np.array([read_to[i] < run.size for i, run in enumerate(runs)], dtype=np.uint8)
         out = np.empty(max(chunk, 2), dtype=self.dtype)
         n_out = 0
-        path = self.spill.new_file("merged")
         while True:
             try:
                 n_out = _count.merge_runs(tuple(buffers), pos, more, out, n_out, len(self.key), offset, width)
             except OverflowError:
                 raise _too_many(self.combine) from None
-            if n_out == out.size:  # full: written but for its last record, which a later one may add to
+            if n_out == out.size:  # full: handed on but for its last record, which a later one may add to
                 keep = 1 if self.combine else 0
-                self.spill.append(path, out[: n_out - keep])
+                emit(out[: n_out - keep])
                 out[:keep] = out[n_out - keep : n_out]
                 n_out = keep
             for i, run in enumerate(runs):
                 if pos[i] == buffers[i].size and more[i]:
-                    buffers[i] = run[read_to[i] : read_to[i] + chunk]
+                    buffers[i] = np.ascontiguousarray(run[read_to[i] : read_to[i] + chunk])
                     read_to[i] += buffers[i].size
                     pos[i], more[i] = 0, read_to[i] < run.size
             if all(pos[i] == b.size for i, b in enumerate(buffers)) and not more.any():
                 break
-        self.spill.append(path, out[:n_out])
-        for p in paths:
-            p.unlink()
-        return path
+        emit(out[:n_out])
 
-    def _merge_numpy(self, paths: list[Path]) -> Path:
+    def _merge_numpy(self, runs: list, emit) -> None:
         """The readable merge: each round takes every record up to the smallest of the buffers' last keys (all
         the records up to there are in the buffers), and sorts and combines those."""
-        runs = [read(p, self.dtype) for p in paths]
         at = [0] * len(runs)
         chunk = max(self.budget_rows // (len(runs) + 1), 1)
-        out = self.spill.new_file("merged")
         while True:
             live = [i for i, r in enumerate(runs) if at[i] < r.size]
             if not live:
@@ -399,10 +469,7 @@ class Sorter:
             merged = sort_records(np.concatenate(taken), self.key)
             if self.combine:
                 merged = combine_sorted(merged, self.key, self.combine)
-            self.spill.append(out, merged)
-        for p in paths:
-            p.unlink()
-        return out
+            emit(merged)
 
 
 def chunks(records, rows: int, group: Sequence[str] = ()) -> Iterator[tuple[int, np.ndarray]]:
@@ -459,6 +526,7 @@ __all__ = [
     "group_starts",
     "key_view",
     "parse_size",
+    "prefix_counts",
     "read",
     "search_sorted",
     "sort_records",

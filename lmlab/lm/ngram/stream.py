@@ -41,6 +41,7 @@ from lmlab.lm.ngram.external import (
     combine_sorted,
     group_starts,
     key_view,
+    prefix_counts,
     read,
     search_sorted,
     sort_records,
@@ -139,8 +140,41 @@ def _bar(desc: str, total: int | None, unit: str, progress: bool):
     )
 
 
+def _spilled(spill: SpillDir) -> str:
+    return f"spilled {spill.written / 2**20:,.0f} MiB"
+
+
+def _advance(bar, n: int, spill: SpillDir) -> None:
+    """Move a pass's bar on by ``n`` (its rate) and show the bytes spilled so far."""
+    bar.update(n)
+    bar.set_postfix_str(_spilled(spill), refresh=False)
+
+
+def windows(tokens: np.ndarray, eos_id: int, order: int, sentinel: int) -> np.ndarray:
+    """The window of ``order`` words starting at each position of a padded id stream, with count 1; the places past
+    its line's end hold ``sentinel`` (above every word id, so that a window cut short sorts after the longer ones
+    it begins). Sorted, they give the sorted n-grams of every order (:func:`~lmlab.lm.ngram.external.prefix_counts`).
+
+    >>> windows(np.array([1, 5, 2, 1, 2]), eos_id=2, order=3, sentinel=9).tolist()
+    [(1, 5, 2, 1), (5, 2, 9, 1), (2, 9, 9, 1), (1, 2, 9, 1), (2, 9, 9, 1)]
+    """
+    P = tokens.size
+    line_end = np.flatnonzero(tokens == eos_id)
+    # words of its line after each position: its line's </s> less the position
+    after = (line_end[np.searchsorted(line_end, np.arange(P))] if line_end.size else np.full(P, P - 1)) - np.arange(P)
+    rec = np.empty(P, dtype=_dtype(order, COUNT))
+    for j in range(order):
+        w = rec[f"w{j}"]
+        w[: P - j] = tokens[j:]
+        w[P - j :] = sentinel
+        w[after < j] = sentinel
+    rec["c"] = 1
+    return rec
+
+
 def _count(blocks, order, V, bos, eos, spill, memory, progress):
-    """Pass 1: unigram counts (dense) and the sorted, counted n-grams of orders 2..N."""
+    """Pass 1: unigram counts (dense) and the sorted, counted n-grams of orders 2..N. A block's windows of N words
+    are sorted once (N radix passes) and give every order's sorted counts, its prefixes."""
     c1 = np.zeros(V, dtype=np.int64)
     n_tokens = 0
     per_order = memory // 2 // max(order - 1, 1)
@@ -150,24 +184,19 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
     }
     bar = _bar("count n-grams", None, "token", progress)
     for ids in blocks:
-        padded = pad_stream(ids, bos, eos)
-        tok = padded.tokens
+        tok = pad_stream(ids, bos, eos).tokens
         if tok.size and int(tok.max()) >= V:
             raise LmlabError(f"token id {int(tok.max())} is outside the vocabulary of {V}")
         c1 += np.bincount(tok, minlength=V)
-        P = tok.size
-        line_end = np.flatnonzero(tok == eos)
-        end = line_end[np.searchsorted(line_end, np.arange(P))] if line_end.size else np.full(P, P - 1)
-        for k in range(2, order + 1):
-            pos = np.flatnonzero(np.arange(P) + k - 1 <= end)
-            rec = np.empty(pos.size, dtype=_dtype(k, COUNT))
-            for j in range(k):
-                rec[f"w{j}"] = tok[pos + j]
-            rec["c"] = 1
-            sorters[k].add(combine_sorted(sort_records(rec, words(k)), words(k), "c"), presorted=True)
-        bar.update(int(ids.size))
+        if order > 1:
+            win = windows(tok, eos, order, sentinel=V)
+            del tok
+            win = combine_sorted(sort_records(win, words(order)), words(order), "c")
+            for k in range(2, order + 1):
+                sorters[k].add(prefix_counts(win, order, k, V), presorted=True)
+            del win
+        _advance(bar, int(ids.size), spill)
         n_tokens += int(ids.size)
-        bar.set_postfix_str(f"spilled {spill.written / 2**20:,.0f} MiB")
     bar.close()
     return c1, {k: s.result() for k, s in sorters.items()}, n_tokens
 
@@ -182,7 +211,8 @@ def _pruned(chunk, k, raw, dropped, pruning):
 
 def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, dropped=None):
     """Pass 2: adjusted counts; order k < N takes the number of distinct (k+1)-grams ending in each k-gram. A k-gram
-    that pruning drops keeps its adjusted count negated (as lmplz marks it with the count's top bit)."""
+    that pruning drops keeps its adjusted count negated (as lmplz marks it with the count's top bit). Also each
+    order's counts of counts of its adjusted counts, for the discounts (pruned n-grams count too, as in lmplz)."""
     if order == 1:
         adj1 = c1
     else:  # a unigram's left extensions: the distinct bigrams ending in it
@@ -190,48 +220,51 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
         for _, chunk in chunks(counted[2], _chunk_rows(memory, 16)):
             left1 += np.bincount(chunk["w1"], minlength=V)
         adj1 = np.where(np.arange(V) == bos, c1, left1)
-    adjusted = {}
+    adjusted, counts_of_counts = {}, {}
+    # every k-gram is read once, and every (k+1)-gram once more for the k-grams' suffixes
+    total = sum(int(counted[k].size) for k in range(2, order + 1)) + sum(
+        int(counted[k].size) for k in range(3, order + 1)
+    )
+    bar = _bar("adjust counts", total, "n-gram", progress)
     for k in range(2, order + 1):
         table = counted[k]
         out = spill.new_file(f"adjusted{k}")
         rows, chunk_rows = _rows(memory, 4 * k + 4), _chunk_rows(memory, 4 * k + 8)
-        if k == order:
-            for _, chunk in chunks(table, chunk_rows):
-                rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
-                for w in words(k):
-                    rec[w] = chunk[w]
-                rec["a"] = chunk["c"]
-                if pruning is not None:
-                    rec["a"][_pruned(chunk, k, chunk["c"], dropped, pruning)] *= -1
-                spill.append(out, rec)
-        else:
+        t = np.zeros(5, dtype=np.int64)
+        reader = None
+        if k < order:
             suffixes = Sorter(spill, _dtype(k, ("n", "<u4")), words(k), budget_rows=rows, combine="n")
-            bar = _bar(f"adjust order {k}", int(counted[k + 1].size), "n-gram", progress)
             for _, chunk in chunks(counted[k + 1], chunk_rows):
                 rec = np.empty(chunk.size, dtype=_dtype(k, ("n", "<u4")))
                 for j in range(k):
                     rec[f"w{j}"] = chunk[f"w{j + 1}"]
                 rec["n"] = 1
                 suffixes.add(combine_sorted(sort_records(rec, words(k)), words(k), "n"), presorted=True)
-                bar.update(chunk.size)
-            bar.close()
+                _advance(bar, chunk.size, spill)
             reader = SortedReader(suffixes.result(), words(k), chunk_rows)
-            for _, chunk in chunks(table, chunk_rows):
+        for _, chunk in chunks(table, chunk_rows):
+            rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
+            for w in words(k):
+                rec[w] = chunk[w]
+            if reader is None:  # the highest order keeps its counts
+                rec["a"] = chunk["c"]
+            else:
                 _, ext = reader.upto(key_view(chunk[-1:], words(k)))
                 left = np.zeros(chunk.size, dtype=np.int64)
                 left[search_sorted(chunk, ext, words(k))] = ext["n"]
-                rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
-                for w in words(k):
-                    rec[w] = chunk[w]
                 rec["a"] = np.where(chunk["w0"] == bos, chunk["c"], left)
-                if pruning is not None:
-                    rec["a"][_pruned(chunk, k, chunk["c"], dropped, pruning)] *= -1
-                spill.append(out, rec)
+            t += sm.counts_of_counts(rec["a"])
+            if pruning is not None:
+                rec["a"][_pruned(chunk, k, chunk["c"], dropped, pruning)] *= -1
+            spill.append(out, rec)
+            _advance(bar, chunk.size, spill)
         adjusted[k] = read(out, _dtype(k, ("a", "<i8")))
-    return adj1, adjusted
+        counts_of_counts[k] = t
+    bar.close()
+    return adj1, adjusted, counts_of_counts
 
 
-def _discounts(adj1, adjusted, order, bos, modified, memory):
+def _discounts(adj1, counts_of_counts, order, bos, modified):
     """Pass 3: each order's discounts from the counts of counts of its adjusted counts."""
     discounts = [
         sm.kn_discounts_of_order(
@@ -239,10 +272,7 @@ def _discounts(adj1, adjusted, order, bos, modified, memory):
         )
     ]
     for k in range(2, order + 1):
-        t = np.zeros(5, dtype=np.int64)
-        for _, chunk in chunks(adjusted[k], _chunk_rows(memory, 4 * k + 8)):
-            t += sm.counts_of_counts(np.abs(chunk["a"]))  # pruned n-grams count too (lmplz)
-        discounts.append(sm.kn_discounts_of_order(t, k, modified=modified))
+        discounts.append(sm.kn_discounts_of_order(counts_of_counts[k], k, modified=modified))
     return discounts
 
 
@@ -264,19 +294,19 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     else:
         p1 = c1 / c1.sum()
     p1[bos] = 0.0
+    # each order's k-grams pass once, and once more (those kept) to be joined with the order below from order 3 on
+    total = None if dropped is not None else sum((1 + (k > 2)) * int(adjusted[k].size) for k in range(2, order + 1))
+    bar = _bar("estimate probabilities", total, "n-gram", progress)
     probs: dict[int, np.ndarray] = {}  # order >= 2: records (w0..w{k-1}, p) sorted by words
     contexts: dict[int, np.ndarray] = {}  # order k: records (w0..w{k-1}, bow) of the k-grams that have children
     for k in range(2, order + 1):
         rows, chunk_rows = _rows(memory, 4 * k + 32), _chunk_rows(memory, 4 * k + 32)
         ctx_file = spill.new_file(f"contexts{k - 1}")
         p_file = spill.new_file(f"probs{k}")
+        # the k-grams come sorted by w0 w1 .. w{k-1}: rotated, a stable sort by their first k - 1 words orders them
         rotated = Sorter(
-            spill,
-            _dtype(k, ("alpha", "<f8"), ("gamma", "<f8")),
-            words(k),
-            budget_rows=rows,
+            spill, _dtype(k, ("alpha", "<f8"), ("gamma", "<f8")), words(k), budget_rows=rows, sort_key=words(k - 1)
         )
-        bar = _bar(f"estimate order {k}", int(adjusted[k].size), "n-gram", progress)
         for _, chunk in chunks(adjusted[k], chunk_rows, group=words(k - 1)):
             starts = group_starts(chunk, words(k - 1))
             n_ctx = starts.size
@@ -305,11 +335,11 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
                     rec[f"w{j}"] = chunk[f"w{(j + 1) % k}"]
                 rec["alpha"], rec["gamma"] = alpha, gamma[parent]
                 rotated.add(rec)
-            bar.update(chunk.size)
-        bar.close()
+            _advance(bar, chunk.size, spill)
         contexts[k - 1] = read(ctx_file, _dtype(k - 1, ("bow", "<f8")))
         if k > 2:
-            back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows)
+            # and come back sorted by w1 .. w{k-1} w0: a stable sort by w0 alone orders them by their words
+            back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows, sort_key=["w0"])
             lower = SortedReader(probs[k - 1], words(k - 1), chunk_rows)
             # grouped by suffix, so that no suffix is split between chunks (the reader moves past each one once)
             for _, chunk in chunks(rotated.result(), chunk_rows, group=words(k - 1)):
@@ -320,13 +350,15 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
                     rec[f"w{(j + 1) % k}"] = chunk[f"w{j}"]
                 rec["p"] = chunk["alpha"] + chunk["gamma"] * below["p"][at]
                 back.add(rec)
+                _advance(bar, chunk.size, spill)
             probs[k] = back.result()
         else:
             probs[k] = read(p_file, _dtype(k, ("p", "<f8")))
+    bar.close()
     return p1, probs, contexts
 
 
-def _write(p1, probs, contexts, order, V, spill, memory, dropped=None):
+def _write(p1, probs, contexts, order, V, spill, memory, progress, dropped=None):
     """Pass 5: per-order keys, log10 probabilities and back-off weights, as the model holds them; with ``dropped``
     (the words pruning drops), over the vocabulary of the words kept."""
     bow1 = np.zeros(V)
@@ -337,6 +369,7 @@ def _write(p1, probs, contexts, order, V, spill, memory, dropped=None):
     new_id = np.cumsum(kept) - 1  # a kept word's id in the vocabulary of the words kept
     V_out = int(kept.sum())
     keys, logp, bow = [np.arange(V_out, dtype=np.int64)], [_log10(p1)[kept]], [bow1[kept]]
+    bar = _bar("write tables", sum(int(probs[k].size) for k in range(2, order + 1)), "n-gram", progress)
     for k in range(2, order + 1):
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
         rows = _chunk_rows(memory, 4 * k + 40)
@@ -355,10 +388,12 @@ def _write(p1, probs, contexts, order, V, spill, memory, dropped=None):
             spill.append(paths["keys"], parent * V_out + new_id[chunk[f"w{k - 1}"]])
             spill.append(paths["logp"], _log10(chunk["p"]))
             spill.append(paths["bow"], b)
+            _advance(bar, chunk.size, spill)
         # mapped read-only: the model file is written from these, one pass per order
         for name, dtype, tables in (("keys", np.int64, keys), ("logp", np.float64, logp), ("bow", np.float64, bow)):
             exists = paths[name].exists() and paths[name].stat().st_size
             tables.append(np.memmap(paths[name], dtype=dtype, mode="r") if exists else np.zeros(0, dtype))
+    bar.close()
     return keys, logp, bow
 
 
@@ -384,12 +419,12 @@ def estimate_streaming(
     V = vocab_size
     c1, counted, n_tokens = _count(blocks, order, V, bos_id, eos_id, spill, memory, progress)
     dropped = None if pruning is None else pruning.dropped_words(c1)
-    adj1, adjusted = _adjust(c1, counted, order, V, bos_id, spill, memory, progress, pruning, dropped)
-    discounts = _discounts(adj1, adjusted, order, bos_id, modified, memory)
+    adj1, adjusted, counts_of_counts = _adjust(c1, counted, order, V, bos_id, spill, memory, progress, pruning, dropped)
+    discounts = _discounts(adj1, counts_of_counts, order, bos_id, modified)
     p1, probs, contexts = _estimate(
         adj1, adjusted, order, V, bos_id, discounts, interpolate_unigrams, spill, memory, progress, dropped
     )
-    keys, logp, bow = _write(p1, probs, contexts, order, V, spill, memory, dropped)
+    keys, logp, bow = _write(p1, probs, contexts, order, V, spill, memory, progress, dropped)
     return StreamedTables(keys, logp, bow, discounts, n_tokens, dropped)
 
 

@@ -96,14 +96,19 @@ def test_a_count_past_4_bytes_is_refused_in_one_line(compiled):
     assert external.combine_sorted(ok, ["w0"], "c", compiled=compiled).tolist() == [(1, 2**32 - 1)]
 
 
-def _sorter_result(tmp_path, batches, dtype, key, combine, budget_rows, compiled):
+def _sorter_result(tmp_path, batches, dtype, key, combine, budget_rows, compiled, presorted=False, runs=3):
     with external.SpillDir(tmp_path) as spill:
         sorter = external.Sorter(spill, dtype, key, budget_rows=budget_rows, combine=combine)
         if not compiled:
-            sorter._merge = sorter._merge_numpy
+            sorter._merge_into = sorter._merge_numpy
         for batch in batches:
-            sorter.add(batch.copy())  # a batch that owns its memory is sorted in place
-        assert len(sorter.runs) > 2  # merged from several runs, buffers refilled
+            if presorted:  # sorted and combined batches are held as they are, then merged
+                batch = sort_records_numpy(batch, key)
+                batch = external.combine_sorted_numpy(batch, key, combine) if combine else batch
+                sorter.add(batch, presorted=True)
+            else:
+                sorter.add(batch.copy())  # a batch that owns its memory is sorted in place
+        assert len(sorter.runs) >= runs  # merged from several runs, buffers refilled
         out = sorter.result()
         return np.array(out[: out.size])
 
@@ -125,6 +130,73 @@ def test_merge_of_runs_equals_one_sort_of_everything(tmp_path, k, high, extra, c
     everything = sort_records_numpy(np.concatenate(batches), key)
     expected = external.combine_sorted_numpy(everything, key, combine) if combine else everything
     for compiled in [True, False] if external._count is not None else [False]:
-        got = _sorter_result(tmp_path, batches, expected.dtype, key, combine, budget_rows=500, compiled=compiled)
-        assert got.tobytes() == expected.tobytes(), compiled
+        combined = [external.combine_sorted_numpy(sort_records_numpy(b, key), key, combine) for b in batches]
+        largest = max(b.size for b in combined) if combine else 700
+        for presorted, budget_rows, runs in [(False, 500, 3), (True, int(2.5 * largest), 2), (True, 10_000, 0)]:
+            # presorted: two batches a run, merged in memory before it is spilled; or all of them, in memory
+            got = _sorter_result(
+                tmp_path, batches, expected.dtype, key, combine, budget_rows, compiled, presorted, runs
+            )
+            assert got.tobytes() == expected.tobytes(), (compiled, presorted, budget_rows)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_sort_by_leading_fields_of_records_that_come_in_order_gives_the_whole_order(tmp_path, compiled):
+    """Records sorted by w0 w1 w2 and rotated to w1 w2 w0 need a sort by w1 w2 only (Sorter's sort_key), and back
+    from there a sort by w0 alone: the sorter's result equals a sort by every field, in memory and merged."""
+    if compiled and external._count is None:
+        pytest.skip("the _count extension is not built")
+    key = ["w0", "w1", "w2"]
+    rec = sort_records_numpy(_records(4000, 3, 9, seed=7, extra=(("p", "<f8"),)), key)
+    rec = rec[external.group_starts(rec, key)]  # distinct keys
+    rotated = np.empty(rec.size, rec.dtype)
+    for j in range(3):
+        rotated[f"w{j}"] = rec[f"w{(j + 1) % 3}"]
+    rotated["p"] = rec["p"]
+    for budget_rows in (700, 10_000):
+        with external.SpillDir(tmp_path) as spill:
+            sorter = external.Sorter(spill, rec.dtype, key, budget_rows=budget_rows, sort_key=["w0", "w1"])
+            if not compiled:
+                sorter._merge_into = sorter._merge_numpy
+            for start in range(0, rotated.size, 300):
+                sorter.add(rotated[start : start + 300])
+            out = sorter.result()
+            got = np.array(out[: out.size])
+        assert got.tobytes() == sort_records_numpy(rotated, key).tobytes(), budget_rows
+        back = np.empty(got.size, rec.dtype)
+        for j in range(3):
+            back[f"w{(j + 1) % 3}"] = got[f"w{j}"]
+        back["p"] = got["p"]
+        one_pass = external.sort_records(back, ["w0"], compiled=compiled)
+        assert one_pass.tobytes() == rec.tobytes()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_prefix_counts_of_windows_equal_each_order_counted_on_its_own(compiled):
+    """Every order's sorted counts from one sort of the windows of N words (stream.windows), against numpy's
+    unique over each order's n-grams, counted one by one."""
+    if compiled and external._count is None:
+        pytest.skip("the _count extension is not built")
+    from lmlab.lm.ngram.stream import windows
+
+    rng = np.random.default_rng(5)
+    V, N, eos = 12, 4, 2
+    lines = [np.append(rng.integers(3, V, rng.integers(0, 7)), eos) for _ in range(300)]
+    tokens = np.concatenate([np.append([1], line) for line in lines])  # <s> w .. </s>
+    win = windows(tokens, eos, N, sentinel=V)
+    win = external.combine_sorted_numpy(
+        sort_records_numpy(win, [f"w{j}" for j in range(N)]), [f"w{j}" for j in range(N)], "c"
+    )
+    for k in range(1, N + 1):
+        grams = [
+            tuple(t[i : i + k])
+            for t in np.split(tokens, np.flatnonzero(tokens == eos) + 1)
+            for i in range(len(t) - k + 1)
+        ]
+        expected = sorted(
+            (*g, c) for g, c in zip(*np.unique(np.array(grams).reshape(-1, k), axis=0, return_counts=True))
+        )
+        got = external.prefix_counts(win, N, k, V, compiled=compiled)
+        assert got.dtype.names[-1] == "c" and got["c"].dtype == np.uint32
+        assert [tuple(int(x) for x in r) for r in got.tolist()] == [tuple(int(x) for x in r) for r in expected], k

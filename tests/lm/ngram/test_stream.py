@@ -158,3 +158,43 @@ def test_streaming_from_an_open_file_equals_the_list_of_lines(tmp_path):
         from_file, n = fit_streaming(f, tok, NgramConfig(order=4, memory="200K"), spill, progress=False)
         assert n == tok.encode_lines(lines).ids.size
         _assert_same_model(NgramLM.fit(tok.encode_lines(lines).ids, tok, NgramConfig(order=4)), from_file)
+
+
+@pytest.mark.parametrize("prune", [None, (0, 0, 1)])
+def test_every_pass_shows_a_bar_with_its_rate_and_the_bytes_spilled(monkeypatch, prune):
+    """The count, adjust, estimate and write passes each draw a bar (shown as on a terminal here): its rate in
+    tokens or n-grams a second, and the bytes spilled so far, which grow from pass to pass to the folder's total."""
+    import io
+
+    from tqdm import tqdm
+
+    from lmlab.lm.ngram import stream
+
+    bars = []
+
+    def shown_bar(desc, total, unit, progress):
+        assert progress
+        bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=io.StringIO(), mininterval=0, delay=0)
+        bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(stream, "_bar", shown_bar)
+    lines = _corpus(800)
+    tok = WordTokenizer.train(lines)
+    cfg = NgramConfig(order=4, memory="300K", **({"prune": prune} if prune else {}))
+    with SpillDir(None) as spill:
+        fit_streaming(lines, tok, cfg, spill, progress=True)
+        written = spill.written
+    names = [b.desc for b in bars]
+    assert names == ["count n-grams", "adjust counts", "estimate probabilities", "write tables"]
+    spilled = []
+    for bar in bars:
+        text = bar.fp.getvalue().rsplit("\r", 1)[-1]
+        unit = "token" if bar.desc == "count n-grams" else "n-gram"
+        assert bar.n > 0 and f"{unit}/s" in text, text
+        if bar.total is not None:
+            assert bar.n == bar.total, (bar.desc, bar.n, bar.total)
+        mib = float(text.split("spilled ")[1].split(" MiB")[0].replace(",", ""))
+        spilled.append(mib)
+    assert spilled == sorted(spilled) and 0 < spilled[-1] <= written / 2**20 + 0.5
+    assert spilled[-1] >= written / 2**20 - 0.5  # the last pass writes the last bytes
