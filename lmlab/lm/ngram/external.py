@@ -381,48 +381,51 @@ class Sorter:
         if len(pieces) == 1:
             self.spill.append(path, pieces[0])
         else:
-            self._merge_into(pieces, lambda records: self.spill.append(path, records))
+            for records in self._merged(pieces):
+                self.spill.append(path, records)
         self.runs.append(path)
 
-    def result(self) -> np.ndarray | RecordFile:
-        """All records added, sorted (and combined): in memory if they fit in one buffer, else one file."""
+    def result(self, *, once: bool = False) -> np.ndarray | RecordFile | MergedRuns:
+        """All records added, sorted (and combined): in memory if they fit in one buffer, else one file; ``once``:
+        records to be read once, from first to last, are merged from the runs as they are read
+        (:class:`MergedRuns`), not written to a file and read back."""
         if not self.runs:  # everything fits in one buffer: sorted in memory, no file
             pieces = self._sorted()
             self._buffer = None  # the result holds the part it needs
             if len(pieces) < 2:
                 return pieces[0] if pieces else np.zeros(0, self.dtype)
-            merged: list[np.ndarray] = []
-            self._merge_into(pieces, lambda records: merged.append(records.copy()))
-            return np.concatenate(merged)
+            return np.concatenate([records.copy() for records in self._merged(pieces)])
         self._flush()
         self._buffer = None
         runs = self.runs
-        while len(runs) > 1:
-            # at least 256 records of each run in memory at once: merge in groups if the budget is short of that
-            fan_in = max(2, min(len(runs), self.budget_rows // 256))
+        # at least 256 records of each run in memory at once: merge in groups if the budget is short of that
+        fan_in = max(2, self.budget_rows // 256)
+        while len(runs) > (fan_in if once else 1):
             runs = [self._merge(runs[i : i + fan_in]) for i in range(0, len(runs), fan_in)]
-        return read(runs[0], self.dtype)
+        return MergedRuns(self, runs) if once and len(runs) > 1 else read(runs[0], self.dtype)
 
     def _merge(self, paths: list[Path]) -> Path:
         """Merge sorted run files into one."""
         if len(paths) == 1:
             return paths[0]
         path = self.spill.new_file("merged")
-        self._merge_into([read(p, self.dtype) for p in paths], lambda records: self.spill.append(path, records))
+        for records in self._merged([read(p, self.dtype) for p in paths]):
+            self.spill.append(path, records)
         for p in paths:
             self.spill.unlink(p)
         return path
 
-    def _merge_into(self, runs: list, emit) -> None:
-        """Merge sorted runs (arrays, or files read a chunk at a time), handing the result to ``emit`` in sorted
-        chunks: compiled (``_count.merge_runs``, a heap of the runs' heads, equal keys combined as they meet), else
-        :meth:`_merge_numpy`."""
+    def _merged(self, runs: list) -> Iterator[np.ndarray]:
+        """Merge sorted runs (arrays, or files read a chunk at a time), yielding the result in sorted chunks (each
+        valid until the next is asked for): compiled (``_count.merge_runs``, a heap of the runs' heads, equal keys
+        combined as they meet), else :meth:`_merged_numpy`."""
         record = np.zeros(1, self.dtype)
         offset, width = -1, 8
         if self.combine:
             offset, width = self.dtype.fields[self.combine][1], _count_width(record, self.combine)
         if _count is None or not _word_prefix(record, self.key) or (self.combine and not width):
-            return self._merge_numpy(runs, emit)
+            yield from self._merged_numpy(runs)
+            return
         chunk = max(self.budget_rows // (len(runs) + 1), 1)  # each run's buffer, and the output's
         buffers = [np.ascontiguousarray(run[0:chunk]) for run in runs]
         read_to = [b.size for b in buffers]
@@ -437,7 +440,7 @@ class Sorter:
                 raise _too_many(self.combine) from None
             if n_out == out.size:  # full: handed on but for its last record, which a later one may add to
                 keep = 1 if self.combine else 0
-                emit(out[: n_out - keep])
+                yield out[: n_out - keep]
                 out[:keep] = out[n_out - keep : n_out]
                 n_out = keep
             for i, run in enumerate(runs):
@@ -447,9 +450,9 @@ class Sorter:
                     pos[i], more[i] = 0, read_to[i] < run.size
             if all(pos[i] == b.size for i, b in enumerate(buffers)) and not more.any():
                 break
-        emit(out[:n_out])
+        yield out[:n_out]
 
-    def _merge_numpy(self, runs: list, emit) -> None:
+    def _merged_numpy(self, runs: list) -> Iterator[np.ndarray]:
         """The readable merge: each round takes every record up to the smallest of the buffers' last keys (all
         the records up to there are in the buffers), and sorts and combines those."""
         at = [0] * len(runs)
@@ -469,53 +472,143 @@ class Sorter:
             merged = sort_records(np.concatenate(taken), self.key)
             if self.combine:
                 merged = combine_sorted(merged, self.key, self.combine)
-            emit(merged)
+            yield merged
+
+
+class MergedRuns:
+    """A sorter's runs merged as they are read, forward only: ``records[a:b]`` with ``a`` the rows read so far (as
+    :func:`chunks` and :class:`SortedReader` read). ``size`` is the runs' rows, fewer when equal keys are combined
+    (a read past the last record gives no rows). The runs' files are removed once the merge is read through."""
+
+    def __init__(self, sorter: Sorter, paths: list[Path]):
+        self.dtype, self.spill, self._paths = sorter.dtype, sorter.spill, paths
+        runs = [read(p, self.dtype) for p in paths]
+        self.size = sum(run.size for run in runs)
+        self._merge = sorter._merged(runs)
+        self._held = np.zeros(0, self.dtype)  # merged rows not yet read
+        self._at = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop = rows.start, min(rows.stop, self.size)
+        assert rows.step is None and start == self._at, "merged runs are read forward, once"
+        parts = [self._held]
+        held = self._held.size
+        while held < stop - start and self._merge is not None:
+            part = next(self._merge, None)
+            if part is None:
+                self._merge = None
+                for p in self._paths:
+                    self.spill.unlink(p)
+                break
+            parts.append(part.copy())  # the merge reuses its output buffer
+            held += part.size
+        held_rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        out, self._held = held_rows[: max(stop - start, 0)], held_rows[max(stop - start, 0) :]
+        self._at += out.size
+        return out
 
 
 def chunks(records, rows: int, group: Sequence[str] = ()) -> Iterator[tuple[int, np.ndarray]]:
     """(first row, chunk) of records (an array or a :class:`RecordFile`), about ``rows`` records each; with
     ``group`` key fields, a chunk never splits records with equal group keys (a group larger than ``rows`` is one
-    chunk)."""
+    chunk). A file's records are read once: the rows past a chunk's end that were read to find it are the start of
+    the next chunk."""
     rows = max(int(rows), 1)
     start, n = 0, records.size
+    pending = None  # rows read from `start` on, not yet handed out (a file's; an array's rows are views)
     while start < n:
-        end = min(start + rows, n)
-        if group and end < n:  # extend to the end of the last group, looking ahead `rows` records at a time
-            last = key_view(records[end - 1 : end], group)
-            while end < n:
-                ahead = key_view(records[end : min(end + rows, n)], group)
-                same = int(np.searchsorted(ahead, last, side="right")[0])
-                end += same
-                if same < ahead.size:
-                    break
-        yield start, records[start:end]  # a file's rows are read afresh, an array's are a view
-        start = end
+        chunk = _rows_from(records, start, min(start + rows, n), pending)
+        pending = None
+        if not chunk.size:  # merged runs whose equal keys were combined: fewer rows than their size
+            return
+        end = start + chunk.size
+        if group and end < n:
+            # the last group may go on past the chunk: hand out the rows before it, and keep it for the next chunk
+            cut = _first_of_last_group(chunk, group)
+            if cut:
+                chunk, pending = chunk[:cut], chunk[cut:]
+            else:  # one group fills the chunk: read on to its end
+                last, parts = key_view(chunk[-1:], group), [chunk]
+                while end < n:
+                    ahead = records[end : min(end + rows, n)]
+                    if not ahead.size:
+                        break
+                    same = int(np.searchsorted(key_view(ahead, group), last, side="right")[0])
+                    parts.append(ahead[:same])
+                    end += same
+                    if same < ahead.size:
+                        pending = ahead[same:]
+                        break
+                chunk = np.concatenate(parts)
+            if isinstance(records, np.ndarray):
+                pending = None
+        yield start, chunk  # a file's rows are read afresh, an array's are a view
+        start += chunk.size
+
+
+def _rows_from(records, start: int, stop: int, pending: np.ndarray | None) -> np.ndarray:
+    """``records[start:stop]``, whose first rows are ``pending`` when a file's rows were read already."""
+    if pending is None or not pending.size:
+        return records[start:stop]
+    rest = records[start + pending.size : stop]
+    return np.concatenate([pending, rest]) if rest.size else pending
+
+
+def _first_of_last_group(chunk: np.ndarray, group: Sequence[str]) -> int:
+    """The row where the sorted chunk's last group (of equal ``group`` fields) starts."""
+    return int(search_sorted(chunk, chunk[-1:], group)[0])
 
 
 class SortedReader:
-    """Reads a sorted record file forward, handing out the records whose key is at most a given bound."""
+    """Reads a sorted record file forward, handing out the records whose key is at most a given bound; each row is
+    read once (the rows read past a bound are kept for the next)."""
 
     def __init__(self, records, key: Sequence[str], rows: int):
         self.records, self.key, self.rows = records, list(key), max(int(rows), 1)
         self.at = 0
+        self._pending: np.ndarray | None = None  # a file's rows read from `at` on, not yet handed out
 
     def upto(self, bound: np.ndarray) -> tuple[int, np.ndarray]:
-        """(first row, records) from the current position up to and including key ``bound`` (a 1-record packed key
-        array)."""
-        start = self.at
-        n = self.records.size
-        end = start
+        """(first row, records) from the current position up to and including the key of ``bound`` (one record
+        whose fields include the reader's key fields)."""
+        start, n = self.at, self.records.size
+        end, got = start, []
+        block, self._pending = self._pending, None
         while end < n:
-            block = key_view(self.records[end : min(end + self.rows, n)], self.key)
-            k = int(np.searchsorted(block, bound, side="right")[0])
+            if block is None:
+                block = self.records[end : min(end + self.rows, n)]
+                if not block.size:
+                    break
+            k = _rows_upto(block, bound, self.key)
+            got.append(block[:k])
             end += k
             if k < block.size:
+                if not isinstance(self.records, np.ndarray):
+                    self._pending = block[k:]
                 break
+            block = None
         self.at = end
-        return start, self.records[start:end]
+        if len(got) == 1:
+            return start, got[0]
+        return start, np.concatenate(got) if got else np.zeros(0, self.records.dtype)
+
+
+def _rows_upto(block: np.ndarray, bound: np.ndarray, key: Sequence[str]) -> int:
+    """How many rows of the sorted block have a key at most ``bound``'s."""
+    at = int(search_sorted(block, bound, key)[0])  # the first row >= bound, then past the rows equal to it
+    packed = key_view(bound, key)
+    if at < block.size and key_view(block[at : at + 1], key)[0] == packed[0]:
+        at += 1  # one row equal to the bound (keys are distinct in the files read so), or a run of them:
+        if at < block.size and key_view(block[at : at + 1], key)[0] == packed[0]:
+            at += int(np.searchsorted(key_view(block[at:], key), packed, side="right")[0])
+    return at
 
 
 __all__ = [
+    "MergedRuns",
     "SortedReader",
     "RecordFile",
     "Sorter",

@@ -40,7 +40,6 @@ from lmlab.lm.ngram.external import (
     chunks,
     combine_sorted,
     group_starts,
-    key_view,
     prefix_counts,
     read,
     search_sorted,
@@ -241,7 +240,7 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
                 rec["n"] = 1
                 suffixes.add(combine_sorted(sort_records(rec, words(k)), words(k), "n"), presorted=True)
                 _advance(bar, chunk.size, spill)
-            reader = SortedReader(suffixes.result(), words(k), chunk_rows)
+            reader = SortedReader(suffixes.result(once=True), words(k), chunk_rows)
         for _, chunk in chunks(table, chunk_rows):
             rec = np.empty(chunk.size, dtype=_dtype(k, ("a", "<i8")))
             for w in words(k):
@@ -249,7 +248,7 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
             if reader is None:  # the highest order keeps its counts
                 rec["a"] = chunk["c"]
             else:
-                _, ext = reader.upto(key_view(chunk[-1:], words(k)))
+                _, ext = reader.upto(chunk[-1:])
                 left = np.zeros(chunk.size, dtype=np.int64)
                 left[search_sorted(chunk, ext, words(k))] = ext["n"]
                 rec["a"] = np.where(chunk["w0"] == bos, chunk["c"], left)
@@ -342,8 +341,8 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
             back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows, sort_key=["w0"])
             lower = SortedReader(probs[k - 1], words(k - 1), chunk_rows)
             # grouped by suffix, so that no suffix is split between chunks (the reader moves past each one once)
-            for _, chunk in chunks(rotated.result(), chunk_rows, group=words(k - 1)):
-                _, below = lower.upto(key_view(chunk[-1:], words(k - 1)))
+            for _, chunk in chunks(rotated.result(once=True), chunk_rows, group=words(k - 1)):
+                _, below = lower.upto(chunk[-1:])
                 at = search_sorted(below, chunk, words(k - 1))
                 rec = np.empty(chunk.size, dtype=back.dtype)
                 for j in range(k):
@@ -379,11 +378,11 @@ def _write(p1, probs, contexts, order, V, spill, memory, progress, dropped=None)
             if parents is None:
                 parent = new_id[chunk["w0"]]
             else:  # the prefix's row in the order below
-                first, above = parents.upto(key_view(chunk[-1:], words(k - 1)))
+                first, above = parents.upto(chunk[-1:])
                 parent = first + search_sorted(above, chunk, words(k - 1))
             b = np.zeros(chunk.size)
             if children is not None:
-                _, ctx = children.upto(key_view(chunk[-1:], words(k)))
+                _, ctx = children.upto(chunk[-1:])
                 b[search_sorted(chunk, ctx, words(k))] = ctx["bow"]
             spill.append(paths["keys"], parent * V_out + new_id[chunk[f"w{k - 1}"]])
             spill.append(paths["logp"], _log10(chunk["p"]))

@@ -100,7 +100,7 @@ def _sorter_result(tmp_path, batches, dtype, key, combine, budget_rows, compiled
     with external.SpillDir(tmp_path) as spill:
         sorter = external.Sorter(spill, dtype, key, budget_rows=budget_rows, combine=combine)
         if not compiled:
-            sorter._merge_into = sorter._merge_numpy
+            sorter._merged = sorter._merged_numpy
         for batch in batches:
             if presorted:  # sorted and combined batches are held as they are, then merged
                 batch = sort_records_numpy(batch, key)
@@ -138,6 +138,29 @@ def test_merge_of_runs_equals_one_sort_of_everything(tmp_path, k, high, extra, c
                 tmp_path, batches, expected.dtype, key, combine, budget_rows, compiled, presorted, runs
             )
             assert got.tobytes() == expected.tobytes(), (compiled, presorted, budget_rows)
+        # merged as read (result(once=True)): the same records, read through chunks and a reader, files removed
+        for rows in (1, 64, 5000):
+            with external.SpillDir(tmp_path) as spill:
+                sorter = external.Sorter(spill, expected.dtype, key, budget_rows=500, combine=combine)
+                if not compiled:
+                    sorter._merged = sorter._merged_numpy
+                for batch in batches:
+                    sorter.add(batch.copy())
+                merged = sorter.result(once=True)
+                assert isinstance(merged, external.MergedRuns) and merged.size >= expected.size
+                got = np.concatenate([c for _, c in external.chunks(merged, rows, group=key[:1])])
+                assert got.tobytes() == expected.tobytes(), (compiled, rows)
+                spill.remove()  # waits for the runs' removal
+                assert not spill.path.exists()
+            with external.SpillDir(tmp_path) as spill:
+                sorter = external.Sorter(spill, expected.dtype, key, budget_rows=500, combine=combine)
+                for batch in batches:
+                    sorter.add(batch.copy())
+                reader = external.SortedReader(sorter.result(once=True), key, rows)
+                parts = [reader.upto(bound)[1] for bound in (expected[i : i + 1] for i in range(0, expected.size, 97))]
+                parts.append(reader.upto(expected[-1:])[1])
+                assert np.concatenate(parts).tobytes() == expected.tobytes()
+                assert reader.upto(expected[-1:])[1].size == 0
     assert list(tmp_path.iterdir()) == []
 
 
@@ -158,7 +181,7 @@ def test_a_sort_by_leading_fields_of_records_that_come_in_order_gives_the_whole_
         with external.SpillDir(tmp_path) as spill:
             sorter = external.Sorter(spill, rec.dtype, key, budget_rows=budget_rows, sort_key=["w0", "w1"])
             if not compiled:
-                sorter._merge_into = sorter._merge_numpy
+                sorter._merged = sorter._merged_numpy
             for start in range(0, rotated.size, 300):
                 sorter.add(rotated[start : start + 300])
             out = sorter.result()
@@ -200,3 +223,45 @@ def test_prefix_counts_of_windows_equal_each_order_counted_on_its_own(compiled):
         got = external.prefix_counts(win, N, k, V, compiled=compiled)
         assert got.dtype.names[-1] == "c" and got["c"].dtype == np.uint32
         assert [tuple(int(x) for x in r) for r in got.tolist()] == [tuple(int(x) for x in r) for r in expected], k
+
+
+@pytest.mark.parametrize("rows", [1, 7, 50, 5000])
+def test_chunks_and_sorted_reader_read_a_file_once_and_split_no_group(tmp_path, monkeypatch, rows):
+    """Chunks of a sorted file (groups of equal w0 never split, some larger than a chunk) and a reader's records up
+    to bounds: the same records as from the array in memory, each row of the file read once."""
+    key = ["w0", "w1"]
+    rec = sort_records_numpy(_records(2000, 2, 40, seed=9, extra=(("c", "<u4"),)), key)
+    rec["w0"][300:500] = 7  # a group larger than most chunks
+    rec = sort_records_numpy(rec, key)
+    distinct = rec[external.group_starts(rec, key)]
+    read_rows = []
+    real_getitem = external.RecordFile.__getitem__
+
+    def counting(self, rows_slice):
+        out = real_getitem(self, rows_slice)
+        read_rows.append(out.size)
+        return out
+
+    monkeypatch.setattr(external.RecordFile, "__getitem__", counting)
+    with external.SpillDir(tmp_path) as spill:
+        path = spill.new_file("t")
+        spill.append(path, rec)
+        spill.append(path2 := spill.new_file("d"), distinct)
+        for source in (rec, external.read(path, rec.dtype)):
+            read_rows.clear()
+            got = list(external.chunks(source, rows, group=["w0"]))
+            assert np.concatenate([c for _, c in got]).tobytes() == rec.tobytes()
+            assert [start for start, _ in got] == np.cumsum([0] + [c.size for _, c in got])[:-1].tolist()
+            for (_, a), (_, b) in zip(got, got[1:]):
+                assert a["w0"][-1] != b["w0"][0]  # no group split
+            assert sum(read_rows) == (rec.size if isinstance(source, external.RecordFile) else 0)
+        for source in (distinct, external.read(path2, distinct.dtype)):
+            read_rows.clear()
+            reader = external.SortedReader(source, key, rows)
+            handed = 0
+            for bound in rec[::37]:  # sorted bounds, some equal to a record, some repeated
+                first, part = reader.upto(np.array([bound]))
+                upto = int(np.searchsorted(key_view(distinct, key), key_view(np.array([bound]), key), "right")[0])
+                assert first == handed and part.tobytes() == distinct[handed:upto].tobytes()
+                handed = upto
+            assert sum(read_rows) <= distinct.size  # nothing read twice
