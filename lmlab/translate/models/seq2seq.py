@@ -46,9 +46,10 @@ CONTEXTS = ("initial", "every-step")
 @dataclass(kw_only=True)
 class Seq2SeqConfig(TranslationConfig):
     """Sutskever et al.'s shape sized for minutes on a laptop's CPU: one LSTM layer of 256 each side, 128-d
-    embeddings. The published sizes are presets (lmlab.translate.presets): the paper's 4 layers of 1000 with the
-    source read backwards (``--preset sutskever-2014``), the Multi30k baselines' 2 layers of 512
-    (``--preset multi30k-seq2seq``) and Cho et al.'s GRU with the context at every step (``--preset multi30k-cho``)."""
+    embeddings, the source read backwards as theirs was (``--no-reverse-source`` to read it forwards). The published
+    sizes are presets (lmlab.translate.presets): the paper's 4 layers of 1000 (``--preset sutskever-2014``), the
+    Multi30k baselines' 2 layers of 512 (``--preset multi30k-seq2seq``) and Cho et al.'s GRU with the context at
+    every step (``--preset multi30k-cho``)."""
 
     family: ClassVar[str] = "seq2seq"
 
@@ -58,7 +59,9 @@ class Seq2SeqConfig(TranslationConfig):
     n_layer: int = 1  # layers of the encoder and of the decoder
     dropout: float = 0.5  # on the embeddings and between layers
     context: str = "initial"  # initial: c starts the decoder (Sutskever); every-step: also fed at each step (Cho)
-    reverse_source: bool = False  # read the source backwards (Sutskever et al.)
+    # read the source backwards (Sutskever et al.): in 450 updates of the default on Multi30k, validation BLEU 5.4
+    # against 3.2 read forwards (validation loss 3.80 against 3.91)
+    reverse_source: bool = True
     teacher_forcing: float = 1.0  # the share of training steps that read the reference's previous token
 
     def __post_init__(self):
