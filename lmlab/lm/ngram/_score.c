@@ -15,15 +15,22 @@
  * are prefetched before any is read, and the stream is cut into parts walked side by side (score_stream), so
  * that about 8 x (N - 1) misses are in flight instead of one: 2x faster on a model much larger than the cache.
  *
+ * A model file much larger than what a stream looks up in it can be read with pread instead of through its mapping
+ * (fd >= 0): each look-up then reads its slots (32 bytes each) from the page cache, and the process maps none of the
+ * file's pages (on this kernel a fault on a large page-cache folio maps the whole folio: a few thousand look-ups in
+ * a 5 GB model file mapped gigabytes into the process). The numbers are the same either way.
+ *
  * The Python side (lmlab/lm/ngram/fast.py) passes the arrays of a checked model file or of a model in memory;
  * the checks here (every id below V; every row a slot gives inside its table; at most S_k probes) keep a damaged
  * file from making this read outside the arrays or loop for ever.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define MAX_ORDER 10
 
@@ -37,6 +44,9 @@ typedef struct {
     const int64_t *slots[MAX_ORDER + 1]; /* slots[k]: (S[k], 4) (key, row, logp bits, bow bits), k >= 2 */
     uint64_t mask[MAX_ORDER + 1];        /* S[k] - 1, S[k] a power of two */
     double missing_context_bow;
+    int fd;                              /* -1: slots[k] read in memory; else with pread at slot_offset[k] of fd */
+    int64_t slot_offset[MAX_ORDER + 1];
+    int *read_errno;                     /* set where a pread fails (0: none) */
 } Tables;
 
 /* splitmix64's finaliser, as binary.mix */
@@ -82,16 +92,25 @@ static inline void prepare(const Tables *t, int64_t w, const State *prev, uint64
         int64_t c = prev->rows[k - 1];
         if (c < 0) continue;
         home[k] = mix(key(t, c, w)) & t->mask[k];
-        __builtin_prefetch(&((const Slot *)t->slots[k])[home[k]]);
+        if (t->fd < 0) __builtin_prefetch(&((const Slot *)t->slots[k])[home[k]]);
     }
 }
 
-/* The slot of key q in order k from its home slot on, NULL if absent; *damaged is set if the table is (a row
- * outside it, no empty slot). */
-static inline const Slot *find_from(const Tables *t, int k, int64_t q, uint64_t at, int *damaged) {
-    const Slot *slots = (const Slot *)t->slots[k];
+/* Slot `at` of order k: in memory, or read with pread into *buf (NULL where the read fails: *t->read_errno set). */
+static inline const Slot *slot_at(const Tables *t, int k, uint64_t at, Slot *buf) {
+    if (t->fd < 0) return &((const Slot *)t->slots[k])[at];
+    ssize_t got = pread(t->fd, buf, sizeof(Slot), (off_t)(t->slot_offset[k] + (int64_t)(at * sizeof(Slot))));
+    if (got == (ssize_t)sizeof(Slot)) return buf;
+    *t->read_errno = got < 0 ? errno : EIO; /* a short read: the file shrank since its header was checked */
+    return NULL;
+}
+
+/* The slot of key q in order k from its home slot on (a copy in *buf where read with pread), NULL if absent;
+ * *damaged is set if the table is (a row outside it, no empty slot) or cannot be read. */
+static inline const Slot *find_from(const Tables *t, int k, int64_t q, uint64_t at, Slot *buf, int *damaged) {
     for (uint64_t probes = 0; probes <= t->mask[k]; probes++) {
-        const Slot *s = &slots[at];
+        const Slot *s = slot_at(t, k, at, buf);
+        if (s == NULL) break;
         if (s->key == q) {
             if (s->row < 0 || s->row >= t->n[k]) break;
             return s;
@@ -117,7 +136,8 @@ static inline int score_position(const Tables *t, int64_t w, const State *prev, 
         int64_t c = prev->rows[k - 1];
         if (c < 0) continue;
         longest = k - 1;
-        const Slot *s = find_from(t, k, (int64_t)key(t, c, w), home[k], &damaged);
+        Slot buf;
+        const Slot *s = find_from(t, k, (int64_t)key(t, c, w), home[k], &buf, &damaged);
         if (s) {
             lp = s->logp;
             bows = 0.0;
@@ -253,14 +273,19 @@ static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t i
 #define MAX_BUFFERS (2 + 4 * MAX_ORDER)
 
 static PyObject *log10_stream(PyObject *self, PyObject *args) {
-    PyObject *ids_obj, *out_obj, *keys_obj, *logp_obj, *bow_obj, *slots_obj;
+    PyObject *ids_obj, *out_obj, *keys_obj, *logp_obj, *bow_obj, *slots_obj, *offsets_obj = NULL;
     long long vocab_size, bos, eos;
-    int order;
+    int order, fd = -1, read_errno = 0;
     double missing_context_bow;
-    if (!PyArg_ParseTuple(args, "OOO!O!O!O!LLLid", &ids_obj, &out_obj, &PyTuple_Type, &keys_obj, &PyTuple_Type,
+    if (!PyArg_ParseTuple(args, "OOO!O!O!O!LLLid|iO!", &ids_obj, &out_obj, &PyTuple_Type, &keys_obj, &PyTuple_Type,
                           &logp_obj, &PyTuple_Type, &bow_obj, &PyTuple_Type, &slots_obj, &vocab_size, &bos, &eos,
-                          &order, &missing_context_bow))
+                          &order, &missing_context_bow, &fd, &PyTuple_Type, &offsets_obj))
         return NULL;
+    if (fd >= 0 && (offsets_obj == NULL || PyTuple_GET_SIZE(offsets_obj) != order - 1)) {
+        PyErr_SetString(PyExc_ValueError, "log10_stream: reading with pread needs the file offset of each of the "
+                                          "`order - 1` hash tables");
+        return NULL;
+    }
     if (order < 1 || order > MAX_ORDER || PyTuple_GET_SIZE(keys_obj) != order || PyTuple_GET_SIZE(logp_obj) != order ||
         PyTuple_GET_SIZE(bow_obj) != order || PyTuple_GET_SIZE(slots_obj) != order - 1) {
         PyErr_SetString(PyExc_ValueError, "log10_stream: keys, logp, bow need `order` arrays, slots `order - 1`");
@@ -272,6 +297,8 @@ static PyObject *log10_stream(PyObject *self, PyObject *args) {
     t.order = order;
     t.vocab_size = vocab_size;
     t.missing_context_bow = missing_context_bow;
+    t.fd = fd;
+    t.read_errno = &read_errno;
     if (get_buffer(ids_obj, &views[got], 0, 4, "ids") < 0) goto fail;
     got++;
     if (get_buffer(out_obj, &views[got], 1, 8, "out") < 0) goto fail;
@@ -308,6 +335,13 @@ static PyObject *log10_stream(PyObject *self, PyObject *args) {
             uint64_t size = (uint64_t)(v->len / sizeof(Slot));
             if (size < 2 || (size & (size - 1)) != 0) goto sizes; /* a power of two */
             t.mask[k] = size - 1;
+            if (fd >= 0) {
+                t.slot_offset[k] = PyLong_AsLongLong(PyTuple_GET_ITEM(offsets_obj, k - 2));
+                if (t.slot_offset[k] < 0) {
+                    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "log10_stream: a negative offset");
+                    goto fail;
+                }
+            }
         }
     }
     if (t.n[1] != vocab_size || bos < 0 || bos >= vocab_size || eos < 0 || eos >= vocab_size) goto sizes;
@@ -320,6 +354,11 @@ static PyObject *log10_stream(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS;
     status = score_stream(&t, ids, n, bos, eos, out);
     Py_END_ALLOW_THREADS;
+    if (status < 0 && read_errno != 0) {
+        errno = read_errno;
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto fail;
+    }
     if (status < 0) {
         PyErr_SetString(PyExc_ValueError, "a hash table gives a row outside its table or has no empty slot (the model file is damaged)");
         goto fail;
@@ -385,8 +424,9 @@ static PyObject *ln_total(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"log10_stream", log10_stream, METH_VARARGS,
-     "log10_stream(ids, out, keys, logp, bow, slots, vocab_size, bos, eos, order, missing_context_bow): writes "
-     "log10 p of every id into out. See lmlab/lm/ngram/fast.py."},
+     "log10_stream(ids, out, keys, logp, bow, slots, vocab_size, bos, eos, order, missing_context_bow[, fd, "
+     "offsets]): writes log10 p of every id into out; with fd, the hash tables' slots are read from that file with "
+     "pread at offsets (one a table), not from slots. See lmlab/lm/ngram/fast.py."},
     {"ln_total", ln_total, METH_VARARGS,
      "ln_total(values, scale) -> (total, non_finite, first_non_finite): the sum of scale * values as np.sum adds "
      "a float64 array up, the count of scaled values that are not finite and the first one's index (-1: none)."},
