@@ -306,6 +306,16 @@ class RecordFile:
             return np.zeros(0, dtype=self.dtype)
         return np.fromfile(self.path, dtype=self.dtype, count=stop - start, offset=start * self.dtype.itemsize)
 
+    def read_into(self, start: int, out: np.ndarray) -> int:
+        """Read the records from row ``start`` on into ``out`` (as many as it holds, or to the end); how many."""
+        count = max(min(out.size, self.size - start), 0)
+        if count:
+            with open(self.path, "rb") as f:
+                f.seek(start * self.dtype.itemsize)
+                got = f.readinto(memoryview(out[:count]).cast("B"))
+            assert got == count * self.dtype.itemsize, f"{self.path}: read {got} bytes of {count} records"
+        return count
+
 
 def read(path: Path, dtype) -> RecordFile:
     """A record file written by :meth:`SpillDir.append`."""
@@ -400,7 +410,7 @@ class Sorter:
         runs = self.runs
         # at least 256 records of each run in memory at once: merge in groups if the budget is short of that
         fan_in = max(2, self.budget_rows // 256)
-        while len(runs) > (fan_in if once else 1):
+        while len(runs) > (max(2, fan_in // 8) if once else 1):  # merged as read: an eighth of the budget
             runs = [self._merge(runs[i : i + fan_in]) for i in range(0, len(runs), fan_in)]
         return MergedRuns(self, runs) if once and len(runs) > 1 else read(runs[0], self.dtype)
 
@@ -415,18 +425,19 @@ class Sorter:
             self.spill.unlink(p)
         return path
 
-    def _merged(self, runs: list) -> Iterator[np.ndarray]:
+    def _merged(self, runs: list, buffer_rows: int | None = None) -> Iterator[np.ndarray]:
         """Merge sorted runs (arrays, or files read a chunk at a time), yielding the result in sorted chunks (each
         valid until the next is asked for): compiled (``_count.merge_runs``, a heap of the runs' heads, equal keys
-        combined as they meet), else :meth:`_merged_numpy`."""
+        combined as they meet), else :meth:`_merged_numpy`. The runs' buffers and the output's hold ``buffer_rows``
+        records in all (default: the sorter's budget)."""
         record = np.zeros(1, self.dtype)
         offset, width = -1, 8
         if self.combine:
             offset, width = self.dtype.fields[self.combine][1], _count_width(record, self.combine)
         if _count is None or not _word_prefix(record, self.key) or (self.combine and not width):
-            yield from self._merged_numpy(runs)
+            yield from self._merged_numpy(runs, buffer_rows)
             return
-        chunk = max(self.budget_rows // (len(runs) + 1), 1)  # each run's buffer, and the output's
+        chunk = max((buffer_rows or self.budget_rows) // (len(runs) + 1), 1)  # each run's buffer, and the output's
         buffers = [np.ascontiguousarray(run[0:chunk]) for run in runs]
         read_to = [b.size for b in buffers]
         pos = np.zeros(len(runs), dtype=np.int64)
@@ -452,11 +463,11 @@ class Sorter:
                 break
         yield out[:n_out]
 
-    def _merged_numpy(self, runs: list) -> Iterator[np.ndarray]:
+    def _merged_numpy(self, runs: list, buffer_rows: int | None = None) -> Iterator[np.ndarray]:
         """The readable merge: each round takes every record up to the smallest of the buffers' last keys (all
         the records up to there are in the buffers), and sorts and combines those."""
         at = [0] * len(runs)
-        chunk = max(self.budget_rows // (len(runs) + 1), 1)
+        chunk = max((buffer_rows or self.budget_rows) // (len(runs) + 1), 1)
         while True:
             live = [i for i, r in enumerate(runs) if at[i] < r.size]
             if not live:
@@ -484,7 +495,8 @@ class MergedRuns:
         self.dtype, self.spill, self._paths = sorter.dtype, sorter.spill, paths
         runs = [read(p, self.dtype) for p in paths]
         self.size = sum(run.size for run in runs)
-        self._merge = sorter._merged(runs)
+        # an eighth of the sorter's budget: its reader holds its chunks, and often fills another sorter beside it
+        self._merge = sorter._merged(runs, max(sorter.budget_rows // 8, 2 * len(runs)))
         self._held = np.zeros(0, self.dtype)  # merged rows not yet read
         self._at = 0
 
@@ -553,6 +565,10 @@ def _rows_from(records, start: int, stop: int, pending: np.ndarray | None) -> np
     """``records[start:stop]``, whose first rows are ``pending`` when a file's rows were read already."""
     if pending is None or not pending.size:
         return records[start:stop]
+    if isinstance(records, RecordFile):  # read on after them, in place: no copy of the rows read
+        out = np.empty(max(stop - start, pending.size), dtype=records.dtype)
+        out[: pending.size] = pending
+        return out[: pending.size + records.read_into(start + pending.size, out[pending.size :])]
     rest = records[start + pending.size : stop]
     return np.concatenate([pending, rest]) if rest.size else pending
 

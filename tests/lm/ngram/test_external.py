@@ -242,7 +242,14 @@ def test_chunks_and_sorted_reader_read_a_file_once_and_split_no_group(tmp_path, 
         read_rows.append(out.size)
         return out
 
+    real_read_into = external.RecordFile.read_into
+
+    def counting_into(self, start, out):
+        read_rows.append(real_read_into(self, start, out))
+        return read_rows[-1]
+
     monkeypatch.setattr(external.RecordFile, "__getitem__", counting)
+    monkeypatch.setattr(external.RecordFile, "read_into", counting_into)
     with external.SpillDir(tmp_path) as spill:
         path = spill.new_file("t")
         spill.append(path, rec)
