@@ -286,8 +286,121 @@ static PyTypeObject WordIndexType = {
     .tp_methods = WordIndex_methods,
 };
 
+/* count_words(lines) -> {word: count}: the words of the lines (cut as str.split() cuts them, as encode_lines does)
+ * and how often each occurs: what collections.Counter counts over each line's split(), without a str object per
+ * word (a table of the words' UTF-8 bytes, as WordIndex's; a str made for each distinct word at the end). */
+typedef struct {
+    uint64_t hash;
+    uint32_t offset, length; /* the word's bytes in the arena */
+    int64_t count;           /* 0: empty */
+} Counted;
+
+static PyObject *count_words(PyObject *self, PyObject *args) {
+    PyObject *lines_obj;
+    if (!PyArg_ParseTuple(args, "O:count_words", &lines_obj)) return NULL;
+    PyObject *lines = PySequence_Fast(lines_obj, "count_words: lines must be a sequence of str");
+    if (!lines) return NULL;
+    Py_ssize_t n_lines = PySequence_Fast_GET_SIZE(lines);
+    PyObject **items = PySequence_Fast_ITEMS(lines);
+    uint64_t slots = 1024, used = 0;
+    size_t arena_bytes = 0, capacity = 4096;
+    Counted *table = PyMem_Calloc(slots, sizeof(Counted));
+    char *arena = PyMem_Malloc(capacity);
+    PyObject *out = NULL;
+    if (!table || !arena) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t li = 0; li < n_lines; li++) {
+        PyObject *line = items[li];
+        if (!PyUnicode_Check(line)) {
+            PyErr_Format(PyExc_TypeError, "count_words: line %zd is %.80s, not str", li, Py_TYPE(line)->tp_name);
+            goto done;
+        }
+        Py_ssize_t n, i = 0;
+        PyObject *owner;
+        const unsigned char *s = utf8_of(line, &n, &owner);
+        if (!s) goto done;
+        for (;;) {
+            int w;
+            while (i < n && (w = space_at(s, i, n)) != 0) i += w;
+            if (i >= n) break;
+            Py_ssize_t start = i;
+            while (i < n && space_at(s, i, n) == 0) i++;
+            Py_ssize_t len = i - start;
+            uint64_t h = hash_bytes(s + start, len), at = h & (slots - 1);
+            Counted *e;
+            for (;; at = (at + 1) & (slots - 1)) {
+                e = &table[at];
+                if (!e->count || (e->hash == h && e->length == (uint64_t)len &&
+                                  memcmp(arena + e->offset, s + start, (size_t)len) == 0))
+                    break;
+            }
+            if (e->count) {
+                e->count++;
+                continue;
+            }
+            if (arena_bytes + (size_t)len > UINT32_MAX) {
+                Py_XDECREF(owner);
+                PyErr_SetString(PyExc_ValueError, "count_words: more than 4 GiB of distinct words");
+                goto done;
+            }
+            if (arena_bytes + (size_t)len > capacity) {
+                capacity = 2 * (arena_bytes + (size_t)len);
+                char *grown = PyMem_Realloc(arena, capacity);
+                if (!grown) {
+                    Py_XDECREF(owner);
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                arena = grown;
+            }
+            memcpy(arena + arena_bytes, s + start, (size_t)len);
+            *e = (Counted){h, (uint32_t)arena_bytes, (uint32_t)len, 1};
+            arena_bytes += (size_t)len;
+            if (2 * ++used > slots) { /* at most half full: twice the slots, every word placed again */
+                Counted *grown = PyMem_Calloc(2 * slots, sizeof(Counted));
+                if (!grown) {
+                    Py_XDECREF(owner);
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                for (uint64_t j = 0; j < slots; j++) {
+                    if (!table[j].count) continue;
+                    uint64_t to = table[j].hash & (2 * slots - 1);
+                    while (grown[to].count) to = (to + 1) & (2 * slots - 1);
+                    grown[to] = table[j];
+                }
+                PyMem_Free(table);
+                table = grown;
+                slots *= 2;
+            }
+        }
+        Py_XDECREF(owner);
+    }
+    out = PyDict_New();
+    for (uint64_t j = 0; out && j < slots; j++) {
+        if (!table[j].count) continue;
+        PyObject *word = PyUnicode_DecodeUTF8(arena + table[j].offset, table[j].length, "surrogatepass");
+        PyObject *count = word ? PyLong_FromLongLong(table[j].count) : NULL;
+        if (!count || PyDict_SetItem(out, word, count) < 0) Py_CLEAR(out);
+        Py_XDECREF(word);
+        Py_XDECREF(count);
+    }
+done:
+    PyMem_Free(table);
+    PyMem_Free(arena);
+    Py_DECREF(lines);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"count_words", count_words, METH_VARARGS,
+     "count_words(lines) -> {word: count}: the lines' words, cut as str.split() cuts them, and their counts."},
+    {NULL, NULL, 0, NULL}};
+
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "The word tokenizer's compiled look-up.", -1,
-                                    NULL};
+                                    module_methods};
 
 PyMODINIT_FUNC PyInit__words(void) {
     for (int c = 0; c < 128; c++) ascii_space[c] = Py_UNICODE_ISSPACE(c) ? 1 : 0;

@@ -101,3 +101,31 @@ def test_copies_and_pickles_leave_the_index_out_and_encode_the_same():
     for other in (copy.deepcopy(tok), pickle.loads(pickle.dumps(tok))):
         assert other._compiled is None and tok._compiled is not None
         assert other.encode_lines(["a b d"]).ids.tolist() == before
+
+
+def _counted(lines: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in lines:
+        for w in line.split():
+            counts[w] = counts.get(w, 0) + 1
+    return counts
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(words, max_size=12))
+def test_training_counts_words_in_c_as_str_split_does(lines):
+    """The vocabulary's counts (word_module.count_words) against str.split() and a dict, on every space Python
+    cuts at, look-alikes it does not, non-ASCII text and lone surrogates."""
+    assert word_module.count_words(lines) == _counted(lines)
+
+
+def test_training_counts_across_batches_give_the_readable_vocabulary(monkeypatch):
+    lines = [f"a{s}b{s}{s}é{s}日本{s}a" for s in UNICODE_SPACES] + [f"a{s}b" for s in LOOKALIKES] + ["", "\ud800x x"]
+    lines = lines * 3
+    with pytest.raises(TypeError, match="line 1 is bytes, not str"):
+        word_module.count_words(["a", b"b"])
+    monkeypatch.setattr(word_module, "COUNT_LINES", 7)  # counted a batch at a time, the batches added up
+    fast = WordTokenizer.train(iter(lines), lowercase=True)
+    monkeypatch.setattr(word_module, "count_words", None)
+    slow = WordTokenizer.train(iter(lines), lowercase=True)
+    assert fast.tokens() == slow.tokens() and len(fast.tokens()) > 10
