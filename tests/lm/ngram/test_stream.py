@@ -198,3 +198,13 @@ def test_every_pass_shows_a_bar_with_its_rate_and_the_bytes_spilled(monkeypatch,
         spilled.append(mib)
     assert spilled == sorted(spilled) and 0 < spilled[-1] <= written / 2**20 + 0.5
     assert spilled[-1] >= written / 2**20 - 0.5  # the last pass writes the last bytes
+
+
+@pytest.mark.parametrize("memory", ["100K", "1G"])
+def test_without_the_compiled_sort_the_same_model(monkeypatch, memory):
+    """A build without the C extension sorts, merges, joins and counts the windows' prefixes with numpy: the same
+    model, bit for bit, spilled or in memory."""
+    monkeypatch.setattr(external, "_count", None)
+    a, b, spill = _both(_corpus(300), memory, order=4)
+    _assert_same_model(a, b)
+    spill.remove()
