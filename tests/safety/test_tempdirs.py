@@ -82,3 +82,31 @@ def test_a_symbolic_link_named_like_a_folder_is_not_followed(tmp_path):
     (tmp_path / "lmlab-scratch-link").symlink_to(victim)
     assert sweep_orphans("lmlab-scratch-", tmp_path) == []
     assert (victim / "keep").exists()
+
+
+def test_a_killed_ngram_estimation_spill_folder_is_removed_by_the_next(tmp_path):
+    """The n-gram --memory estimation's spilled runs (tens of GiB on a large corpus) in --temp-dir."""
+    from lmlab.lm.ngram.external import SPILL_PREFIX, SpillDir
+
+    code = textwrap.dedent(
+        """
+        import sys, time
+        from lmlab.lm.ngram.external import SpillDir
+        d = SpillDir(sys.argv[1])
+        (d.path / "run-1.bin").write_bytes(b"x" * 1000)
+        print(d.path, flush=True)
+        time.sleep(600)
+        """
+    )
+    p = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        left = type(tmp_path)(p.stdout.readline().strip())
+        assert left.name.startswith(SPILL_PREFIX) and (left / "run-1.bin").exists()
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+    finally:
+        p.kill()
+        p.wait(timeout=60)
+    with SpillDir(tmp_path) as spill:
+        assert not left.exists() and spill.path.is_dir()
+    assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lmlab.errors import LmlabError
+from lmlab.tempdirs import OwnedTempDir
 
 try:  # the compiled sort and join (lmlab/lm/ngram/_count.c); without it, the numpy path below, slower
     from lmlab.lm.ngram import _count
@@ -49,17 +49,24 @@ def parse_size(text: str) -> int:
     return int(value * _UNITS[unit])
 
 
+#: the spill folder's name in --temp-dir (or the temporary folder): ``lmlab-ngram-XXXX``
+SPILL_PREFIX = "lmlab-ngram-"
+
+
 class SpillDir:
-    """A private temporary folder for sorted runs, removed with everything in it on exit (error or not)."""
+    """A private temporary folder for sorted runs, removed with everything in it on exit (error or not); one left
+    by a killed estimation (kill -9, the out-of-memory killer) is removed by the next one in the same folder
+    (:class:`lmlab.tempdirs.OwnedTempDir`)."""
 
     def __init__(self, parent: str | os.PathLike | None):
         parent = Path(parent) if parent else Path(tempfile.gettempdir())
         if not parent.is_dir():
             raise LmlabError(f"--temp-dir {parent} is not a folder")
         try:
-            self.path = Path(tempfile.mkdtemp(prefix="lmlab-ngram-", dir=parent))
+            self._owned = OwnedTempDir(SPILL_PREFIX, parent)
         except OSError as e:
             raise LmlabError(f"--temp-dir {parent}: cannot create a temporary folder there ({e.strerror})") from None
+        self.path = self._owned.path
         self.parent = parent
         self.written = 0  # bytes, for the progress report
         self._names = 0
@@ -75,7 +82,7 @@ class SpillDir:
         if self._remover is not None:
             self._remover.shutdown(wait=True)
             self._remover = None
-        shutil.rmtree(self.path, ignore_errors=True)
+        self._owned.cleanup()
 
     def unlink(self, path: Path) -> None:
         """Remove a file no longer needed, in the background: on a file system that discards freed blocks (ext4
