@@ -458,8 +458,8 @@ static PyObject *slot_homes(PyObject *self, PyObject *args) {
     Py_ssize_t n, n_idx, n_home;
     Py_buffer keys, idx, home;
     if (!PyArg_ParseTuple(args, "OKKKOO", &keys_obj, &S, &lo, &hi, &idx_obj, &home_obj)) return NULL;
-    if (S == 0 || (S & (S - 1))) {
-        PyErr_SetString(PyExc_ValueError, "S must be a power of two");
+    if (S == 0) {
+        PyErr_SetString(PyExc_ValueError, "S must be at least 1");
         return NULL;
     }
     if (get_int64s(keys_obj, &keys, 0, &n) < 0) return NULL;
@@ -480,7 +480,7 @@ static PyObject *slot_homes(PyObject *self, PyObject *args) {
         int64_t *ix = (int64_t *)idx.buf, *h = (int64_t *)home.buf;
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t i = 0; i < n; i++) {
-            uint64_t s = mix(q[i]) & (S - 1);
+            uint64_t s = mix(q[i]) % S;
             if (s >= lo && s < hi) {
                 ix[m] = i;
                 h[m++] = (int64_t)s;

@@ -7,7 +7,7 @@
  * For each position i (token w) and each order k = 2..N whose context, the (k-1)-gram ending at position i-1,
  * is in the tables (its row c was found at the previous position):
  *     the k-gram's key q = c * V + w is looked up in order k's hash table (lmlab/lm/ngram/binary.py: linear
- *     probing from mix(q) mod S_k, slots of (key, row, logp, bow));
+ *     probing from mix(q) mod S_k, slots of (key, row, logp, bow), the highest order's of (key, logp));
  *     found: log10 p = its logp, the back-offs gathered so far are dropped;
  *     not found: the context's back-off weight bow_{k-1}[c] (kept from its own slot) is added.
  * So an order costs about one cache miss, as in KenLM's probing structure (Heafield 2011). The orders' look-ups
@@ -16,7 +16,7 @@
  * that about 8 x (N - 1) misses are in flight instead of one: 2x faster on a model much larger than the cache.
  *
  * A model file much larger than what a stream looks up in it can be read with pread instead of through its mapping
- * (fd >= 0): each look-up then reads its slots (32 bytes each) from the page cache, and the process maps none of the
+ * (fd >= 0): each look-up then reads its slots (16 or 32 bytes each) from the page cache, and the process maps none of the
  * file's pages (on this kernel a fault on a large page-cache folio maps the whole folio: a few thousand look-ups in
  * a 5 GB model file mapped gigabytes into the process). The numbers are the same either way.
  *
@@ -30,6 +30,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define MAX_ORDER 10
@@ -41,8 +42,10 @@ typedef struct {
     const int64_t *keys[MAX_ORDER + 1];  /* keys[k]: (n[k],) */
     const double *logp[MAX_ORDER + 1];   /* logp[k]: (n[k],) */
     const double *bow[MAX_ORDER + 1];    /* bow[k]: (n[k],) */
-    const int64_t *slots[MAX_ORDER + 1]; /* slots[k]: (S[k], 4) (key, row, logp bits, bow bits), k >= 2 */
-    uint64_t mask[MAX_ORDER + 1];        /* S[k] - 1, S[k] a power of two */
+    const int64_t *slots[MAX_ORDER + 1]; /* slots[k]: (S[k], width[k]) (key, row, logp bits, bow bits), or for
+                                            width 2 (key, logp bits), k >= 2 */
+    uint64_t size[MAX_ORDER + 1];        /* S[k] */
+    int width[MAX_ORDER + 1];            /* 4 or 2 */
     double missing_context_bow;
     int fd;                              /* -1: slots[k] read in memory; else with pread at slot_offset[k] of fd */
     int64_t slot_offset[MAX_ORDER + 1];
@@ -91,35 +94,55 @@ static inline void prepare(const Tables *t, int64_t w, const State *prev, uint64
     for (int k = 2; k <= t->order; k++) {
         int64_t c = prev->rows[k - 1];
         if (c < 0) continue;
-        home[k] = mix(key(t, c, w)) & t->mask[k];
-        if (t->fd < 0) __builtin_prefetch(&((const Slot *)t->slots[k])[home[k]]);
+        home[k] = mix(key(t, c, w)) % t->size[k];
+        if (t->fd < 0) __builtin_prefetch(t->slots[k] + home[k] * t->width[k]);
     }
 }
 
-/* Slot `at` of order k: in memory, or read with pread into *buf (NULL where the read fails: *t->read_errno set). */
-static inline const Slot *slot_at(const Tables *t, int k, uint64_t at, Slot *buf) {
-    if (t->fd < 0) return &((const Slot *)t->slots[k])[at];
-    ssize_t got = pread(t->fd, buf, sizeof(Slot), (off_t)(t->slot_offset[k] + (int64_t)(at * sizeof(Slot))));
-    if (got == (ssize_t)sizeof(Slot)) return buf;
-    *t->read_errno = got < 0 ? errno : EIO; /* a short read: the file shrank since its header was checked */
-    return NULL;
+/* Slot `at` of order k into *buf, its fields as (key, row, logp, bow) whatever its width (a slot of width 2, the
+ * highest order's, gets row 0 and bow 0: neither is looked up); read in memory, or with pread. Returns -1 where
+ * the read fails (*t->read_errno set). */
+static inline int slot_at(const Tables *t, int k, uint64_t at, Slot *buf) {
+    int64_t f[4];
+    const int64_t *p;
+    size_t bytes = 8 * (size_t)t->width[k];
+    if (t->fd < 0) {
+        p = t->slots[k] + at * t->width[k];
+    } else {
+        ssize_t got = pread(t->fd, f, bytes, (off_t)(t->slot_offset[k] + (int64_t)(at * bytes)));
+        if (got != (ssize_t)bytes) {
+            *t->read_errno = got < 0 ? errno : EIO; /* a short read: the file shrank since its header was checked */
+            return -1;
+        }
+        p = f;
+    }
+    buf->key = p[0];
+    if (t->width[k] == 4) {
+        buf->row = p[1];
+        memcpy(&buf->logp, &p[2], 8);
+        memcpy(&buf->bow, &p[3], 8);
+    } else {
+        buf->row = 0;
+        memcpy(&buf->logp, &p[1], 8);
+        buf->bow = 0.0;
+    }
+    return 0;
 }
 
-/* The slot of key q in order k from its home slot on (a copy in *buf where read with pread), NULL if absent;
- * *damaged is set if the table is (a row outside it, no empty slot) or cannot be read. */
-static inline const Slot *find_from(const Tables *t, int k, int64_t q, uint64_t at, Slot *buf, int *damaged) {
-    for (uint64_t probes = 0; probes <= t->mask[k]; probes++) {
-        const Slot *s = slot_at(t, k, at, buf);
-        if (s == NULL) break;
+/* Key q in order k from its home slot on, into *s: 1 found, 0 absent; *damaged is set if the table is (a row
+ * outside it, no empty slot) or cannot be read. */
+static inline int find_from(const Tables *t, int k, int64_t q, uint64_t at, Slot *s, int *damaged) {
+    for (uint64_t probes = 0; probes < t->size[k]; probes++) {
+        if (slot_at(t, k, at, s) < 0) break;
         if (s->key == q) {
             if (s->row < 0 || s->row >= t->n[k]) break;
-            return s;
+            return 1;
         }
-        if (s->key == -1) return NULL;
-        at = (at + 1) & t->mask[k];
+        if (s->key == -1) return 0;
+        at = at + 1 == t->size[k] ? 0 : at + 1;
     }
     *damaged = 1;
-    return NULL;
+    return 0;
 }
 
 /* Scores token w after state `prev` (its home slots prepared) into *out and sets `cur` for the next position.
@@ -136,13 +159,12 @@ static inline int score_position(const Tables *t, int64_t w, const State *prev, 
         int64_t c = prev->rows[k - 1];
         if (c < 0) continue;
         longest = k - 1;
-        Slot buf;
-        const Slot *s = find_from(t, k, (int64_t)key(t, c, w), home[k], &buf, &damaged);
-        if (s) {
-            lp = s->logp;
+        Slot s;
+        if (find_from(t, k, (int64_t)key(t, c, w), home[k], &s, &damaged)) {
+            lp = s.logp;
             bows = 0.0;
-            cur->rows[k] = s->row;
-            cur->bows[k] = s->bow;
+            cur->rows[k] = s.row;
+            cur->bows[k] = s.bow;
         } else {
             bows += prev->bows[k - 1];
         }
@@ -273,13 +295,13 @@ static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t i
 #define MAX_BUFFERS (2 + 4 * MAX_ORDER)
 
 static PyObject *log10_stream(PyObject *self, PyObject *args) {
-    PyObject *ids_obj, *out_obj, *keys_obj, *logp_obj, *bow_obj, *slots_obj, *offsets_obj = NULL;
+    PyObject *ids_obj, *out_obj, *keys_obj, *logp_obj, *bow_obj, *slots_obj, *widths_obj, *offsets_obj = NULL;
     long long vocab_size, bos, eos;
     int order, fd = -1, read_errno = 0;
     double missing_context_bow;
-    if (!PyArg_ParseTuple(args, "OOO!O!O!O!LLLid|iO!", &ids_obj, &out_obj, &PyTuple_Type, &keys_obj, &PyTuple_Type,
-                          &logp_obj, &PyTuple_Type, &bow_obj, &PyTuple_Type, &slots_obj, &vocab_size, &bos, &eos,
-                          &order, &missing_context_bow, &fd, &PyTuple_Type, &offsets_obj))
+    if (!PyArg_ParseTuple(args, "OOO!O!O!O!O!LLLid|iO!", &ids_obj, &out_obj, &PyTuple_Type, &keys_obj, &PyTuple_Type,
+                          &logp_obj, &PyTuple_Type, &bow_obj, &PyTuple_Type, &slots_obj, &PyTuple_Type, &widths_obj,
+                          &vocab_size, &bos, &eos, &order, &missing_context_bow, &fd, &PyTuple_Type, &offsets_obj))
         return NULL;
     if (fd >= 0 && (offsets_obj == NULL || PyTuple_GET_SIZE(offsets_obj) != order - 1)) {
         PyErr_SetString(PyExc_ValueError, "log10_stream: reading with pread needs the file offset of each of the "
@@ -287,8 +309,10 @@ static PyObject *log10_stream(PyObject *self, PyObject *args) {
         return NULL;
     }
     if (order < 1 || order > MAX_ORDER || PyTuple_GET_SIZE(keys_obj) != order || PyTuple_GET_SIZE(logp_obj) != order ||
-        PyTuple_GET_SIZE(bow_obj) != order || PyTuple_GET_SIZE(slots_obj) != order - 1) {
-        PyErr_SetString(PyExc_ValueError, "log10_stream: keys, logp, bow need `order` arrays, slots `order - 1`");
+        PyTuple_GET_SIZE(bow_obj) != order || PyTuple_GET_SIZE(slots_obj) != order - 1 ||
+        PyTuple_GET_SIZE(widths_obj) != order - 1) {
+        PyErr_SetString(PyExc_ValueError, "log10_stream: keys, logp, bow need `order` arrays, slots and widths "
+                                          "`order - 1`");
         return NULL;
     }
     Py_buffer views[MAX_BUFFERS];
@@ -328,13 +352,18 @@ static PyObject *log10_stream(PyObject *self, PyObject *args) {
         t.bow[k] = v->buf;
         if (v->len / 8 != t.n[k]) goto sizes;
         if (k >= 2) {
+            long width = PyLong_AsLong(PyTuple_GET_ITEM(widths_obj, k - 2));
+            if (width != 2 && width != 4) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "log10_stream: a slot holds 2 or 4 fields");
+                goto fail;
+            }
+            t.width[k] = (int)width;
             v = &views[got];
-            if (get_buffer(PyTuple_GET_ITEM(slots_obj, k - 2), v, 0, sizeof(Slot), "slots") < 0) goto fail;
+            if (get_buffer(PyTuple_GET_ITEM(slots_obj, k - 2), v, 0, 8 * width, "slots") < 0) goto fail;
             got++;
             t.slots[k] = v->buf;
-            uint64_t size = (uint64_t)(v->len / sizeof(Slot));
-            if (size < 2 || (size & (size - 1)) != 0) goto sizes; /* a power of two */
-            t.mask[k] = size - 1;
+            t.size[k] = (uint64_t)(v->len / (8 * width));
+            if (t.size[k] < 1) goto sizes;
             if (fd >= 0) {
                 t.slot_offset[k] = PyLong_AsLongLong(PyTuple_GET_ITEM(offsets_obj, k - 2));
                 if (t.slot_offset[k] < 0) {
@@ -424,9 +453,10 @@ static PyObject *ln_total(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"log10_stream", log10_stream, METH_VARARGS,
-     "log10_stream(ids, out, keys, logp, bow, slots, vocab_size, bos, eos, order, missing_context_bow[, fd, "
-     "offsets]): writes log10 p of every id into out; with fd, the hash tables' slots are read from that file with "
-     "pread at offsets (one a table), not from slots. See lmlab/lm/ngram/fast.py."},
+     "log10_stream(ids, out, keys, logp, bow, slots, widths, vocab_size, bos, eos, order, missing_context_bow[, fd, "
+     "offsets]): writes log10 p of every id into out (widths: the 8-byte fields of each table's slots, 4 or 2); "
+     "with fd, the hash tables' slots are read from that file with pread at offsets (one a table), not from slots. "
+     "See lmlab/lm/ngram/fast.py."},
     {"ln_total", ln_total, METH_VARARGS,
      "ln_total(values, scale) -> (total, non_finite, first_non_finite): the sum of scale * values as np.sum adds "
      "a float64 array up, the count of scaled values that are not finite and the first one's index (-1: none)."},

@@ -3,11 +3,11 @@
 Loading maps the file and checks only its header (O(orders), whatever the model's size), so ``lmlab eval`` starts
 scoring at once and a model larger than memory still scores: the pages the look-ups touch are read on demand.
 
-Layout, version 1, little-endian::
+Layout, version 2, little-endian::
 
     offset  size  field
     0       8     magic b"LMLABNGR"
-    8       4     version (uint32) = 1
+    8       4     version (uint32) = 2
     12      4     order N (uint32), 1..10
     16      8     vocabulary size V (uint64) = n_1
     24      8     missing_context_bow (float64): log10 weight of a context never seen (stupid backoff, else 0)
@@ -20,15 +20,21 @@ Layout, version 1, little-endian::
       for k = 1..N:  keys_k  (int64, n_k)      sorted keys, index(w_1..w_{k-1}) * V + w_k (order 1: 0..V-1)
                      logp_k  (float64, n_k)    log10 p of each n-gram
                      bow_k   (float64, n_k)    log10 back-off weight of each n-gram as a context
-      for k = 2..N:  slots_k (4 S_k x 8 bytes) a hash table of the n-grams: S_k = slot_count(n_k) slots of
-                                               (key int64, row int64, logp float64, bow float64), key -1 where
-                                               empty; key q sits at the first slot from mix(q) mod S_k on
-                                               (linear probing, see :func:`hash_slots`)
+      for k = 2..N:  slots_k (W_k S_k x 8)     a hash table of the n-grams: S_k = n_k + n_k // 2 + 1 slots (at most
+                                               2/3 full) of W_k = 4 fields (key int64, row int64, logp float64,
+                                               bow float64) for k < N, and of W_N = 2 (key, logp) for the highest
+                                               order, whose n-grams are never a context; key -1 where empty; key q
+                                               sits at the first slot from mix(q) mod S_k on (linear probing, see
+                                               :func:`hash_slots`)
     the file ends at the end of the last array, rounded up to a multiple of 64 bytes.
+
+Version 1 (still read): S_k the power of two at least 1.5 n_k + 1 (tables 1/3 to 2/3 full) and W_k = 4 for every
+order; the PTB 5-gram's file is 229 MiB in version 1, 142 MiB in version 2 (its hash tables 176 MiB, 89 MiB).
+Version 2 stores the same numbers, bit for bit; the scorer's page faults and cache misses follow the tables' size.
 
 The sorted arrays serve the numpy path and walks over a context's continuations; the hash tables serve the
 compiled scorer, which finds an n-gram with its probability and back-off in about one cache miss instead of a
-binary search and two more reads (KenLM's "probing" structure, Heafield 2011). They double the file's size.
+binary search and two more reads (KenLM's "probing" structure, Heafield 2011).
 
 The header is checked on load (magic, version, checksum, order, sizes, and the file's length against the sizes),
 so a truncated or foreign file is refused in one line before anything is mapped. The tables themselves are not
@@ -61,6 +67,7 @@ from lmlab.lm.ngram.modelfile import (  # the reading side, without NumPy (lmlab
     layout,
     read_header,
     slot_count,
+    slot_width,
 )
 
 assert MAX_ORDER == counts.MAX_ORDER
@@ -76,6 +83,7 @@ class BinaryTables:
     bow: list[np.ndarray]
     slots: list[np.ndarray] | None  # slots[k-2]: the hash table of order k, k = 2..N (None: made as written)
     missing_context_bow: float = 0.0
+    version: int = VERSION  # of the file the tables are mapped from (the slots' layout); files are written in VERSION
 
 
 #: splitmix64's finaliser constants (Steele et al. 2014): every bit of the key moves every bit of the hash
@@ -97,9 +105,12 @@ def mix(q: np.ndarray) -> np.ndarray:
     return z
 
 
-def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarray:
-    """The hash table of one order's sorted tables, as ``(slot_count(n), 4)`` int64: (key, row, logp, bow) with
-    the two float64 values stored bit for bit; key -1 marks an empty slot.
+def hash_slots(
+    keys: np.ndarray, logp: np.ndarray, bow: np.ndarray, width: int = 4, version: int = VERSION
+) -> np.ndarray:
+    """The hash table of one order's sorted tables, as ``(slot_count(n), width)`` int64: (key, row, logp, bow), or
+    for ``width`` 2 (the highest order's) (key, logp), the float64 values stored bit for bit; key -1 marks an empty
+    slot. ``version`` 1 gives a version-1 file's table (power-of-two size, ``width`` 4).
 
     Linear probing, as if the n-grams were inserted one by one in order of home slot ``mix(key) mod S`` (ties: lower
     row first), each at the first free slot from its home on, past the end back to slot 0. In that order the slot
@@ -108,13 +119,15 @@ def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarra
 
     >>> hash_slots(np.array([3, 7]), np.array([-0.5, -1.0]), np.zeros(2))[:, :2].tolist()
     [[3, 0], [7, 1], [-1, -1], [-1, -1]]
+    >>> hash_slots(np.array([3, 7]), np.array([-0.5, -1.0]), np.zeros(2), width=2)[:2].view(np.float64)[:, 1].tolist()
+    [-0.5, -1.0]
     """
     n = keys.size
-    size = slot_count(n)
+    size = slot_count(n, version)
     slots = np.full((size, 4), -1, dtype=np.int64)
     if n == 0:
-        return slots
-    home = (mix(keys) & np.uint64(size - 1)).astype(np.int64)
+        return slots[:, :width].copy()
+    home = (mix(keys) % np.uint64(size)).astype(np.int64)
     rows = np.argsort(home, kind="stable")  # by home slot, then row
     i = np.arange(n, dtype=np.int64)
     at = i + np.maximum.accumulate(home[rows] - i)
@@ -127,7 +140,12 @@ def hash_slots(keys: np.ndarray, logp: np.ndarray, bow: np.ndarray) -> np.ndarra
     slots[at, 1] = rows
     slots[at, 2] = np.ascontiguousarray(logp, np.float64)[rows].view(np.int64)
     slots[at, 3] = np.ascontiguousarray(bow, np.float64)[rows].view(np.int64)
-    return slots
+    return _narrow(slots, width)
+
+
+def _narrow(slots: np.ndarray, width: int) -> np.ndarray:
+    """(key, row, logp, bow) slots as a table of ``width`` fields: all four, or (key, logp)."""
+    return slots if width == 4 else np.ascontiguousarray(slots[:, [0, 2]])
 
 
 #: Bytes the hash table writer holds per n-gram of a region, with the region's slots (1.5 to 3 a key, 32 bytes each)
@@ -163,11 +181,18 @@ def _maps_a_whole_file(array: np.ndarray) -> bool:
 
 
 def write_hash_slots(
-    f, keys: np.ndarray, logp: np.ndarray, bow: np.ndarray, *, memory: int | None = None, block: int | None = None
+    f,
+    keys: np.ndarray,
+    logp: np.ndarray,
+    bow: np.ndarray,
+    width: int = 4,
+    *,
+    memory: int | None = None,
+    block: int | None = None,
 ) -> None:
-    """Write ``hash_slots(keys, logp, bow)`` to the file ``f`` at its position: the same bytes, a region of slots at
-    a time, within about a sixth of ``memory`` bytes (default 2 GiB) whatever the number of n-grams (``block``:
-    slots a region, for tests).
+    """Write ``hash_slots(keys, logp, bow, width)`` to the file ``f`` at its position: the same bytes, a region of
+    slots at a time, within about a sixth of ``memory`` bytes (default 2 GiB) whatever the number of n-grams
+    (``block``: slots a region, for tests).
 
     Slots are assigned in order of home slot, each at ``max(home, previous slot + 1)``, so a region of slots
     [lo, hi) needs only the n-grams whose home lies in it and those the region before pushed past its end: each
@@ -180,7 +205,7 @@ def write_hash_slots(
     n = keys.size
     size = slot_count(n)
     if _count is None or n == 0:  # the whole table in memory
-        f.write(memoryview(hash_slots(keys, logp, bow)).cast("B"))
+        f.write(memoryview(hash_slots(keys, logp, bow, width)).cast("B"))
         return
     if block is None:  # a sixth of the budget: the run's peak stays that of its estimation
         regions = -(-n * HASH_WRITE_BYTES_PER_NGRAM // max((memory or 2**31) // 6, 2**24))
@@ -214,15 +239,15 @@ def write_hash_slots(
         if n_free < WRAP_ROOM:
             free.append(np.flatnonzero(out[:, 0] == -1)[: WRAP_ROOM - n_free] + lo)
             n_free += free[-1].size
-        f.write(memoryview(out).cast("B"))
+        f.write(memoryview(_narrow(out, width)).cast("B"))
         del out
     if carry[0].size:  # pushed past the end: the first free slots from 0, in the same order
         end = f.tell()
         where = np.concatenate(free)
         assert carry[0].size <= where.size, "a run of full slots longer than WRAP_ROOM at the end of a hash table"
         for slot, key, row, lp, bw in zip(where[: carry[0].size].tolist(), *(c.tolist() for c in carry[1:])):
-            f.seek(base + 32 * slot)
-            f.write(np.array([key, row, lp, bw], dtype=np.int64).tobytes())
+            f.seek(base + 8 * width * slot)
+            f.write(np.array([key, row, lp, bw] if width == 4 else [key, lp], dtype=np.int64).tobytes())
         f.seek(end)
 
 
@@ -248,8 +273,10 @@ def write_binary(tables: BinaryTables, path: str | Path, *, memory: int | None =
             f.write(b"\0" * (offset - written))
             kind, k = name.split(".")
             k = int(k)
-            if kind == "slots" and tables.slots is None:
-                write_hash_slots(f, tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1], memory=memory)
+            # slots of a version-1 file mapped are laid out otherwise (unless a table has the same size: then the same)
+            if kind == "slots" and (tables.slots is None or tables.slots[k - 2].size != count):
+                width = slot_width(k, order)
+                write_hash_slots(f, tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1], width, memory=memory)
             else:
                 data = tables.slots[k - 2].reshape(-1) if kind == "slots" else getattr(tables, kind)[k - 1]
                 assert data.size == count, name
@@ -274,8 +301,9 @@ def map_binary(path: str | Path) -> BinaryTables:
         [view[f"keys.{k}"] for k in range(1, order + 1)],
         [view[f"logp.{k}"] for k in range(1, order + 1)],
         [view[f"bow.{k}"] for k in range(1, order + 1)],
-        [view[f"slots.{k}"].reshape(-1, 4) for k in range(2, order + 1)],
+        [view[f"slots.{k}"].reshape(-1, slot_width(k, order, mapped.version)) for k in range(2, order + 1)],
         mapped.missing_context_bow,
+        mapped.version,
     )
 
 
@@ -289,6 +317,7 @@ __all__ = [
     "mix",
     "read_header",
     "slot_count",
+    "slot_width",
     "write_binary",
     "write_hash_slots",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lmlab.errors import LmlabError
-from lmlab.lm.ngram.modelfile import effective_order, layout
+from lmlab.lm.ngram.modelfile import effective_order, layout, slot_width
 from lmlab.runfiles import open_regular
 
 if TYPE_CHECKING:
@@ -59,12 +59,12 @@ def reads_by_pread(slot_bytes: int, lookups: int) -> bool:
     return lookups < slot_bytes // PAGE_BYTES
 
 
-def _pread_offsets(path, sizes: list[int], orders: int):
+def _pread_offsets(path, sizes: list[int], orders: int, version: int):
     """The model file at ``path`` opened for pread, and the offsets of its hash tables of orders 2..``orders``;
     its length checked again against the header's sizes (the file may have been replaced since it was mapped)."""
     import os
 
-    arrays, length = layout(sizes)
+    arrays, length = layout(sizes, version)
     offsets = {name: offset for name, offset, _, _ in arrays}
     f = open_regular(path)
     if os.fstat(f.fileno()).st_size != length:
@@ -93,9 +93,10 @@ def log10_stream(model, ids: np.ndarray) -> np.ndarray:
         return tuple(np.ascontiguousarray(a, dtype=dtype) for a in tables)
 
     slots = arrays(model.hash_tables()[: n - 1], np.int64)
-    source = getattr(model, "source", None)  # the model file its tables are mapped from
-    pread = source is not None and reads_by_pread(sum(s.nbytes for s in slots), ids.size * (n - 1))
-    f, offsets = _pread_offsets(source, [int(k.size) for k in model.keys], n) if pread else (None, ())
+    # a model mapped from a model file has its version (one read from an ARPA file has a source, but no tables in it)
+    version = getattr(model, "source_version", None)
+    pread = version is not None and reads_by_pread(sum(s.nbytes for s in slots), ids.size * (n - 1))
+    f, offsets = _pread_offsets(model.source, [int(k.size) for k in model.keys], n, version) if pread else (None, ())
     try:
         _score.log10_stream(
             ids,
@@ -104,6 +105,7 @@ def log10_stream(model, ids: np.ndarray) -> np.ndarray:
             arrays(model.logp[:n], np.float64),
             arrays(model.bow[:n], np.float64),
             slots,
+            tuple(s.shape[1] for s in slots),
             V,
             model.tokenizer.bos_id,
             model.tokenizer.eos_id,
@@ -129,7 +131,7 @@ def log10_stream_file(mapped: ModelFile, ids, bos_id: int, eos_id: int) -> bytea
     out = bytearray(2 * memoryview(ids).nbytes)  # 8 bytes of float64 per 4-byte id
     slot_bytes = sum(8 * mapped.arrays[f"slots.{k}"][1] for k in orders[1:])
     pread = reads_by_pread(slot_bytes, len(out) // 8 * (n - 1))
-    f, offsets = _pread_offsets(mapped.path, mapped.sizes, n) if pread else (None, ())
+    f, offsets = _pread_offsets(mapped.path, mapped.sizes, n, mapped.version) if pread else (None, ())
     try:
         _score.log10_stream(
             ids,
@@ -138,6 +140,7 @@ def log10_stream_file(mapped: ModelFile, ids, bos_id: int, eos_id: int) -> bytea
             tuple(mapped.view(f"logp.{k}") for k in orders),
             tuple(mapped.view(f"bow.{k}") for k in orders),
             tuple(mapped.view(f"slots.{k}") for k in orders[1:]),
+            tuple(slot_width(k, mapped.order, mapped.version) for k in orders[1:]),
             mapped.vocab_size,
             bos_id,
             eos_id,

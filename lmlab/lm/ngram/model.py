@@ -24,7 +24,15 @@ from lmlab.errors import LmlabError
 from lmlab.lm import LanguageModel
 from lmlab.lm.ngram import fast
 from lmlab.lm.ngram import smoothing as sm
-from lmlab.lm.ngram.binary import READ_ROWS, BinaryTables, hash_slots, map_binary, read_rows, write_binary
+from lmlab.lm.ngram.binary import (
+    READ_ROWS,
+    BinaryTables,
+    hash_slots,
+    map_binary,
+    read_rows,
+    slot_width,
+    write_binary,
+)
 from lmlab.lm.ngram.counts import MAX_ORDER, check_order, count_ngrams, pad_stream
 from lmlab.lm.ngram.external import parse_size
 from lmlab.lm.ngram.modelfile import WEIGHTS_FILE, check_bos_unigram, check_model_file, lower_order_note
@@ -223,7 +231,11 @@ class NgramLM(LanguageModel):
         """The hash table of each order k = 2..N (:func:`lmlab.lm.ngram.binary.hash_slots`), which the compiled
         scorer looks n-grams up in; a model file stores them, a model in memory builds them once."""
         if self._slots is None:
-            self._slots = [hash_slots(*tables) for tables in zip(self.keys[1:], self.logp[1:], self.bow[1:])]
+            N = len(self.keys)
+            self._slots = [
+                hash_slots(self.keys[k - 1], self.logp[k - 1], self.bow[k - 1], slot_width(k, N))
+                for k in range(2, N + 1)
+            ]
         return self._slots
 
     def log10_stream(self, ids: np.ndarray) -> np.ndarray:
@@ -409,6 +421,7 @@ class NgramLM(LanguageModel):
             **extra,
         )
         model.source = str(path)
+        model.source_version = tables.version  # the layout of its hash tables, for reading them with pread
         return model
 
 

@@ -1,8 +1,9 @@
 """Reading an n-gram model file without NumPy: its header checked, its layout, the file mapped read-only.
 
-The format (version 1) is documented in :mod:`lmlab.lm.ngram.binary`, which writes it and turns a mapping into
-NumPy views for the model in Python; ``lmlab eval`` on a run with a model file reads it through this module alone
-and hands the mapped arrays (as memoryviews) to the compiled scorer, so that it starts without importing NumPy.
+The format (version 2; version 1 files are read too) is documented in :mod:`lmlab.lm.ngram.binary`, which writes
+it and turns a mapping into NumPy views for the model in Python; ``lmlab eval`` on a run with a model file reads it
+through this module alone and hands the mapped arrays (as memoryviews) to the compiled scorer, so that it starts
+without importing NumPy.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from lmlab.runfiles import open_regular
 #: A run's model file (runs written before model files hold ``model.safetensors``, read by the model class)
 WEIGHTS_FILE = "model.ngram"
 MAGIC = b"LMLABNGR"
-VERSION = 1
-#: the orders a version-1 header has room for (n_1 .. n_10)
+#: the version written; every version in READ_VERSIONS is read (version 1: power-of-two hash tables 1/3 to 2/3 full,
+#: every slot 32 bytes; version 2: tables 2/3 full, the highest order's slots 16 bytes)
+VERSION = 2
+READ_VERSIONS = (1, 2)
+#: the orders a header has room for (n_1 .. n_10)
 MAX_ORDER = 10
 HEADER = struct.Struct(f"<8sIIQd{MAX_ORDER}QII8x")
 HEADER_BYTES = 128
@@ -30,26 +34,41 @@ ALIGN = 64
 assert HEADER.size == HEADER_BYTES
 
 
-def slot_count(n: int) -> int:
-    """Slots of the hash table of n keys: a power of two at least 1.5 n, so at most 2/3 are full.
+def slot_count(n: int, version: int = VERSION) -> int:
+    """Slots of the hash table of n keys: version 2, ``n + n // 2 + 1`` (at most 2/3 full, at least one empty);
+    version 1, a power of two at least 1.5 n + 1 (1/3 to 2/3 full).
 
-    >>> slot_count(0), slot_count(2), slot_count(1000)
-    (2, 4, 2048)
+    >>> slot_count(0), slot_count(2), slot_count(1000), slot_count(1000, version=1)
+    (1, 4, 1501, 2048)
     """
-    return 1 << max(1, math.ceil(math.log2(1.5 * n + 1)))
+    if version == 1:
+        return 1 << max(1, math.ceil(math.log2(1.5 * n + 1)))
+    return n + n // 2 + 1
+
+
+def slot_width(k: int, order: int, version: int = VERSION) -> int:
+    """8-byte fields a slot of order k's hash table holds: (key, row, logp, bow), or, in version 2 for the highest
+    order, (key, logp): its n-grams are never a context, so neither their row nor their back-off is looked up.
+
+    >>> slot_width(2, 3), slot_width(3, 3), slot_width(3, 3, version=1)
+    (4, 2, 4)
+    """
+    return 2 if version >= 2 and k == order else 4
 
 
 def _align(offset: int) -> int:
     return -(-offset // ALIGN) * ALIGN
 
 
-def layout(sizes: list[int]) -> tuple[list[tuple[str, int, int, str]], int]:
+def layout(sizes: list[int], version: int = VERSION) -> tuple[list[tuple[str, int, int, str]], int]:
     """(name, offset, count, dtype) of every array, and the file's length, from the n-gram counts.
 
     >>> arrays, length = layout([5, 3])
     >>> [f"{name}@{offset}" for name, offset, _, _ in arrays]
     ['keys.1@128', 'logp.1@192', 'bow.1@256', 'keys.2@320', 'logp.2@384', 'bow.2@448', 'slots.2@512']
-    >>> length  # slots.2: slot_count(3) = 8 slots of 32 bytes
+    >>> length  # slots.2: slot_count(3) = 5 slots of 16 bytes (the highest order's), 80 bytes padded to 128
+    640
+    >>> layout([5, 3], version=1)[1]  # slots.2: 8 slots of 32 bytes
     768
     """
     arrays = []
@@ -61,20 +80,20 @@ def layout(sizes: list[int]) -> tuple[list[tuple[str, int, int, str]], int]:
             offset += 8 * n
     for k in range(2, len(sizes) + 1):
         offset = _align(offset)
-        count = 4 * slot_count(sizes[k - 1])
+        count = slot_width(k, len(sizes), version) * slot_count(sizes[k - 1], version)
         arrays.append((f"slots.{k}", offset, count, "<i8"))
         offset += 8 * count
     return arrays, _align(offset)
 
 
-def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, list[int], float]:
-    """Check a model file's header against its length; returns order, vocabulary size, sizes, missing-context
-    weight. Every refusal is one LmlabError naming the file.
+def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, int, list[int], float]:
+    """Check a model file's header against its length; returns version, order, vocabulary size, sizes,
+    missing-context weight. Every refusal is one LmlabError naming the file.
 
     >>> read_header(Path("m.ngram"), b"LMLABNGR" + bytes(120), 128)
     Traceback (most recent call last):
     ...
-    lmlab.errors.LmlabError: m.ngram: n-gram model file version 0; this lmlab reads version 1
+    lmlab.errors.LmlabError: m.ngram: n-gram model file version 0; this lmlab reads versions 1 and 2
     """
     if len(data) < HEADER_BYTES:
         raise LmlabError(f"{path}: {file_size} bytes is shorter than an n-gram model file's {HEADER_BYTES}-byte header")
@@ -82,8 +101,10 @@ def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, list
     sizes, crc = list(rest[:MAX_ORDER]), rest[MAX_ORDER + 1]
     if magic != MAGIC:
         raise LmlabError(f"{path}: not an lmlab n-gram model file (no {MAGIC.decode()} header)")
-    if version != VERSION:
-        raise LmlabError(f"{path}: n-gram model file version {version}; this lmlab reads version {VERSION}")
+    if version not in READ_VERSIONS:
+        versions = " and ".join(map(str, READ_VERSIONS))
+        hint = "; a newer lmlab wrote it" if version > VERSION else ""
+        raise LmlabError(f"{path}: n-gram model file version {version}; this lmlab reads versions {versions}{hint}")
     if zlib.crc32(data[:116]) != crc:
         raise LmlabError(f"{path}: header checksum does not match (the file is damaged)")
     if not 1 <= order <= MAX_ORDER or sizes[0] != vocab_size or any(sizes[order:]):
@@ -95,11 +116,11 @@ def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, list
         raise LmlabError(
             f"{path}: {file_size:,} bytes, too short for the {max(sizes):,} n-grams its header declares (truncated)"
         )
-    _, length = layout(sizes)
+    _, length = layout(sizes, version)
     if length != file_size:
         what = "truncated" if file_size < length else "longer than its tables"
         raise LmlabError(f"{path}: {file_size:,} bytes, but its header declares {length:,} ({what})")
-    return order, vocab_size, sizes, mcb
+    return version, order, vocab_size, sizes, mcb
 
 
 def effective_order(sizes: list[int]) -> int:
@@ -137,9 +158,11 @@ class ModelFile:
         with open_regular(self.path, missing=f"{self.path} not found") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(HEADER_BYTES)
-            self.order, self.vocab_size, self.sizes, self.missing_context_bow = read_header(self.path, head, size)
+            self.version, self.order, self.vocab_size, self.sizes, self.missing_context_bow = read_header(
+                self.path, head, size
+            )
             self.mapping = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-        arrays, _ = layout(self.sizes)
+        arrays, _ = layout(self.sizes, self.version)
         self.arrays = {name: (offset, count, dtype) for name, offset, count, dtype in arrays}
 
     def view(self, name: str) -> memoryview:
@@ -170,6 +193,7 @@ __all__ = [
     "HEADER_BYTES",
     "MAGIC",
     "MAX_ORDER",
+    "READ_VERSIONS",
     "VERSION",
     "WEIGHTS_FILE",
     "ModelFile",
@@ -180,4 +204,5 @@ __all__ = [
     "lower_order_note",
     "read_header",
     "slot_count",
+    "slot_width",
 ]

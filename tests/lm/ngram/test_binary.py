@@ -25,9 +25,11 @@ from lmlab.lm.ngram.binary import (
     map_binary,
     mix,
     slot_count,
+    slot_width,
     write_hash_slots,
 )
 from lmlab.lm.ngram.model import WEIGHTS_FILE, NgramLM
+from lmlab.lm.ngram.modelfile import ModelFile
 from lmlab.lm.run import load_model, save_run
 from lmlab.runconfig import RunInfo
 
@@ -160,7 +162,7 @@ def _keys_crowding_the_last_slot(n: int) -> np.ndarray:
     """n keys of which a third have the last slot as home, so that probing runs past the end."""
     size = slot_count(n)
     candidates = np.arange(200 * n)
-    last = candidates[(mix(candidates) & np.uint64(size - 1)) == size - 1][: n // 3]
+    last = candidates[(mix(candidates) % np.uint64(size)) == size - 1][: n // 3]
     return np.unique(np.concatenate([last, np.random.default_rng(1).integers(10**6, 10**9, n - last.size)]))
 
 
@@ -179,19 +181,37 @@ def test_hash_table_holds_every_ngram_once(crowded):
     np.testing.assert_array_equal(bow[rows], slots[full, 3].view(np.float64))
     # linear probing's invariant: every slot from a key's home slot to its own is full
     size = slots.shape[0]
-    home = (mix(slots[full, 0]) & np.uint64(size - 1)).astype(np.int64)
+    home = (mix(slots[full, 0]) % np.uint64(size)).astype(np.int64)
     where = np.flatnonzero(full)
     wrapped = 0
     for h, w in zip(home.tolist(), where.tolist()):
         span = np.arange(h, w + (size if w < h else 0) + 1) % size
         assert full[span].all()
         wrapped += w < h
-    assert (wrapped > 0) == crowded
+    assert wrapped > 0 or not crowded  # at 2/3 full a random table may wrap too
 
 
+def test_highest_order_table_is_the_key_and_logp_of_the_full_one():
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 10**9, size=3000))
+    logp, bow = -rng.random(keys.size), -rng.random(keys.size)
+    full, narrow = hash_slots(keys, logp, bow), hash_slots(keys, logp, bow, width=2)
+    assert narrow.shape == (slot_count(keys.size), 2) and narrow.nbytes == full.nbytes // 2
+    np.testing.assert_array_equal(narrow, full[:, [0, 2]])
+    assert keys.size / slot_count(keys.size) > 0.66  # version 2: 2/3 full whatever n (version 1: 1/3 to 2/3)
+
+
+def test_version_1_tables_are_power_of_two_sized_and_four_wide():
+    keys = np.arange(0, 3000, 3)
+    old = hash_slots(keys, -np.ones(keys.size), np.zeros(keys.size), version=1)
+    assert old.shape == (slot_count(keys.size, version=1), 4) == (2048, 4)
+    assert [slot_width(k, 3, version=1) for k in (2, 3)] == [4, 4] and [slot_width(k, 3) for k in (2, 3)] == [4, 2]
+
+
+@pytest.mark.parametrize("width", [4, 2])
 @pytest.mark.parametrize("crowded", [False, True])
 @pytest.mark.parametrize("block", [1, 7, 64, 1000, None])
-def test_hash_table_written_in_regions_is_the_same_bytes(crowded, block):
+def test_hash_table_written_in_regions_is_the_same_bytes(crowded, block, width):
     """A region of slots at a time (``block`` slots), n-grams carried from region to region and, crowded, past the
     table's end to the first free slots from 0: the bytes of the whole table made at once."""
     import io
@@ -201,8 +221,8 @@ def test_hash_table_written_in_regions_is_the_same_bytes(crowded, block):
     logp, bow = -rng.random(keys.size), -rng.random(keys.size)
     f = io.BytesIO()
     f.write(b"header")  # the table starts where the file is
-    write_hash_slots(f, keys, logp, bow, block=block)
-    assert f.getvalue() == b"header" + hash_slots(keys, logp, bow).tobytes()
+    write_hash_slots(f, keys, logp, bow, width, block=block)
+    assert f.getvalue() == b"header" + hash_slots(keys, logp, bow, width).tobytes()
 
 
 def test_hash_table_of_memory_mapped_tables_within_a_small_memory_is_the_same_bytes(tmp_path):
@@ -266,6 +286,52 @@ def test_stupid_backoff_weight_travels_in_the_file(tmp_path):
     np.testing.assert_array_equal(loaded.log10_stream(ids), model.log10_stream_numpy(ids))
 
 
+def _as_version_1(path: Path) -> None:
+    """Rewrite a model file as version 1 wrote it: the header's version 1 (checksum made anew), the sorted arrays as
+    they are, every hash table a power of two of 4-field slots (lmlab before version 2 wrote such files)."""
+    data = path.read_bytes()
+    magic, _, order, vocab_size, mcb, *rest = HEADER.unpack(data[:HEADER_BYTES])
+    sizes = list(rest[:10])
+    body = HEADER.pack(magic, 1, order, vocab_size, mcb, *sizes, 0, 0)
+    out = bytearray(HEADER.pack(magic, 1, order, vocab_size, mcb, *sizes, 0, zlib.crc32(body[:116])))
+    new, _ = layout(sizes[:order])
+    old, length = layout(sizes[:order], version=1)
+    arrays = {name: np.frombuffer(data, dtype=dtype, count=count, offset=offset) for name, offset, count, dtype in new}
+    for name, offset, count, _ in old:
+        kind, k = name.split(".")
+        if kind == "slots":
+            k = int(k)
+            table = hash_slots(*(arrays[f"{part}.{k}"] for part in ("keys", "logp", "bow")), version=1).reshape(-1)
+        else:
+            table = arrays[name]
+        assert table.size == count
+        out += bytes(offset - len(out)) + table.tobytes()
+    path.write_bytes(bytes(out + bytes(length - len(out))))
+
+
+@needs_fast
+@pytest.mark.parametrize("pread", [False, True])
+def test_a_version_1_file_still_loads_scores_the_same_and_is_saved_as_version_2(tmp_path, monkeypatch, pread):
+    model = fit(LINES * 3, order=4)
+    run = _saved(model, tmp_path)
+    path = run / WEIGHTS_FILE
+    v2 = path.read_bytes()
+    _as_version_1(path)
+    assert len(path.read_bytes()) > len(v2) and HEADER.unpack(path.read_bytes()[:HEADER_BYTES])[1] == 1
+    monkeypatch.setattr(fast, "reads_by_pread", lambda *_: pread)
+    loaded, _ = load_model(run)
+    ids = _ids(model)
+    np.testing.assert_array_equal(loaded.log10_stream(ids), model.log10_stream_numpy(ids))
+    mapped = ModelFile(path)
+    out = fast.log10_stream_file(
+        mapped, np.ascontiguousarray(ids, np.int32), model.tokenizer.bos_id, model.tokenizer.eos_id
+    )
+    np.testing.assert_array_equal(np.frombuffer(out, np.float64), model.log10_stream_numpy(ids))
+    again = tmp_path / "again"
+    save_run(loaded, again, RunInfo(data={}, command="test", stats={}))
+    assert (again / WEIGHTS_FILE).read_bytes() == v2  # the tables laid out anew, as version 2
+
+
 @pytest.fixture
 def run(tmp_path):
     return _saved(fit(LINES * 3, order=3), tmp_path)
@@ -285,7 +351,10 @@ def _damage(run: Path, edit) -> Path:
         (lambda d: d[:100], "shorter than an n-gram model file's 128-byte header"),
         (lambda d: d + bytes(64), "(longer than its tables)"),
         (lambda d: b"NOTMODEL" + d[8:], "not an lmlab n-gram model file"),
-        (lambda d: d[:8] + struct.pack("<I", 7) + d[12:], "version 7; this lmlab reads version 1"),
+        (
+            lambda d: d[:8] + struct.pack("<I", 7) + d[12:],
+            "version 7; this lmlab reads versions 1 and 2; a newer lmlab wrote it",
+        ),
         (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "header checksum does not match"),
     ],
 )
@@ -341,8 +410,9 @@ def test_truncated_at_every_section_boundary_is_refused(run):
         ({"order": 11}, "impossible order 11"),
         ({"vocab_size": 3}, "impossible order 3 or sizes"),  # the vocabulary is not the unigram count
         ({"mcb": float("nan")}, "missing-context weight nan that is not finite"),
-        ({"version": 2}, "version 2; this lmlab reads version 1"),
-        ({"version": 0}, "version 0; this lmlab reads version 1"),
+        ({"version": 3}, "version 3; this lmlab reads versions 1 and 2; a newer lmlab wrote it"),
+        ({"version": 0}, "version 0; this lmlab reads versions 1 and 2"),
+        ({"version": 1}, r"but its header declares .* \(truncated\)"),  # version 1's tables are larger
         ({"magic": b"LMLABNGX"}, "not an lmlab n-gram model file"),
         ({"magic": b"\x00" * 8}, "not an lmlab n-gram model file"),
     ],
