@@ -38,6 +38,9 @@ class Task:
       config.json as ``lmlab eval`` read it, None for a file): ``lmlab eval`` of the runs it can evaluate without
       importing the modules ``cli`` imports (a language model's n-gram model file: no NumPy), called before
       ``cli``'s evaluate, which runs where it returns None ("": the task has none)
+    - ``lean_export``: ``"module:function"``, export(args, run_cfg) -> exit status, or None: ``lmlab export`` of the
+      runs it can write without importing the modules the task's ``export`` verb imports (a language model's n-gram
+      model file as ARPA: no NumPy), called before that verb, which runs where it returns None ("": none)
     - ``eval_flags``: ``"module:function"``, add_eval_flags(parser): the task's own ``lmlab eval`` flags (word
       vectors: ``--analogies``, ``--similarity``), in a module every ``lmlab eval`` imports, so a light one ("":
       none)
@@ -57,6 +60,7 @@ class Task:
         "commands",
         "data_kinds",
         "lean_eval",
+        "lean_export",
         "eval_flags",
     )
 
@@ -76,12 +80,13 @@ class Task:
         commands: tuple[str, ...] = (),
         data_kinds: tuple[str, ...] = (),
         lean_eval: str = "",
+        lean_export: str = "",
         eval_flags: str = "",
     ):
         self.name, self.summary, self.families, self.cli, self.compare = name, summary, families, cli, compare
         self.single_process, self.api, self.verbs, self.presets = single_process, api, verbs, presets
         self.noun, self.commands, self.data_kinds = noun, commands, data_kinds
-        self.lean_eval, self.eval_flags = lean_eval, eval_flags
+        self.lean_eval, self.lean_export, self.eval_flags = lean_eval, lean_export, eval_flags
 
     def __repr__(self) -> str:
         return f"Task({self.name!r})"
@@ -113,6 +118,10 @@ class Task:
     def lean_eval_fn(self) -> Any:
         """The task's lean ``lmlab eval`` (see ``lean_eval``), or None."""
         return self._load(self.lean_eval) if self.lean_eval else None
+
+    def lean_export_fn(self) -> Any:
+        """The task's lean ``lmlab export`` (see ``lean_export``), or None."""
+        return self._load(self.lean_export) if self.lean_export else None
 
     def preset_names(self) -> list[str]:
         return list(self._load(self.presets)) if self.presets else []

@@ -1,6 +1,7 @@
-"""The language-model task's lean ``lmlab eval`` (:attr:`lmlab.taskspec.Task.lean_eval`): a run whose family
-declares one (``Family.lean_eval``: the n-gram family, for runs with a model file) is evaluated by it, without the
-imports of the general path (:func:`lmlab.lm.cli.evaluate`), which evaluates every other run."""
+"""The language-model task's lean ``lmlab eval`` and ``lmlab export`` (:attr:`lmlab.taskspec.Task.lean_eval`,
+``lean_export``): a run whose family declares one (``Family.lean_eval``, ``lean_export``: the n-gram family, for
+runs with a model file) is evaluated or exported by it, without the imports of the general path
+(:func:`lmlab.lm.cli.evaluate`, :func:`lmlab.lm.cli.export`), which serves every other run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ def evaluate(args: argparse.Namespace, run_cfg: dict[str, Any] | None = None) ->
     """The exit status of ``lmlab eval`` done by the run's family's lean path, or None where it has none or hands
     the command over (an ARPA file, a run conditioned on labels, a run the family's path cannot answer for).
     ``run_cfg``: the run's ``config.json`` as ``lmlab eval`` read it (None: read here; an ARPA file has none)."""
+    return _lean(args, run_cfg, "lean_eval_fn")
+
+
+def export(args: argparse.Namespace, run_cfg: dict[str, Any] | None = None) -> int | None:
+    """The exit status of ``lmlab export`` done by the run's family's lean path, or None (as :func:`evaluate`)."""
+    return _lean(args, run_cfg, "lean_export_fn")
+
+
+def _lean(args: argparse.Namespace, run_cfg: dict[str, Any] | None, which: str) -> int | None:
     from lmlab.lm.models import FAMILIES
 
     run_dir = Path(args.run)
@@ -25,8 +35,8 @@ def evaluate(args: argparse.Namespace, run_cfg: dict[str, Any] | None = None) ->
     family = FAMILIES.get(run_cfg["family"])
     if family is None or "labels" in run_cfg or "num_labels" in run_cfg["model"]:
         return None
-    lean = family.lean_eval_fn()
+    lean = getattr(family, which)()
     return None if lean is None else lean(args, run_dir, run_cfg)
 
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "export"]

@@ -11,6 +11,7 @@ SPEC = Task(
     "lmlab.lm.compare:LM_PROFILE",
     api="lmlab.lm.api:load_run",
     lean_eval="lmlab.lm.lean_eval:evaluate",
+    lean_export="lmlab.lm.lean_eval:export",
     verbs=("attention", "export"),
     presets="lmlab.lm.presets:PRESETS",
     noun="a language-model run",

@@ -60,14 +60,17 @@ def test_commands_without_a_network_import_no_torch(tmp_path):
     ]  # fmt: skip
     with_numpy = [  # an n-gram model is NumPy arrays
         ["train", "--model", "ngram", "--order", "3", "--data", "c.txt", "--out", "run"],
-        ["export", "run", "--format", "arpa", "--out", "run.arpa"],
         ["train", "--model", "ngram", "--order", "2", "--tokenizer", "bpe", "--vocab-size", "40", "--data", "c.txt",
          "--out", "bpe_run"],
-        ["eval", "run.arpa", "--data", "c.txt"],
         ["eval", "bpe_run"],  # BPE has no compiled encoder: the general path
     ]  # fmt: skip
-    # evaluating a run's model file reads it in C (lmlab/lm/ngram/lean.py): not even NumPy (issue 25)
-    without_numpy_after_training = [["eval", "run"], ["eval", "run", "--text", "one.txt", "--json"]]
+    # evaluating a run's model file reads it in C, exporting it as ARPA in Python (lmlab/lm/ngram/lean.py): not even
+    # NumPy (issue 25)
+    without_numpy_after_training = [
+        ["eval", "run"],
+        ["eval", "run", "--text", "one.txt", "--json"],
+        ["export", "run", "--format", "arpa", "--out", "run.arpa"],
+    ]
     for argv in without_numpy:
         assert _imports(argv, tmp_path) == (0, set()), argv
     for argv in with_numpy:
@@ -75,6 +78,8 @@ def test_commands_without_a_network_import_no_torch(tmp_path):
         assert code == 0 and "torch" not in heavy, (argv, code, heavy)
     for argv in without_numpy_after_training:
         assert _imports(argv, tmp_path) == (0, set()), argv
+    code, heavy = _imports(["eval", "run.arpa", "--data", "c.txt"], tmp_path)  # an ARPA file is read into arrays
+    assert code == 0 and "torch" not in heavy
 
 
 def test_argparse_help_width_without_shutil_is_argparses_own(monkeypatch):

@@ -26,6 +26,8 @@ class Family(NamedTuple):
     #: "module:function", (args, run_dir, run_cfg) -> exit status, or None: ``lmlab eval`` of a run of this family
     #: without importing the model's heavy modules, where it can answer as the general path would ("": none)
     lean_eval: str = ""
+    #: "module:function", (args, run_dir, run_cfg) -> exit status, or None: ``lmlab export`` the same way ("": none)
+    lean_export: str = ""
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
@@ -58,6 +60,10 @@ class Family(NamedTuple):
         """The family's lean ``lmlab eval`` (see ``lean_eval``), or None."""
         return self._load(self.lean_eval) if self.lean_eval else None
 
+    def lean_export_fn(self) -> Any:
+        """The family's lean ``lmlab export`` (see ``lean_export``), or None."""
+        return self._load(self.lean_export) if self.lean_export else None
+
 
 FAMILIES: dict[str, Family] = {
     "ngram": Family(
@@ -69,6 +75,7 @@ FAMILIES: dict[str, Family] = {
         compare="lmlab.lm.ngram.train:compare_args",
         timed=False,
         lean_eval="lmlab.lm.ngram.lean:evaluate_run",
+        lean_export="lmlab.lm.ngram.lean:export_run",
     ),
     "mlp": Family(
         "mlp",

@@ -18,7 +18,6 @@ References: SRILM's ngram-format(5) manual; KenLM's lmplz output.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from pathlib import Path
 
@@ -26,18 +25,13 @@ import numpy as np
 
 from lmlab.errors import LmlabError
 from lmlab.io import atomic_open
+from lmlab.lm.ngram.arpa_text import ARPA_LOG_ZERO, format_log10, spaced_tokens_message
 from lmlab.tokenizers import BOS, EOS, SPECIALS, UNK, WordTokenizer
 
 log = logging.getLogger(__name__)
 
-#: What ARPA writers put for log10(0): SRILM's convention, understood by KenLM.
-ARPA_LOG_ZERO = -99.0
 #: The probability KenLM gives <unk> when a file has none.
 MISSING_UNK_LOG10 = -100.0
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.7g}" if math.isfinite(x) else f"{ARPA_LOG_ZERO:g}"
 
 
 def write_arpa(model, path: str | Path) -> None:
@@ -45,12 +39,8 @@ def write_arpa(model, path: str | Path) -> None:
     tok = model.tokenizer
     V = tok.vocab_size
     order = model.order
-    spaced = [t for t in tok.tokens() if not t or any(c.isspace() for c in t)]
-    if spaced:
-        raise LmlabError(
-            f"ARPA files separate words by spaces, but this vocabulary has {len(spaced)} token(s) that are empty or "
-            f"contain whitespace (e.g. {spaced[0]!r}); ARPA export needs a word-level model"
-        )
+    if message := spaced_tokens_message(tok.tokens()):
+        raise LmlabError(message)
     # the unigram table is dense over the vocabulary: ids with no probability are left out (not <s>, <unk>)
     unigram_ids = np.array([i for i in range(V) if np.isfinite(model.logp[0][i]) or i in (tok.bos_id, tok.unk_id)])
     sizes = [unigram_ids.size] + [int(k.size) for k in model.keys[1:]]
@@ -71,9 +61,12 @@ def write_arpa(model, path: str | Path) -> None:
             words = text[rows]
             if k < order:
                 bow = model.bow[k - 1][rows]
-                f.writelines(f"{_fmt(p)}\t{t}\t{_fmt(b)}\n" for p, t, b in zip(logp.tolist(), words, bow.tolist()))
+                f.writelines(
+                    f"{format_log10(p)}\t{t}\t{format_log10(b)}\n"
+                    for p, t, b in zip(logp.tolist(), words, bow.tolist())
+                )
             else:
-                f.writelines(f"{_fmt(p)}\t{t}\n" for p, t in zip(logp.tolist(), words))
+                f.writelines(f"{format_log10(p)}\t{t}\n" for p, t in zip(logp.tolist(), words))
         f.write("\n\\end\\\n")
 
 

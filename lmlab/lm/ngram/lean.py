@@ -146,4 +146,63 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any
     return 0
 
 
-__all__ = ["NORMALIZED_SMOOTHINGS", "evaluate_run", "plain_config"]
+def export_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any]) -> int | None:
+    """``lmlab export RUN --format arpa`` for an n-gram run with a model file, without NumPy: the ARPA text
+    :func:`lmlab.lm.ngram.arpa.write_arpa` writes for the loaded model, byte for byte (tests hold the two equal).
+    None hands the command to the general path (another format, no model file, a configuration it reads itself)."""
+    from lmlab.runconfig import load_run_tokenizer
+
+    path = run_dir / WEIGHTS_FILE
+    if args.format != "arpa" or not plain_config(run_cfg.get("model")) or not path.exists():
+        return None
+    tokenizer = load_run_tokenizer(run_dir, run_cfg)
+    mapped = ModelFile(path)
+    check_model_file(path, mapped.order, mapped.vocab_size, run_cfg["model"].get("order", 5), tokenizer.vocab_size)
+    logp1 = memoryview(mapped.view("logp.1")).cast("d")
+    check_bos_unigram(path, logp1[tokenizer.bos_id])
+    if (n := effective_order(mapped.sizes)) < mapped.order:  # as loading the model logs it
+        print(f"lmlab: warning: {lower_order_note(mapped.order, n)}", file=sys.stderr)
+    write_arpa_file(mapped, tokenizer, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def write_arpa_file(mapped: ModelFile, tokenizer: Any, out: str | Path) -> None:
+    """Write a mapped model file as an ARPA file (atomically), as :func:`lmlab.lm.ngram.arpa.write_arpa` writes the
+    model loaded from it: the unigrams that have a probability (and ``<s>``, ``<unk>``), ``<s>`` at -99, every
+    n-gram of order k >= 2 in the order of its key, the back-off column below the highest order."""
+    from lmlab.io import atomic_open
+    from lmlab.lm.ngram.arpa_text import ARPA_LOG_ZERO, format_log10, spaced_tokens_message
+
+    V, order = mapped.vocab_size, mapped.order
+    names = tokenizer.tokens()
+    if message := spaced_tokens_message(names):
+        raise LmlabError(message)
+    logp = [memoryview(mapped.view(f"logp.{k}")).cast("d") for k in range(1, order + 1)]
+    bow = [memoryview(mapped.view(f"bow.{k}")).cast("d") for k in range(1, order + 1)]
+    special = (tokenizer.bos_id, tokenizer.unk_id)
+    unigram_ids = [i for i in range(V) if math.isfinite(logp[0][i]) or i in special]
+    with atomic_open(out) as f:
+        f.write("\\data\\\n")
+        f.writelines(f"ngram {k}={n}\n" for k, n in enumerate([len(unigram_ids), *mapped.sizes[1:]], start=1))
+        text = names  # text[i]: the words of n-gram i of the current order
+        for k in range(1, order + 1):
+            f.write(f"\n\\{k}-grams:\n")
+            if k == 1:
+                rows = unigram_ids
+                values = [ARPA_LOG_ZERO if i == tokenizer.bos_id else logp[0][i] for i in rows]
+            else:  # key = row of the context * V + word
+                keys = memoryview(mapped.view(f"keys.{k}")).cast("q")
+                text = [f"{text[q // V]} {names[q % V]}" for q in keys]
+                rows, values = range(len(text)), logp[k - 1]
+            if k < order:
+                b = bow[k - 1]
+                f.writelines(
+                    f"{format_log10(values[j])}\t{text[i]}\t{format_log10(b[i])}\n" for j, i in enumerate(rows)
+                )
+            else:
+                f.writelines(f"{format_log10(values[j])}\t{text[i]}\n" for j, i in enumerate(rows))
+        f.write("\n\\end\\\n")
+
+
+__all__ = ["NORMALIZED_SMOOTHINGS", "evaluate_run", "export_run", "plain_config", "write_arpa_file"]
