@@ -20,6 +20,17 @@ Every choice and change is logged, written in the metrics rows (``threads``) and
 ``config.json`` (``stats.threads``). Runs on a GPU, or on several processes (each process has its core), keep
 PyTorch's count. Inference (``lmlab eval``, ``generate``, ``translate``, :func:`lmlab.load`) has no steps to time
 before it starts: :func:`inference_threads` takes the cores the load average leaves free.
+
+Why one thread beside a busy process, and not OpenMP's passive wait: with ``OMP_WAIT_POLICY=PASSIVE`` (read once,
+when PyTorch loads libgomp) a thread that reaches a barrier first sleeps at once instead of spinning, so two
+threads beside a busy process no longer collapse, but one thread is still faster there: a descheduled thread holds
+every barrier for a scheduler slice. And alone, two sleeping threads lose what spinning buys between the many short
+parallel regions of a small model. The compare-char presets, ``--threads`` 1 and 2, alone and beside ``python -c
+'while True: pass'`` (tokens/s, 2 cores, 2026-12-07): MLP default 71k, 84k, 69k, 25k, passive 70k, 35k, 70k, 58k;
+Transformer default 42k, 60k, 40k, 4k, passive 42k, 54k, 43k, 37k; CNN passive 13.2k, 21.8k, 13.0k, 10.9k. Short
+spins (``GOMP_SPINCOUNT`` 10^4, 10^5) did not help beside the busy process either (MLP, two threads: 10k, 6k). So
+the engine keeps libgomp's default and leaves a busy machine to the tuner; what a training keeps beside one busy
+process is about its one-thread speed over its two-thread speed alone (``bench/bench_busy.py``).
 """
 
 from __future__ import annotations
