@@ -431,16 +431,19 @@ def test_a_file_that_is_not_regular_is_refused_without_reading_it(run, tmp_path)
 
 
 @needs_fast
-@pytest.mark.parametrize("damage", ["row outside the table", "no empty slot"])
-def test_damaged_hash_table_is_an_error_not_a_crash_or_a_hang(run, damage):
+@pytest.mark.parametrize(
+    "damage, table",
+    [("row outside the table", 0), ("no empty slot", 0), ("no empty slot", -1)],  # -1: the highest order's, (key, logp)
+)
+def test_damaged_hash_table_is_an_error_not_a_crash_or_a_hang(run, damage, table):
     model, _ = load_model(run)
     start = model.keys[0].__array_interface__["data"][0] - HEADER_BYTES
-    offset = model.hash_tables()[0].__array_interface__["data"][0] - start
-    n_slots = model.hash_tables()[0].shape[0]
+    offset = model.hash_tables()[table].__array_interface__["data"][0] - start
+    n_slots, width = model.hash_tables()[table].shape
     del model
 
     def edit(d):
-        slots = np.frombuffer(d, dtype=np.int64, count=4 * n_slots, offset=offset).reshape(-1, 4).copy()
+        slots = np.frombuffer(d, dtype=np.int64, count=width * n_slots, offset=offset).reshape(-1, width).copy()
         if damage == "row outside the table":
             slots[slots[:, 0] >= 0, 1] = 10**12
         else:
