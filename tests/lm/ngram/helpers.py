@@ -55,3 +55,16 @@ def model_entries(model: NgramLM) -> dict[tuple[int, str], tuple[float, float]]:
                 continue
             out[(k, " ".join(tok.id_to_token(w) for w in ws))] = (lp, b)
     return out
+
+
+def spy_on(monkeypatch, module, name: str) -> list:
+    """Replace ``module.name`` by a wrapper that records what it returned at each call (the list returned)."""
+    calls: list = []
+    real = getattr(module, name)
+
+    def recorded(*args):
+        calls.append(real(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(module, name, recorded)
+    return calls

@@ -28,7 +28,7 @@ from lmlab.lm.run import save_run
 from lmlab.runconfig import RunInfo
 from lmlab.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer
 
-from .helpers import LINES, fit
+from .helpers import LINES, fit, spy_on
 
 pytestmark = pytest.mark.skipif(not fast.available(), reason=f"compiled scorer not built: {fast.BUILD_HINT}")
 
@@ -48,15 +48,7 @@ def _fit(tokenizer, lines, **cfg) -> NgramLM:
 @pytest.fixture
 def spy(monkeypatch):
     """Records what the lean path returned each time ``lmlab eval`` asked it (None: handed over)."""
-    calls: list[int | None] = []
-    real = lean.evaluate_run
-
-    def evaluate_run(*args):
-        calls.append(real(*args))
-        return calls[-1]
-
-    monkeypatch.setattr(lean, "evaluate_run", evaluate_run)
-    return calls
+    return spy_on(monkeypatch, lean, "evaluate_run")
 
 
 def _eval(argv, capsys) -> tuple[int, str, str]:

@@ -16,22 +16,14 @@ from lmlab.lm.ngram import lean
 from lmlab.lm.ngram.arpa import read_arpa
 from lmlab.lm.run import load_model
 
-from .helpers import LINES, fit
+from .helpers import LINES, fit, spy_on
 from .test_lean_eval import MODELS, _save
 
 
 @pytest.fixture
 def spy(monkeypatch):
     """Records what the lean path returned each time ``lmlab export`` asked it (None: handed over)."""
-    calls: list[int | None] = []
-    real = lean.export_run
-
-    def export_run(*args):
-        calls.append(real(*args))
-        return calls[-1]
-
-    monkeypatch.setattr(lean, "export_run", export_run)
-    return calls
+    return spy_on(monkeypatch, lean, "export_run")
 
 
 def _export(run: Path, out: Path, capsys) -> tuple[int, str, str]:
