@@ -40,17 +40,23 @@ def task_of_run(run_cfg: dict[str, Any]) -> Task:
     return get_task(run_cfg.get("task", DEFAULT_TASK))
 
 
-def task_of_path(path: Any) -> Task:
-    """The task of the run directory ``path`` (its ``config.json`` read as untrusted input); a file is an ARPA
-    language model."""
+def config_and_task_of_path(path: Any) -> tuple[dict[str, Any] | None, Task]:
+    """The ``config.json`` of the run directory ``path`` (read once, as untrusted input) and its task; a file is an
+    ARPA language model, which has no config (None)."""
     from pathlib import Path
 
     from lmlab.runconfig import read_run_config
 
-    path = Path(path)
-    if path.is_file():
-        return get_task(DEFAULT_TASK)
-    return task_of_run(read_run_config(path))
+    if Path(path).is_file():
+        return None, get_task(DEFAULT_TASK)
+    run_cfg = read_run_config(path)
+    return run_cfg, task_of_run(run_cfg)
+
+
+def task_of_path(path: Any) -> Task:
+    """The task of the run directory ``path`` (its ``config.json`` read as untrusted input); a file is an ARPA
+    language model."""
+    return config_and_task_of_path(path)[1]
 
 
 def get_family_of(run_cfg: dict[str, Any]) -> Any:
@@ -94,6 +100,7 @@ __all__ = [
     "Task",
     "check_run_task",
     "command_modules",
+    "config_and_task_of_path",
     "get_family_of",
     "get_task",
     "task_of_path",

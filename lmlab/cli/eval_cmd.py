@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lmlab.tasks import DEFAULT_TASK, TASKS, task_of_run
+from lmlab.tasks import TASKS, config_and_task_of_path
 
 
 def register(sub) -> None:
@@ -31,16 +31,11 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import gc
-    from pathlib import Path
-
-    from lmlab.runconfig import read_run_config
 
     # The lean path allocates little that could form a cycle, in a few tens of milliseconds: the collector's passes
     # over every object the imports made (a millisecond each) are left out there; the general path collects.
     gc.disable()
-    # a run's config.json read once, for its task and its lean path alike (a file is an ARPA language model)
-    run_cfg = None if Path(args.run).is_file() else read_run_config(args.run)
-    task = TASKS[DEFAULT_TASK] if run_cfg is None else task_of_run(run_cfg)
+    run_cfg, task = config_and_task_of_path(args.run)  # config.json read once, for the task and its lean path
     lean = task.lean_eval_fn()  # the runs a task evaluates without its command-line module's imports
     if lean is not None and (status := lean(args, run_cfg)) is not None:
         return status

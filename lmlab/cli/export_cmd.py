@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from lmlab.errors import LmlabError
-from lmlab.tasks import DEFAULT_TASK, TASKS, task_of_run
+from lmlab.tasks import config_and_task_of_path
 
 FORMATS = ("arpa", "word2vec")
 
@@ -25,11 +25,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if Path(args.out).is_dir():
         raise LmlabError(f"--out {args.out} is a directory; give the name of the file to write")
-    from lmlab.runconfig import read_run_config
-
-    # a run's config.json read once, for its task and its lean path alike (a file is an ARPA language model)
-    run_cfg = None if Path(args.run).is_file() else read_run_config(args.run)
-    task = TASKS[DEFAULT_TASK] if run_cfg is None else task_of_run(run_cfg)
+    run_cfg, task = config_and_task_of_path(args.run)  # config.json read once, for the task and its lean path
     lean = task.lean_export_fn()  # the runs a task exports without its command-line module's imports
     if lean is not None and (status := lean(args, run_cfg)) is not None:
         return status
