@@ -80,6 +80,8 @@ def run(entry: str, seconds: int, tmp: Path) -> dict:
         "figure": r[key],
         "what": what,
         "steps": stats.get("steps"),
+        "status": stats.get("status"),  # "stopped at --max-seconds", or a run that ended before its budget
+        "train_seconds": stats.get("train_seconds"),
         "parameters": stats.get("parameters"),
         "threads": [c["threads"] for c in threads.get("changes", [])] or [threads.get("threads")],
         "load": f"{start} -> {end}",
@@ -96,6 +98,9 @@ def cell(store: dict, entry: str, seconds: int) -> str:
     if r["what"].endswith("accuracy") or "accuracy (" in r["what"]:
         figure = f"{100 * r['figure']:.2f}%" if r["figure"] <= 1 else f"{r['figure']:.2f}%"
     steps = f", {r['steps']:,} updates" if r.get("steps") and entry not in COUNTING else ""
+    if steps and r.get("status") in ("completed", "stopped early") and r.get("train_seconds") is not None:
+        # ended before its budget (its epochs done, or early stopping): the budget did not limit it
+        steps += f", {r['status']} after {r['train_seconds']:.0f} s"
     target = TARGETS.get((entry, seconds))
     verdict = ""
     if target is not None:
@@ -111,7 +116,8 @@ def write(store: dict) -> None:
         "test --json`, the engine choosing its threads; the figure and the updates done. Counting models take no "
         "budget (one figure). The load (1 / 5 / 15 min) at the start and end of each run is in "
         "bench/out/minutes.json; *highest load* is the highest 1-minute load any of the row's runs started or "
-        "ended at.",
+        "ended at. A run that ended before its budget (its epochs done, or stopped early) says so, with its "
+        "training seconds.",
         "",
         "| task | family | data flags | figure | parameters | 1 minute | 5 minutes | 30 minutes | highest load "
         "| date |",
