@@ -160,6 +160,16 @@ def parse_models(text: str, available: dict) -> list[str]:
 EVALS_PER_BUDGET = 4
 
 
+def share_seconds(cmp: Comparison) -> float | None:
+    """Each neural family's share of the comparison's time budget, in seconds: the budget split evenly between the
+    families that train for a time (None for a comparison by steps, or one without a neural family)."""
+    if cmp.steps is not None or cmp.budget_minutes is None:
+        return None
+    families = families_of(cmp)
+    neural = [m for m in cmp.models if m in families and families[m].timed]
+    return cmp.budget_minutes * 60 / len(neural) if neural else None
+
+
 def train_command(cmp: Comparison, family: str, run_dir: Path, seconds: float | None) -> list[str]:
     from lmlab.tasks import DEFAULT_TASK
 
@@ -253,7 +263,7 @@ def _run_comparison(cmp: Comparison, out: Path, *, force: bool, progress) -> dic
     if cmp.steps is None and neural:
         if cmp.budget_minutes is None:
             raise LmlabError("give --budget-minutes M or --steps N")
-        share = cmp.budget_minutes * 60 / len(neural)
+        share = share_seconds(cmp)
         if share < MIN_SECONDS_PER_FAMILY:
             need = MIN_SECONDS_PER_FAMILY * len(neural) / 60
             raise LmlabError(

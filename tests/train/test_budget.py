@@ -82,13 +82,42 @@ def test_compare_asks_each_family_for_its_flags_and_whether_it_takes_a_share():
 
 def test_every_neural_family_has_comparison_presets():
     from lmlab.lm.models import FAMILIES
-    from lmlab.lm.presets import get_preset
+    from lmlab.lm.presets import COMPARE_PRESETS, get_preset
 
     for name, family in FAMILIES.items():
         if family.timed:
             for kind in ("char", "word"):
-                cfg = family.config_class()(**get_preset(f"compare-{kind}", name))  # the values are valid
-                assert cfg.schedule == "cosine" and not cfg.compile
+                assert (name, kind) in COMPARE_PRESETS
+    for name, kind in COMPARE_PRESETS:  # the long recipes too: the values are valid
+        cfg = FAMILIES[name].config_class()(**get_preset(f"compare-{kind}", name))
+        assert cfg.schedule == "cosine" and not cfg.compile
+
+
+def test_a_long_share_gives_the_families_that_have_one_their_long_recipe():
+    from pathlib import Path
+
+    from lmlab.compare import Comparison, share_seconds, train_command
+    from lmlab.errors import LmlabError
+    from lmlab.lm.presets import LONG_SHARE_SECONDS, get_preset
+
+    families = ["ngram", "mlp", "rnn", "lstm", "gru", "cnn", "transformer"]
+    ten, three = (
+        Comparison(data="tinyshakespeare", models=families, tokenizer="char", budget_minutes=m) for m in (10, 3)
+    )
+    assert share_seconds(ten) == 100.0 >= LONG_SHARE_SECONDS > share_seconds(three) == 30.0  # the n-gram takes none
+
+    def preset(cmp, family):
+        argv = train_command(cmp, family, Path("r"), share_seconds(cmp))
+        return argv[argv.index("--preset") + 1]
+
+    assert preset(ten, "lstm") == "compare-char-long" and preset(three, "lstm") == "compare-char"
+    assert preset(ten, "mlp") == "compare-char"  # no long recipe of its own
+    words = Comparison(data="ptb", models=["lstm"], tokenizer="word", budget_minutes=10)
+    by_steps = Comparison(data="tinyshakespeare", models=["lstm"], tokenizer="char", steps=5)
+    assert preset(words, "lstm") == "compare-word" and preset(by_steps, "lstm") == "compare-char"
+    assert get_preset("compare-char-long", "lstm")["d_hidden"] > get_preset("compare-char", "lstm")["d_hidden"]
+    with pytest.raises(LmlabError, match="unknown preset 'compare-char-long'; presets: .*compare-char, compare-word$"):
+        get_preset("compare-char-long", "mlp")
 
 
 def test_checkpoints_every_few_evaluations_and_always_at_the_end(cli, corpus_dir, tmp_path):
