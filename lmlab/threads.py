@@ -10,7 +10,8 @@ engine does not trust a fixed count. :class:`ThreadTuner` times the training ste
    step waits for a descheduled thread at every barrier and can take ten times as long as a one-thread step;
 2. **watch**: the median of the last :data:`WINDOW` steps is compared with the probe's; when it is
    :data:`SLOWDOWN` times slower (another process took a core), or after :data:`RECHECK_SECONDS` of steps while
-   running on fewer threads than cores (the other process may have ended), it probes again. Probes cost at most
+   running on fewer threads than cores (the other process may have ended; after the start's probe, which runs while
+   the process warms up, :data:`FIRST_RECHECK_SECONDS`), it probes again. Probes cost at most
    :data:`PROBE_SHARE` of the training time: after a probe that took P seconds, the next waits for P /
    PROBE_SHARE seconds of steps (a model whose steps take milliseconds would otherwise probe many times a second).
 
@@ -48,6 +49,11 @@ PROBE_STEPS = 3  # timed steps per candidate (after one step to settle)
 WINDOW = 8  # steps whose median is watched
 SLOWDOWN = 1.5  # this much slower than at the probe: probe again
 RECHECK_SECONDS = 30.0  # on fewer threads than cores, probe again after this many seconds of steps
+#: the same after the start's probe, which is the least sure: it runs while the process warms up, often as the
+#: process before it (a comparison's previous family, its evaluation) still ends; 30 s on one thread would be a
+#: whole share of a 3-minute comparison (2026-12-07: an RNN whose start probe timed two threads at 3 s a step made
+#: 722 updates, where the next comparison's made about 1,100)
+FIRST_RECHECK_SECONDS = 5.0
 MIN_STEPS_BETWEEN = 2 * WINDOW  # at least this many watched steps between two probes
 PROBE_SHARE = 0.05  # the most of the training time probes may take
 
@@ -155,7 +161,7 @@ class ThreadTuner:
         assert self._baseline is not None
         if now > SLOWDOWN * self._baseline:
             self._start_probe(f"steps slowed from {self._baseline * 1e3:.1f} to {now * 1e3:.1f} ms")
-        elif self.threads < self.candidates[-1] and self._since_seconds >= RECHECK_SECONDS:
+        elif self.threads < self.candidates[-1] and self._since_seconds >= self._recheck_seconds():
             self._start_probe(
                 f"a regular check ({self._since_seconds:.0f} s on {self.threads} of {self.candidates[-1]} threads)"
             )
@@ -165,6 +171,10 @@ class ThreadTuner:
         return {"mode": self.mode, "threads": self.threads, "candidates": self.candidates, "changes": self.changes}
 
     # ---- inside
+    def _recheck_seconds(self) -> float:
+        """Seconds of steps on fewer threads than cores before a regular check: sooner after the start's probe."""
+        return FIRST_RECHECK_SECONDS if len(self.changes) == 1 else RECHECK_SECONDS
+
     def _use(self, n: int) -> None:
         self._set(n)
         self.threads = n
@@ -213,4 +223,4 @@ def inference_threads(fixed: int | None = None) -> int:
     return fixed
 
 
-__all__ = ["ThreadTuner", "candidates", "env_threads", "inference_threads", "usable_cores"]
+__all__ = ["FIRST_RECHECK_SECONDS", "ThreadTuner", "candidates", "env_threads", "inference_threads", "usable_cores"]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from lmlab.threads import (
+    FIRST_RECHECK_SECONDS,
     PROBE_SHARE,
     PROBE_STEPS,
     RECHECK_SECONDS,
@@ -79,6 +80,26 @@ def test_a_busy_core_sends_it_to_one_thread_and_back_when_it_frees():
     assert [c["threads"] for c in t.changes] == [2, 1, 2]
 
 
+def test_a_start_probe_taken_beside_a_passing_load_is_checked_again_soon():
+    """The start's probe met a busy core (the process before it still ending): one thread. The first regular
+    check comes after FIRST_RECHECK_SECONDS, not RECHECK_SECONDS; the ones after it at RECHECK_SECONDS."""
+    m = Machine({1: 10.0, 2: 40.0})
+    t = tuner_on(m)
+    m.run(t, 2 * (PROBE_STEPS + 1))
+    assert t.threads == 1 and len(t.changes) == 1
+    m.ms = {1: 10.0, 2: 6.0}  # the other process has ended
+    m.run_seconds(t, FIRST_RECHECK_SECONDS + 1.0)
+    assert t.threads == 2 and "regular check" in t.changes[-1]["reason"] and len(t.changes) == 2
+    m.ms = {1: 11.0, 2: 30.0}  # busy again: one thread, and now the regular checks wait RECHECK_SECONDS
+    m.run_seconds(t, 5.0)
+    assert t.threads == 1 and len(t.changes) == 3
+    m.ms = {1: 10.0, 2: 6.0}
+    m.run_seconds(t, FIRST_RECHECK_SECONDS + 1.0)
+    assert t.threads == 1 and len(t.changes) == 3
+    m.run_seconds(t, RECHECK_SECONDS)
+    assert t.threads == 2 and len(t.changes) == 4
+
+
 def test_probes_of_fast_steps_take_a_small_share_of_the_time():
     """Steps of a millisecond on a machine whose other core is busy: a two-thread step takes 20 ms. The tuner
     stays on one thread, times a hopeless candidate once, and probes take at most PROBE_SHARE of the time."""
@@ -91,7 +112,7 @@ def test_probes_of_fast_steps_take_a_small_share_of_the_time():
         if len(t.changes) > before:
             probe_ms.append(t.changes[-1]["ms_per_step"])
     assert t.threads == 1 and all(c["threads"] == 1 for c in t.changes)
-    assert 2 <= len(t.changes) <= 5  # the start, then a regular check every RECHECK_SECONDS
+    assert 2 <= len(t.changes) <= 6  # the start, a check FIRST_RECHECK_SECONDS on, then every RECHECK_SECONDS
     assert all(ms == {"1": 1.0, "2": 20.0} for ms in probe_ms)
     spent = sum(PROBE_STEPS * 1.0 + 1.0 + 2 * 20.0 for _ in t.changes)  # settle + timed, one hopeless 2-thread step
     assert spent / 1e3 <= PROBE_SHARE * 3 * RECHECK_SECONDS
