@@ -117,7 +117,9 @@ def write(store: dict) -> None:
         "budget (one figure). The load (1 / 5 / 15 min) at the start and end of each run is in "
         "bench/out/minutes.json; *highest load* is the highest 1-minute load any of the row's runs started or "
         "ended at. A run that ended before its budget (its epochs done, or stopped early) says so, with its "
-        "training seconds.",
+        "training seconds; two such runs of one family can still differ a little (image `mlp`: 97.00% and 96.80% "
+        "after the same 2,500 updates), since the thread count the engine chooses by timing changes the order in "
+        "which sums add up.",
         "",
         "| task | family | data flags | figure | parameters | 1 minute | 5 minutes | 30 minutes | highest load "
         "| date |",
