@@ -3,6 +3,9 @@
 Each field of a family's config dataclass becomes a flag (``order`` -> ``--order``, ``interpolate_unigrams`` ->
 ``--interpolate-unigrams/--no-interpolate-unigrams``). Values come from, in rising priority: the dataclass
 defaults, a preset, a ``--config FILE.toml`` and the flags given. An unknown key in a file is an error.
+
+A flag's help is the comment its field carries in the dataclass (:func:`field_help`): the one-line reason beside
+each default is written once, where the code reads it, and ``lmlab train --model M --help`` shows it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,98 @@ from typing import Any
 
 from lmlab.errors import LmlabError
 from lmlab.runfiles import MAX_JSON_BYTES, flag_to_field, read_bytes
+
+_HELP_CACHE: dict[type, dict[str, str]] = {}
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """What each field of dataclass ``cls`` means, from its comment in the source: the comment after the field on
+    its line, with the comment-only lines right below it where the next field has a comment of its own on its line
+    (a wrapped comment; a blank line above a comment makes it a heading instead), or else the comment-only lines
+    right above the field. A field keeps the comment of the class that first describes it (a
+    subclass that changes a default says why the value differs, not what the field is). ``one of NAME``, where NAME
+    is a tuple of strings in the class's module, names them. Fields without a comment, and every field where the
+    source cannot be read, are absent.
+
+    >>> from lmlab.lm.ngram.model import NgramConfig
+    >>> field_help(NgramConfig)["k"]
+    'add-k: the added count (1 = Laplace)'
+    """
+    if cls not in _HELP_CACHE:
+        found: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):  # the base classes first: their descriptions stand
+            if dataclasses.is_dataclass(klass):
+                for name, text in _class_comments(klass).items():
+                    found.setdefault(name, text)
+        _HELP_CACHE[cls] = found
+    return _HELP_CACHE[cls]
+
+
+def _class_comments(klass: type) -> dict[str, str]:
+    """The comment of each annotated field in ``klass``'s own body (see :func:`field_help`)."""
+    import ast
+    import io
+    import sys
+    import tokenize
+
+    module = sys.modules.get(klass.__module__)
+    try:
+        with open(module.__file__, encoding="utf-8") as f:  # lmlab's own source, beside its bytecode
+            source = f.read()
+    except (AttributeError, TypeError, OSError):  # no source file (a frozen or zipped install): no descriptions
+        return {}
+    comments: dict[int, str] = {}  # line -> comment text
+    code_lines: set[int] = set()  # lines holding code
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.string.lstrip("#").strip()
+        elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+            code_lines.update(range(tok.start[0], tok.end[0] + 1))
+    nodes = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef) and n.name == klass.__name__]
+    if len(nodes) != 1:
+        return {}
+    fields = [n for n in nodes[0].body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
+
+    def trailing(node: ast.AnnAssign) -> int | None:
+        return next((ln for ln in range(node.lineno, node.end_lineno + 1) if ln in comments), None)
+
+    def comment_run(first: int, step: int) -> list[int]:  # comment-only lines from `first` on, up or down
+        run, ln = [], first
+        while ln in comments and ln not in code_lines:
+            run.append(ln)
+            ln += step
+        return run if step > 0 else run[::-1]
+
+    out: dict[str, str] = {}
+    claimed: set[int] = set()  # comment lines that continue the field above them
+    for i, node in enumerate(fields):
+        own = trailing(node)
+        if own is not None:
+            lines = [own]
+            below = comment_run(node.end_lineno + 1, 1)
+            after = fields[i + 1] if i + 1 < len(fields) else None
+            if below and (after is None or trailing(after) is not None):
+                lines += below
+                claimed.update(below)
+        else:
+            lines = [ln for ln in comment_run(node.lineno - 1, -1) if ln not in claimed]
+        text = " ".join(comments[ln] for ln in lines if not comments[ln].startswith(("noqa", "type:", "pragma")))
+        if text:
+            out[node.target.id] = _name_choices(text, module)
+    return out
+
+
+def _name_choices(text: str, module: Any) -> str:
+    """``one of NAME`` -> ``one of a, b, c`` where NAME is a tuple of strings of ``module``."""
+    import re
+
+    def expand(m: re.Match) -> str:
+        value = getattr(module, m.group(1), None)
+        if isinstance(value, (tuple, list)) and value and all(isinstance(v, str) for v in value):
+            return "one of " + ", ".join(value)
+        return m.group(0)
+
+    return re.sub(r"\bone of ([A-Z][A-Z0-9_]+)\b", expand, text)
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -44,6 +139,7 @@ def add_config_flags(
     defaults, which the help shows instead."""
     group = parser.add_argument_group(title)
     hints = _field_types(cls)
+    described = field_help(cls)
     for f in dataclasses.fields(cls):
         if f.name.startswith("_") or f.name in exclude:
             continue
@@ -52,6 +148,8 @@ def add_config_flags(
         default = f.default if f.default is not dataclasses.MISSING else None
         default = (defaults or {}).get(f.name, default)
         help_text = f"(default: {default})"
+        if described.get(f.name):  # argparse formats help with %: a literal one is doubled
+            help_text = described[f.name].replace("%", "%%") + " " + help_text
         if tp is bool:
             group.add_argument(
                 flag,

@@ -63,7 +63,7 @@ class GraphTrainConfig(EngineConfig):
     checkpoint_every: int = 50  # an epoch is one cheap update: a checkpoint every evaluation would cost 10x more
     amp: bool = False  # full precision: these graphs are small, and bf16 sparse products are not everywhere
     features: str = "row"  # row: each node's features divided by their sum; none: as read
-    select: str = "accuracy"  # which validation figure keeps the weights and drives early stopping (SELECTIONS)
+    select: str = "accuracy"  # which validation figure keeps the weights and drives early stopping: one of SELECTIONS
 
     def __post_init__(self):
         check_engine_config(self)

@@ -27,7 +27,7 @@ ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 class LayerConfig:
     d_model: int = 512
     n_head: int = 8
-    d_ff: int = 2048  # 4 * d_model, as in the paper
+    d_ff: int = 2048  # the feed-forward width, 4 * d_model as in the paper
     dropout: float = 0.1
     activation: str = "relu"  # "relu" (the paper) or "gelu" (GPT, BERT)
     norm_first: bool = False  # pre-LN when True: trains deep stacks without warm-up tricks

@@ -37,18 +37,21 @@ class EngineConfig:
     epochs: int = 10  # passes over the training data
     max_steps: int | None = None  # stop after this many updates, whatever the epochs say
     max_seconds: float | None = None  # stop (evaluate and save) once training has run this long
+
     # batches
     batch_size: int = 32  # B: examples (or parallel streams, or blocks) per update
+
     # optimizer
     optimizer: str = "adamw"  # one of OPTIMIZERS
     lr: float = 1e-3  # peak learning rate
-    momentum: float = 0.0  # sgd and rmsprop
-    nesterov: bool = False  # sgd with momentum > 0
-    beta1: float = 0.9  # adam and adamw
-    beta2: float = 0.999  # adam and adamw
+    momentum: float = 0.0  # sgd and rmsprop: the momentum factor
+    nesterov: bool = False  # sgd with momentum > 0: Nesterov's momentum
+    beta1: float = 0.9  # adam and adamw: decay of the gradient's running mean
+    beta2: float = 0.999  # adam and adamw: decay of the squared gradient's running mean
     rho: float = 0.95  # adadelta: decay of its running averages (Kim 2014's value)
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     clip: float | None = 1.0  # clip the gradient's global L2 norm to this; None: no clipping
+
     # learning-rate schedule
     schedule: str = "constant"  # one of SCHEDULES
     warmup_steps: int = 0  # linear warm-up from lr / warmup_steps to lr
@@ -57,9 +60,11 @@ class EngineConfig:
     plateau_factor: float = 4.0  # plateau: divide lr by this when validation stalls
     plateau_patience: int = 0  # plateau: evaluations without improvement tolerated first
     min_lr: float = 0.0  # cosine: the rate at the end
+
     # initialisation
     init: str = "default"  # one of INIT_SCHEMES
     init_range: float = 0.1  # uniform: U(-init_range, init_range)
+
     # validation, early stopping, logging
     eval_every: int | None = None  # evaluate every this many steps; None: at the end of each epoch
     eval_seconds: float | None = None  # or: evaluate each time training has run this much longer (seconds)
@@ -69,6 +74,7 @@ class EngineConfig:
     checkpoint_every: int = 1  # write the checkpoint (and the run's files) every this many evaluations, and at the
     # end; more than 1 where an evaluation is far cheaper than a checkpoint (a graph's epoch is one update)
     log_every: int = 50  # one metrics.jsonl row every this many steps
+
     # where
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps (auto: cuda, then mps, then cpu)
     threads: int | None = None  # CPU threads per operator; None: chosen by timing steps (lmlab.threads)

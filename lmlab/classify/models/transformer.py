@@ -50,7 +50,7 @@ class TransformerClassifierConfig(EmbeddingClassifierConfig):
     d_embed: int = 256  # word vectors; projected to d_model when different (300 for word2vec)
     d_model: int = 256  # the residual stream's width (the paper's 512 is slow on a CPU for sentence data)
     n_head: int = 4  # attention heads per layer, 64 dimensions each
-    d_ff: int = 1024  # 4 d_model, as in the paper
+    d_ff: int = 1024  # the feed-forward width, 4 d_model as in the paper
     n_layer: int = 2  # encoder layers; sentence classification needs few
     dropout: float = 0.1  # the paper's, on embeddings, sublayers and the pooled vector
     activation: str = "relu"  # relu (the paper) or gelu (BERT)

@@ -38,11 +38,11 @@ class CNNConfig(TrainConfig):
     family: ClassVar[str] = "cnn"
 
     n_layer: int = 6  # dilated layers; dilation g^l for l = 0..n_layer-1
-    kernel_size: int = 2  # k
-    dilation_growth: int = 2  # g
+    kernel_size: int = 2  # k, the taps of each causal convolution
+    dilation_growth: int = 2  # g: layer l looks g^l tokens apart
     channels: int = 128  # width of the residual stream
     d_embed: int = 32  # token embedding size
-    dropout: float = 0.0
+    dropout: float = 0.0  # on the embeddings and each layer's output
     # recipe: random blocks with their receptive field as context, AdamW
     batch_size: int = 32
     seq_len: int = 64

@@ -56,15 +56,17 @@ IMPORTED = "imported"
 class NgramConfig:
     """How to estimate an n-gram model. Every field is also a ``lmlab train --model ngram`` flag."""
 
-    order: int = 5  # KenLM's usual choice for word models; 3 is common for small corpora
-    smoothing: str = "modified-kneser-ney"  # the best of Chen & Goodman's comparison
+    order: int = 5  # n, the longest n-gram: KenLM's usual 5 for word models; 3 is common for small corpora
+    # mle, add-k, absolute-discount, witten-bell, katz, kneser-ney, stupid-backoff or modified-kneser-ney (the best of
+    # Chen & Goodman's comparison)
+    smoothing: str = "modified-kneser-ney"
     k: float = 1.0  # add-k: the added count (1 = Laplace)
     discount: float = 0.75  # absolute-discount: the discount D (Ney et al.'s usual value)
     alpha: float = 0.4  # stupid-backoff: the backoff factor (Brants et al.)
     interpolate_unigrams: bool = True  # mix unigrams with the uniform distribution, so no token gets p = 0
     # estimate within this much memory (e.g. 2G), streaming through sorted files (Kneser-Ney only); None: in memory
     memory: str | None = None
-    temp_dir: str | None = None  # where those files go (default: the system's temporary folder)
+    temp_dir: str | None = None  # where --memory's sorted files go; None: the system's temporary folder
     # lmplz --prune: drop the n-grams of order k seen at most prune[k-1] times (e.g. 0,0,1: singletons of order 3
     # and above); the last value applies to the orders above it; Kneser-Ney only
     prune: list[int] | None = None

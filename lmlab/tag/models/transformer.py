@@ -40,7 +40,7 @@ class TransformerTaggerConfig(WordCharConfig):
 
     d_model: int = 128  # the residual stream's width
     n_head: int = 4  # attention heads per layer, 32 dimensions each
-    d_ff: int = 512  # 4 d_model, as in the paper
+    d_ff: int = 512  # the feed-forward width, 4 d_model as in the paper
     n_layer: int = 2  # encoder layers
     activation: str = "relu"  # relu (the paper) or gelu
     norm_first: bool = True  # pre-LN (with a final LayerNorm): trains without warm-up tricks; False: post-LN

@@ -51,8 +51,8 @@ class TransformerConfig(TranslationConfig):
     d_model: int = 128  # the residual stream's width
     n_head: int = 4  # attention heads per layer
     d_ff: int = 512  # the feed-forward layer's width
-    n_encoder_layer: int = 2
-    n_decoder_layer: int = 2
+    n_encoder_layer: int = 2  # encoder layers (the paper: 6)
+    n_decoder_layer: int = 2  # decoder layers (the paper: 6)
     dropout: float = 0.1  # the paper's: embeddings, sublayers, attention weights
     activation: str = "relu"  # relu (the paper) or gelu
     norm_first: bool = False  # pre-LN when True; the paper is post-LN

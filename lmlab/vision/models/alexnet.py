@@ -30,10 +30,16 @@ from lmlab.vision.models.base import ConvConfig, ImageNetwork, conv_out, pool_ou
 class AlexNetConfig(ConvConfig):
     family: ClassVar[str] = "alexnet"
 
-    channels: tuple[int, ...] = (24, 64, 96, 96, 64)  # the paper's 96, 256, 384, 384, 256 divided by 4
-    fc: int = 512  # the paper's 4,096 divided by 8
+    channels: tuple[int, ...] = (
+        24,
+        64,
+        96,
+        96,
+        64,
+    )  # maps of the five convolutions: the paper's 96, 256, 384, 384, 256 divided by 4
+    fc: int = 512  # units of the two hidden fully connected layers: the paper's 4,096 divided by 8
     lrn: bool = True  # local response normalisation after the first two convolutions
-    dropout: float = 0.5
+    dropout: float = 0.5  # before each hidden fully connected layer (the paper: 0.5)
 
     def __post_init__(self):
         super().__post_init__()

@@ -36,7 +36,7 @@ class ResNetConfig(ConvConfig):
 
     channels: tuple[int, ...] = (16, 32, 64)  # maps of each stage (the paper's CIFAR widths)
     blocks: tuple[int, ...] = (2, 2, 2)  # basic blocks per stage (n = 2: ResNet-14)
-    batch_norm: bool = True
+    batch_norm: bool = True  # BatchNorm2d after each convolution (the paper)
     residual: bool = True  # False: the plain network without shortcuts
 
     def __post_init__(self):

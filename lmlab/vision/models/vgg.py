@@ -35,7 +35,8 @@ class VGGConfig(ConvConfig):
 
     channels: tuple[int, ...] = (32, 64, 128)  # output channels of each block (the lecture's three)
     convs_per_block: int = 1  # 3x3 convolutions per block (VGG stacks 2 to 4)
-    padding: int = 1  # 1 keeps the size through a 3x3 convolution, as in the lecture's walk-through
+    # zero padding of each convolution: 1 keeps the size through a 3x3 convolution, as in the lecture's walk-through
+    padding: int = 1
     fc: tuple[int, ...] = (1024, 512)  # the fully connected layers before the output
     batch_norm: bool = False  # BatchNorm2d after each convolution
     dropout: float = 0.5  # before each fully connected layer

@@ -34,11 +34,11 @@ class ViTConfig(ImageModelConfig):
     family: ClassVar[str] = "vit"
 
     patch_size: int = 7  # P: 28x28 -> 4x4 patches
-    d_model: int = 64
-    n_head: int = 4
-    n_layer: int = 4
+    d_model: int = 64  # D, the width of every patch token
+    n_head: int = 4  # attention heads per layer
+    n_layer: int = 4  # encoder layers
     d_ff: int = 128  # the feed-forward width
-    dropout: float = 0.1
+    dropout: float = 0.1  # after the embeddings and each sublayer
     pooling: str = "cls"  # cls: the [class] token (the paper); mean: the mean of the patch tokens
 
     def __post_init__(self):
