@@ -71,7 +71,7 @@ class TranslateTrainConfig(EngineConfig):
     epochs: int = 10  # passes over the training pairs (the Multi30k baselines: 10)
     batch_size: int = 128  # sentence pairs per update
     max_tokens: int | None = (
-        None  # and at most this many padded tokens (pairs x longest side) per update; None: no bound
+        None  # also at most this many padded tokens (pairs x longest side) per update; None: no bound
     )
     optimizer: str = "adam"  # one of OPTIMIZERS
     lr: float = 1e-3  # peak learning rate
@@ -84,7 +84,7 @@ class TranslateTrainConfig(EngineConfig):
     beam: int = 5  # lmlab translate / eval: beam size (1: greedy)
     length_penalty: float = 0.6  # Wu et al.'s alpha
     max_len_a: float = 1.5  # longest translation: a * source tokens + b
-    max_len_b: int = 10  # ... + this many tokens (the b of max_len_a)
+    max_len_b: int = 10  # the b of the longest translation, a * source tokens + b
 
     def decode_config(self, **changes: Any) -> DecodeConfig:
         values = {
