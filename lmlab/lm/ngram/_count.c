@@ -17,6 +17,11 @@ Records are fixed-size rows (a numpy structured array) whose first k fields are 
                                   places past it): the windows whose first k words are all words, made one per
                                   k-word prefix, their counts added, into out's first m rows (k words, a uint32
                                   count); a sum above 2^32 - 1 is an OverflowError.
+  pad_windows(ids, bos, eos, order, sentinel, out)
+                                  the windows of counting (stream.windows) of an ``</s>``-terminated id stream
+                                  (int32 or int64), with ``<s>`` put before every line first (counts.pad_stream):
+                                  out's row i (order words, a uint32 count of 1) holds the padded stream's words
+                                  from position i on up to its line's ``</s>``, then ``sentinel``.
   search_sorted(haystack, needles, out, k): for each needle, the first row of the sorted haystack whose
                                   key is >= the needle's (numpy's searchsorted, side "left"); a binary search that
                                   starts from the previous answer when the needles are sorted (every use here), so
@@ -248,6 +253,79 @@ static PyObject *prefix_counts(PyObject *self, PyObject *args) {
         return NULL;
     }
     return PyLong_FromSsize_t(got);
+}
+
+static PyObject *pad_windows(PyObject *self, PyObject *args) {
+    PyObject *ids_obj, *out_obj;
+    long long bos, eos;
+    Py_ssize_t order, m, size;
+    unsigned long sentinel;
+    Py_buffer ids, out;
+    if (!PyArg_ParseTuple(args, "OLLnkO", &ids_obj, &bos, &eos, &order, &sentinel, &out_obj)) return NULL;
+    if (PyObject_GetBuffer(ids_obj, &ids, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    int wide = ids.itemsize == 8;
+    const char *f = ids.format ? ids.format + (ids.format[0] && strchr("@=<", ids.format[0]) != NULL) : "";
+    if (ids.ndim != 1 || (ids.itemsize != 4 && ids.itemsize != 8) || !f[0] || f[1] || strchr("ilq", f[0]) == NULL) {
+        PyErr_SetString(PyExc_ValueError, "pad_windows: ids must be a 1-D array of int32 or int64");
+        PyBuffer_Release(&ids);
+        return NULL;
+    }
+    if (get_rows(out_obj, &out, 1, order, &m, &size) < 0) {
+        PyBuffer_Release(&ids);
+        return NULL;
+    }
+    Py_ssize_t n = ids.shape[0];
+    if (order < 1 || size != 4 * order + 4) {
+        PyErr_SetString(PyExc_ValueError, "pad_windows: out's rows must hold order words and a uint32 count");
+        goto fail;
+    }
+    uint32_t *t = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)(m > 0 ? m : 1));
+    if (!t) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_ssize_t P = 0;
+    int fits = 1;
+    Py_BEGIN_ALLOW_THREADS
+    /* the padded stream: <s> before the first token of every line (a last line without its </s> too) */
+    int line_start = 1;
+    for (Py_ssize_t i = 0; i < n && fits; i++) {
+        long long w = wide ? ((const int64_t *)ids.buf)[i] : ((const int32_t *)ids.buf)[i];
+        if (P + 1 + line_start > m) fits = 0;
+        else {
+            if (line_start) t[P++] = (uint32_t)bos;
+            t[P++] = (uint32_t)w;
+            line_start = w == eos;
+        }
+    }
+    if (fits && P == m) {
+        /* from the end back: the position of the </s> that ends each position's line (the stream's end if none) */
+        char *o = (char *)out.buf;
+        Py_ssize_t end = P - 1;
+        const uint32_t one = 1;
+        for (Py_ssize_t i = P - 1; i >= 0; i--) {
+            if (t[i] == (uint32_t)eos) end = i;
+            char *row = o + i * size;
+            for (Py_ssize_t j = 0; j < order; j++) {
+                uint32_t w = i + j <= end ? t[i + j] : (uint32_t)sentinel;
+                memcpy(row + 4 * j, &w, 4);
+            }
+            memcpy(row + 4 * order, &one, 4);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(t);
+    if (!fits || P != m) {
+        PyErr_SetString(PyExc_ValueError, "pad_windows: out must have one row per token of the padded stream");
+        goto fail;
+    }
+    PyBuffer_Release(&ids);
+    PyBuffer_Release(&out);
+    Py_RETURN_NONE;
+fail:
+    PyBuffer_Release(&ids);
+    PyBuffer_Release(&out);
+    return NULL;
 }
 
 /* -1, 0, 1 as key a is below, equal to, above key b */
@@ -611,6 +689,8 @@ static PyMethodDef methods[] = {
      "combine_sorted(records, k, offset, width=8) -> n: equal keys made one in place, their counts added"},
     {"prefix_counts", prefix_counts, METH_VARARGS,
      "prefix_counts(windows, n_words, k, sentinel, out) -> m: the k-word prefixes of sorted windows, counts added"},
+    {"pad_windows", pad_windows, METH_VARARGS,
+     "pad_windows(ids, bos, eos, order, sentinel, out): the windows of counting of the stream with <s> put in"},
     {"search_sorted", search_sorted, METH_VARARGS,
      "search_sorted(haystack, needles, out, k): out[i] = first row of haystack whose key >= needles[i]'s"},
     {"merge_runs", merge_runs, METH_VARARGS,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lmlab.errors import LmlabError
+from lmlab.lm.ngram import external
 from lmlab.lm.ngram import smoothing as sm
 from lmlab.lm.ngram.counts import check_order, check_vocab_size, pad_stream
 from lmlab.lm.ngram.external import (
@@ -171,6 +172,30 @@ def windows(tokens: np.ndarray, eos_id: int, order: int, sentinel: int) -> np.nd
     return rec
 
 
+def line_count(ids: np.ndarray, eos_id: int) -> int:
+    """Lines in an id stream: its ``</s>`` tokens, and a last line without one.
+
+    >>> line_count(np.array([5, 2, 6]), 2), line_count(np.array([5, 2, 2]), 2), line_count(np.array([]), 2)
+    (2, 2, 0)
+    """
+    return int(np.count_nonzero(ids[:-1] == eos_id)) + 1 if ids.size else 0
+
+
+def padded_windows(ids: np.ndarray, bos_id: int, eos_id: int, order: int, sentinel: int, *, compiled: bool = True):
+    """:func:`windows` of an ``</s>``-terminated id stream with ``<s>`` put before every line
+    (:func:`~lmlab.lm.ngram.counts.pad_stream`): in one compiled pass where the extension is built (the numpy path
+    makes a dozen temporaries the size of the block), else with numpy; the same records either way.
+
+    >>> padded_windows(np.array([5, 2, 6, 2]), bos_id=1, eos_id=2, order=2, sentinel=9).tolist()
+    [(1, 5, 1), (5, 2, 1), (2, 9, 1), (1, 6, 1), (6, 2, 1), (2, 9, 1)]
+    """
+    if compiled and external._count is not None and ids.dtype in (np.int32, np.int64):
+        out = np.empty(ids.size + line_count(ids, eos_id), dtype=_dtype(order, COUNT))
+        external._count.pad_windows(np.ascontiguousarray(ids), bos_id, eos_id, order, sentinel, out)
+        return out
+    return windows(pad_stream(ids, bos_id, eos_id).tokens, eos_id, order, sentinel)
+
+
 def _count(blocks, order, V, bos, eos, spill, memory, progress):
     """Pass 1: unigram counts (dense) and the sorted, counted n-grams of orders 2..N. A block's windows of N words
     are sorted once (N radix passes) and give every order's sorted counts, its prefixes."""
@@ -183,13 +208,12 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
     }
     bar = _bar("count n-grams", None, "token", progress)
     for ids in blocks:
-        tok = pad_stream(ids, bos, eos).tokens
-        if tok.size and int(tok.max()) >= V:
-            raise LmlabError(f"token id {int(tok.max())} is outside the vocabulary of {V}")
-        c1 += np.bincount(tok, minlength=V)
+        if ids.size and int(ids.max()) >= V:
+            raise LmlabError(f"token id {int(ids.max())} is outside the vocabulary of {V}")
+        c1 += np.bincount(ids, minlength=V)
+        c1[bos] += line_count(ids, eos)  # the <s> before each line
         if order > 1:
-            win = windows(tok, eos, order, sentinel=V)
-            del tok
+            win = padded_windows(ids, bos, eos, order, sentinel=V)
             win = combine_sorted(sort_records(win, words(order)), words(order), "c")
             for k in range(2, order + 1):
                 sorters[k].add(prefix_counts(win, order, k, V), presorted=True)

@@ -208,3 +208,34 @@ def test_without_the_compiled_sort_the_same_model(monkeypatch, memory):
     a, b, spill = _both(_corpus(300), memory, order=4)
     _assert_same_model(a, b)
     spill.remove()
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_compiled_windows_of_a_block_equal_numpys(dtype):
+    """The compiled pad-and-window pass of counting gives numpy's records (counts.pad_stream, then stream.windows),
+    empty lines and the longest order included."""
+    from lmlab.lm.ngram.stream import padded_windows
+
+    if external._count is None:
+        pytest.skip("the _count extension is not built")
+    rng = np.random.default_rng(3)
+    V, bos, eos = 40, 1, 2
+    lines = [np.append(rng.integers(3, V, rng.integers(0, 9)), eos) for _ in range(500)]
+    ids = np.concatenate(lines).astype(dtype)
+    for order in (1, 2, 3, 5, 10):
+        got = padded_windows(ids, bos, eos, order, sentinel=V)
+        expected = padded_windows(ids, bos, eos, order, sentinel=V, compiled=False)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), order
+    for block in (ids[:1], ids[:0], np.array([eos, eos, eos], dtype=dtype)):
+        assert (
+            padded_windows(block, bos, eos, 3, V).tobytes()
+            == padded_windows(block, bos, eos, 3, V, compiled=False).tobytes()
+        )
+    with pytest.raises(ValueError, match="one row per token"):
+        external._count.pad_windows(
+            ids, bos, eos, 3, V, np.empty(ids.size, dtype=[(f"w{j}", "<i4") for j in range(3)] + [("c", "<u4")])
+        )
+    with pytest.raises(ValueError, match="int32 or int64"):
+        external._count.pad_windows(
+            ids.astype(np.float64), bos, eos, 3, V, np.empty(0, dtype=[("w0", "<i4"), ("c", "<u4")])
+        )
