@@ -111,6 +111,7 @@ def test_a_long_share_gives_the_families_that_have_one_their_long_recipe():
         return argv[argv.index("--preset") + 1]
 
     assert preset(ten, "lstm") == "compare-char-long" and preset(three, "lstm") == "compare-char"
+    assert preset(ten, "cnn") == "compare-char-long" and preset(three, "cnn") == "compare-char"
     assert preset(ten, "mlp") == "compare-char"  # no long recipe of its own
     words = Comparison(data="ptb", models=["lstm"], tokenizer="word", budget_minutes=10)
     by_steps = Comparison(data="tinyshakespeare", models=["lstm"], tokenizer="char", steps=5)
