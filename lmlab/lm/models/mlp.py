@@ -41,10 +41,12 @@ class MLPConfig(TrainConfig):
     d_hidden: int = 256  # hidden tanh units
     direct: bool = False  # Bengio et al.'s direct connections W from the window to the output
     dropout: float = 0.0  # on the hidden layer
-    # recipe: random windows (T = 1 target per window), AdamW
+    # recipe: random windows (T = 1 target per window), AdamW, the rate decayed to 0 over the run (its steps, or its
+    # --max-seconds): tinyshakespeare test perplexity after 120 s 5.96, at a constant rate 6.81 (2026-12-07, load ~2)
     batch_size: int = 128
     seq_len: int = 1
     lr: float = 3e-3
+    schedule: str = "cosine"
 
     def __post_init__(self):
         super().__post_init__()
