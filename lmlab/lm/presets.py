@@ -261,11 +261,11 @@ COMPARE_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     },
     # 64 channels (a quarter of the convolutions' work of 128) and lr 4e-3: beside a busy process 450 updates in
     # 30 s and test perplexity 6.66, where 128 channels at lr 2e-3 made 181 and 7.71; alone 6.48 (was 6.82)
-    ("cnn", "char"): _quick(channels=64, batch_size=32, seq_len=64, lr=4e-3),
+    ("cnn", "char"): _quick(channels=64, batch_size=32, seq_len=64, dropout=0.0, lr=4e-3),
     # For a share of LONG_SHARE_SECONDS or more: 100-s runs as above (2026-12-07 16:53-17:04, alone, load 1.8-2.0),
     # test perplexity: 64 channels at 4e-3 6.59; 128 channels at 2e-3 6.23, at 3e-3 6.09
-    ("cnn", "char-long"): _quick(channels=128, batch_size=32, seq_len=64, lr=3e-3),
-    ("cnn", "word"): _quick(batch_size=32, seq_len=35, lr=2e-3),
+    ("cnn", "char-long"): _quick(channels=128, batch_size=32, seq_len=64, dropout=0.0, lr=3e-3),
+    ("cnn", "word"): _quick(batch_size=32, seq_len=35, dropout=0.0, lr=2e-3),
     # 2 layers 64 wide over blocks of 32, batches of 64, lr 6e-3: in 30 s beside a busy process 1,034 updates and
     # test perplexity 6.53 (96 wide at lr 4e-3: 529 and 7.07; at 5e-3 it diverged to 8.35); alone 6.20 (6.42)
     ("transformer", "char"): _quick(
