@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -21,9 +22,8 @@ from typing import Any
 from lmlab.errors import LmlabError
 from lmlab.runfiles import MAX_JSON_BYTES, flag_to_field, read_bytes
 
-_HELP_CACHE: dict[type, dict[str, str]] = {}
 
-
+@functools.cache
 def field_help(cls: type) -> dict[str, str]:
     """What each field of dataclass ``cls`` means, from its comment in the source: the comment after the field on
     its line, with the comment-only lines right below it where the next field has a comment of its own on its line
@@ -37,16 +37,15 @@ def field_help(cls: type) -> dict[str, str]:
     >>> field_help(NgramConfig)["k"]
     'add-k: the added count (1 = Laplace)'
     """
-    if cls not in _HELP_CACHE:
-        found: dict[str, str] = {}
-        for klass in reversed(cls.__mro__):  # the base classes first: their descriptions stand
-            if dataclasses.is_dataclass(klass):
-                for name, text in _class_comments(klass).items():
-                    found.setdefault(name, text)
-        _HELP_CACHE[cls] = found
-    return _HELP_CACHE[cls]
+    found: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):  # the base classes first: their descriptions stand
+        if dataclasses.is_dataclass(klass):
+            for name, text in _class_comments(klass).items():
+                found.setdefault(name, text)
+    return found
 
 
+@functools.cache  # a base class (the training recipe) is read once for all the families that extend it
 def _class_comments(klass: type) -> dict[str, str]:
     """The comment of each annotated field in ``klass``'s own body (see :func:`field_help`)."""
     import ast

@@ -181,16 +181,26 @@ def line_count(ids: np.ndarray, eos_id: int) -> int:
     return int(np.count_nonzero(ids[:-1] == eos_id)) + 1 if ids.size else 0
 
 
-def padded_windows(ids: np.ndarray, bos_id: int, eos_id: int, order: int, sentinel: int, *, compiled: bool = True):
+def padded_windows(
+    ids: np.ndarray,
+    bos_id: int,
+    eos_id: int,
+    order: int,
+    sentinel: int,
+    *,
+    lines: int | None = None,
+    compiled: bool = True,
+):
     """:func:`windows` of an ``</s>``-terminated id stream with ``<s>`` put before every line
     (:func:`~lmlab.lm.ngram.counts.pad_stream`): in one compiled pass where the extension is built (the numpy path
-    makes a dozen temporaries the size of the block), else with numpy; the same records either way.
+    makes a dozen temporaries the size of the block), else with numpy; the same records either way. ``lines``: the
+    stream's :func:`line_count`, where the caller has it.
 
     >>> padded_windows(np.array([5, 2, 6, 2]), bos_id=1, eos_id=2, order=2, sentinel=9).tolist()
     [(1, 5, 1), (5, 2, 1), (2, 9, 1), (1, 6, 1), (6, 2, 1), (2, 9, 1)]
     """
     if compiled and external._count is not None and ids.dtype in (np.int32, np.int64):
-        out = np.empty(ids.size + line_count(ids, eos_id), dtype=_dtype(order, COUNT))
+        out = np.empty(ids.size + (line_count(ids, eos_id) if lines is None else lines), dtype=_dtype(order, COUNT))
         external._count.pad_windows(np.ascontiguousarray(ids), bos_id, eos_id, order, sentinel, out)
         return out
     return windows(pad_stream(ids, bos_id, eos_id).tokens, eos_id, order, sentinel)
@@ -211,9 +221,10 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
         if ids.size and int(ids.max()) >= V:
             raise LmlabError(f"token id {int(ids.max())} is outside the vocabulary of {V}")
         c1 += np.bincount(ids, minlength=V)
-        c1[bos] += line_count(ids, eos)  # the <s> before each line
+        lines = line_count(ids, eos)
+        c1[bos] += lines  # the <s> before each line
         if order > 1:
-            win = padded_windows(ids, bos, eos, order, sentinel=V)
+            win = padded_windows(ids, bos, eos, order, sentinel=V, lines=lines)
             win = combine_sorted(sort_records(win, words(order)), words(order), "c")
             for k in range(2, order + 1):
                 sorters[k].add(prefix_counts(win, order, k, V), presorted=True)
