@@ -59,7 +59,6 @@ from lmlab.io import atomic_open
 from lmlab.lm.ngram import counts
 from lmlab.lm.ngram.modelfile import (  # the reading side, without NumPy (lmlab eval reads the file through it)
     HEADER,
-    HEADER_BYTES,
     MAGIC,
     MAX_ORDER,
     VERSION,
@@ -152,6 +151,9 @@ def _narrow(slots: np.ndarray, width: int) -> np.ndarray:
 #: and a counting sort's temporaries: the number of regions follows from the memory given.
 HASH_WRITE_BYTES_PER_NGRAM = 200
 
+#: The budget of :func:`write_hash_slots` where none is given (a model estimated in memory)
+DEFAULT_HASH_MEMORY = 2**31
+
 #: Rows read at a time from an order's tables while a region's n-grams are picked out.
 READ_ROWS = 1 << 20
 
@@ -208,7 +210,7 @@ def write_hash_slots(
         f.write(memoryview(hash_slots(keys, logp, bow, width)).cast("B"))
         return
     if block is None:  # a sixth of the budget: the run's peak stays that of its estimation
-        regions = -(-n * HASH_WRITE_BYTES_PER_NGRAM // max((memory or 2**31) // 6, 2**24))
+        regions = -(-n * HASH_WRITE_BYTES_PER_NGRAM // max((memory or DEFAULT_HASH_MEMORY) // 6, 2**24))
         block = -(-size // regions)
     base = f.tell()
     carry = [np.zeros(0, dtype=np.int64)] * 5  # home, key, row, logp, bow (float64 bits), in placing order
@@ -258,33 +260,67 @@ def _header(order: int, vocab_size: int, sizes: list[int], missing_context_bow: 
     return HEADER.pack(MAGIC, VERSION, order, vocab_size, missing_context_bow, *padded, 0, crc)
 
 
+class PositionedWriter:
+    """A file-like writer at a position of its own in a file descriptor shared with others (``os.pwrite``): the
+    threads writing a model file's hash tables each write their table's part of the one file."""
+
+    def __init__(self, fd: int, position: int):
+        self.fd, self.position = fd, position
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < view.nbytes:
+            done += os.pwrite(self.fd, view[done:], self.position + done)
+        self.position += done
+        return done
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, position: int) -> int:
+        self.position = position
+        return position
+
+
 def write_binary(tables: BinaryTables, path: str | Path, *, memory: int | None = None) -> int:
     """Write the tables as a model file (atomically); returns its size in bytes. Hash tables not given are written
-    a region at a time within about ``memory`` bytes (:func:`write_hash_slots`), and memory-mapped tables are read a
-    part at a time, so that writing holds a bounded amount whatever the model's size."""
+    a region at a time within about ``memory`` bytes (:func:`write_hash_slots`), two orders at once where two cores
+    are free (:mod:`lmlab.lm.ngram.workers`, each within half of it), and memory-mapped tables are read a part at a
+    time, so that writing holds a bounded amount whatever the model's size. The gaps between arrays are zeros."""
+    from lmlab.lm.ngram import workers
+
     order = len(tables.keys)
     sizes = [int(k.size) for k in tables.keys]
     arrays, length = layout(sizes)
 
     with atomic_open(path, "wb") as f:
         f.write(_header(order, tables.vocab_size, sizes, tables.missing_context_bow))
-        written = HEADER_BYTES
+        hashed = []  # (offset, order, width) of the hash tables to build
         for name, offset, count, dtype in arrays:
-            f.write(b"\0" * (offset - written))
             kind, k = name.split(".")
             k = int(k)
             # slots of a version-1 file mapped are laid out otherwise (unless a table has the same size: then the same)
             if kind == "slots" and (tables.slots is None or tables.slots[k - 2].size != count):
-                width = slot_width(k, order)
-                write_hash_slots(f, tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1], width, memory=memory)
-            else:
-                data = tables.slots[k - 2].reshape(-1) if kind == "slots" else getattr(tables, kind)[k - 1]
-                assert data.size == count, name
-                for start in range(0, count, READ_ROWS):  # a memory-mapped table is read a part at a time
-                    part = np.ascontiguousarray(read_rows(data, start, min(start + READ_ROWS, count)), dtype=dtype)
-                    f.write(memoryview(part).cast("B"))
-            written = offset + 8 * count
-        f.write(b"\0" * (length - written))
+                hashed.append((offset, k, slot_width(k, order)))
+                continue
+            f.seek(offset)
+            data = tables.slots[k - 2].reshape(-1) if kind == "slots" else getattr(tables, kind)[k - 1]
+            assert data.size == count, name
+            for start in range(0, count, READ_ROWS):  # a memory-mapped table is read a part at a time
+                part = np.ascontiguousarray(read_rows(data, start, min(start + READ_ROWS, count)), dtype=dtype)
+                f.write(memoryview(part).cast("B"))
+        f.flush()
+        f.truncate(length)
+        n_workers = workers.workers()
+        share = (memory or DEFAULT_HASH_MEMORY) // n_workers
+
+        def write_slots(table):
+            offset, k, width = table
+            keys, logp, bow = tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1]
+            write_hash_slots(PositionedWriter(f.fileno(), offset), keys, logp, bow, width, memory=share)
+
+        workers.each(write_slots, sorted(hashed, key=lambda t: -sizes[t[1] - 1]), n_workers)
     return length
 
 
@@ -309,6 +345,7 @@ def map_binary(path: str | Path) -> BinaryTables:
 
 __all__ = [
     "MAGIC",
+    "PositionedWriter",
     "VERSION",
     "BinaryTables",
     "hash_slots",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -71,6 +72,7 @@ class SpillDir:
         self.written = 0  # bytes, for the progress report
         self._names = 0
         self._remover: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()  # passes of two orders spill at once (lmlab.lm.ngram.workers)
 
     def __enter__(self) -> SpillDir:
         return self
@@ -79,21 +81,24 @@ class SpillDir:
         self.remove()
 
     def remove(self) -> None:
-        if self._remover is not None:
-            self._remover.shutdown(wait=True)
-            self._remover = None
+        with self._lock:  # two passes may meet a full disk at once
+            remover, self._remover = self._remover, None
+        if remover is not None:
+            remover.shutdown(wait=True)
         self._owned.cleanup()
 
     def unlink(self, path: Path) -> None:
         """Remove a file no longer needed, in the background: on a file system that discards freed blocks (ext4
         mounted with ``discard``) removing a large file written back to disk takes a tenth of a second or more."""
-        if self._remover is None:
-            self._remover = ThreadPoolExecutor(1, thread_name_prefix="lmlab-spill-remove")
-        self._remover.submit(path.unlink, missing_ok=True)
+        with self._lock:
+            if self._remover is None:
+                self._remover = ThreadPoolExecutor(1, thread_name_prefix="lmlab-spill-remove")
+            self._remover.submit(path.unlink, missing_ok=True)
 
     def new_file(self, stem: str) -> Path:
-        self._names += 1
-        return self.path / f"{stem}-{self._names}.bin"
+        with self._lock:
+            self._names += 1
+            return self.path / f"{stem}-{self._names}.bin"
 
     def append(self, path: Path, records: np.ndarray) -> None:
         """Append records to a file; a full disk removes the folder and raises a one-line error."""
@@ -110,7 +115,8 @@ class SpillDir:
                 f"{data.nbytes:,} bytes failed after {self.written:,} were written; give --temp-dir a folder with "
                 "more free space"
             ) from None
-        self.written += data.nbytes
+        with self._lock:
+            self.written += data.nbytes
 
 
 def key_view(records: np.ndarray, key: Sequence[str]) -> np.ndarray:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lmlab.errors import LmlabError
-from lmlab.lm.ngram import external
+from lmlab.lm.ngram import external, workers
 from lmlab.lm.ngram import smoothing as sm
 from lmlab.lm.ngram.counts import check_order, check_vocab_size, pad_stream
 from lmlab.lm.ngram.external import (
@@ -145,7 +145,9 @@ def _spilled(spill: SpillDir) -> str:
 
 
 def _advance(bar, n: int, spill: SpillDir) -> None:
-    """Move a pass's bar on by ``n`` (its rate) and show the bytes spilled so far."""
+    """Move a pass's bar on by ``n`` (its rate) and show the bytes spilled so far; a task run beside a failed one
+    stops here (:func:`lmlab.lm.ngram.workers.check`)."""
+    workers.check()
     bar.update(n)
     bar.set_postfix_str(_spilled(spill), refresh=False)
 
@@ -217,6 +219,7 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
         for k in range(2, order + 1)
     }
     bar = _bar("count n-grams", None, "token", progress)
+    ks = list(range(order, 1, -1))  # the largest first
     for ids in blocks:
         if ids.size and int(ids.max()) >= V:
             raise LmlabError(f"token id {int(ids.max())} is outside the vocabulary of {V}")
@@ -226,13 +229,18 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
         if order > 1:
             win = padded_windows(ids, bos, eos, order, sentinel=V, lines=lines)
             win = combine_sorted(sort_records(win, words(order)), words(order), "c")
-            for k in range(2, order + 1):
-                sorters[k].add(prefix_counts(win, order, k, V), presorted=True)
+            # each order's sorter takes its counts on its own: two at a time (their merges and spills run beside)
+            workers.each(lambda k, win=win: sorters[k].add(prefix_counts(win, order, k, V), presorted=True), ks)
             del win
         _advance(bar, int(ids.size), spill)
         n_tokens += int(ids.size)
     bar.close()
     return c1, {k: s.result() for k, s in sorters.items()}, n_tokens
+
+
+def _largest_first(tables, ks) -> list[int]:
+    """Orders by the size of their tables, largest first: two at a time, the work is shared most evenly."""
+    return sorted(ks, key=lambda k: -int(tables[k].size))
 
 
 def _pruned(chunk, k, raw, dropped, pruning):
@@ -254,16 +262,18 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
         for _, chunk in chunks(counted[2], _chunk_rows(memory, 16)):
             left1 += np.bincount(chunk["w1"], minlength=V)
         adj1 = np.where(np.arange(V) == bos, c1, left1)
-    adjusted, counts_of_counts = {}, {}
     # every k-gram is read once, and every (k+1)-gram once more for the k-grams' suffixes
     total = sum(int(counted[k].size) for k in range(2, order + 1)) + sum(
         int(counted[k].size) for k in range(3, order + 1)
     )
     bar = _bar("adjust counts", total, "n-gram", progress)
-    for k in range(2, order + 1):
+    n_workers = workers.workers()
+    share = memory // n_workers  # the orders are adjusted n_workers at a time, each within its share
+
+    def adjust(k):
         table = counted[k]
         out = spill.new_file(f"adjusted{k}")
-        rows, chunk_rows = _rows(memory, 4 * k + 4), _chunk_rows(memory, 4 * k + 8)
+        rows, chunk_rows = _rows(share, 4 * k + 4), _chunk_rows(share, 4 * k + 8)
         t = np.zeros(5, dtype=np.int64)
         reader = None
         if k < order:
@@ -292,8 +302,12 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
                 rec["a"][_pruned(chunk, k, chunk["c"], dropped, pruning)] *= -1
             spill.append(out, rec)
             _advance(bar, chunk.size, spill)
-        adjusted[k] = read(out, _dtype(k, ("a", "<i8")))
-        counts_of_counts[k] = t
+        return read(out, _dtype(k, ("a", "<i8"))), t
+
+    ks = _largest_first(counted, range(2, order + 1))
+    done = dict(zip(ks, workers.each(adjust, ks, n_workers)))
+    adjusted = {k: done[k][0] for k in range(2, order + 1)}
+    counts_of_counts = {k: done[k][1] for k in range(2, order + 1)}
     bar.close()
     return adj1, adjusted, counts_of_counts
 
@@ -333,8 +347,12 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     bar = _bar("estimate probabilities", total, "n-gram", progress)
     probs: dict[int, np.ndarray] = {}  # order >= 2: records (w0..w{k-1}, p) sorted by words
     contexts: dict[int, np.ndarray] = {}  # order k: records (w0..w{k-1}, bow) of the k-grams that have children
-    for k in range(2, order + 1):
-        rows, chunk_rows = _rows(memory, 4 * k + 32), _chunk_rows(memory, 4 * k + 32)
+    share = memory // workers.workers()  # two tasks at once (below), each within its share
+
+    def weigh(k):
+        """An order's alpha and gamma, its contexts' back-off weights; its k-grams rotated for the join (k > 2),
+        or their probabilities (k = 2: the order below is the unigrams, in memory)."""
+        rows, chunk_rows = _rows(share, 4 * k + 32), _chunk_rows(share, 4 * k + 32)
         ctx_file = spill.new_file(f"contexts{k - 1}")
         p_file = spill.new_file(f"probs{k}")
         # the k-grams come sorted by w0 w1 .. w{k-1}: rotated, a stable sort by their first k - 1 words orders them
@@ -371,23 +389,37 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
                 rotated.add(rec)
             _advance(bar, chunk.size, spill)
         contexts[k - 1] = read(ctx_file, _dtype(k - 1, ("bow", "<f8")))
-        if k > 2:
-            # and come back sorted by w1 .. w{k-1} w0: a stable sort by w0 alone orders them by their words
-            back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows, sort_key=["w0"])
-            lower = SortedReader(probs[k - 1], words(k - 1), chunk_rows)
-            # grouped by suffix, so that no suffix is split between chunks (the reader moves past each one once)
-            for _, chunk in chunks(rotated.result(once=True), chunk_rows, group=words(k - 1)):
-                _, below = lower.upto(chunk[-1:])
-                at = search_sorted(below, chunk, words(k - 1))
-                rec = np.empty(chunk.size, dtype=back.dtype)
-                for j in range(k):
-                    rec[f"w{(j + 1) % k}"] = chunk[f"w{j}"]
-                rec["p"] = chunk["alpha"] + chunk["gamma"] * below["p"][at]
-                back.add(rec)
-                _advance(bar, chunk.size, spill)
-            probs[k] = back.result()
-        else:
-            probs[k] = read(p_file, _dtype(k, ("p", "<f8")))
+        return read(p_file, _dtype(k, ("p", "<f8"))) if k == 2 else rotated.result(once=True)
+
+    def join(k, rotated):
+        """An order's interpolated probabilities, ``p(h w) = alpha(h w) + gamma(h) p(h' w)``: its rotated k-grams
+        joined with the order below (sorted by the suffix h' w), and sorted back by their words."""
+        rows, chunk_rows = _rows(share, 4 * k + 32), _chunk_rows(share, 4 * k + 32)
+        # and come back sorted by w1 .. w{k-1} w0: a stable sort by w0 alone orders them by their words
+        back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows, sort_key=["w0"])
+        lower = SortedReader(probs[k - 1], words(k - 1), chunk_rows)
+        # grouped by suffix, so that no suffix is split between chunks (the reader moves past each one once)
+        for _, chunk in chunks(rotated, chunk_rows, group=words(k - 1)):
+            _, below = lower.upto(chunk[-1:])
+            at = search_sorted(below, chunk, words(k - 1))
+            rec = np.empty(chunk.size, dtype=back.dtype)
+            for j in range(k):
+                rec[f"w{(j + 1) % k}"] = chunk[f"w{j}"]
+            rec["p"] = chunk["alpha"] + chunk["gamma"] * below["p"][at]
+            back.add(rec)
+            _advance(bar, chunk.size, spill)
+        return back.result()
+
+    # a pipeline on two threads: order k + 1 is weighed while order k is joined with the order below it
+    weighed = dict(zip((2, 3), workers.each(weigh, range(2, min(order, 3) + 1))))
+    if order > 1:
+        probs[2] = weighed.pop(2)
+    for k in range(3, order + 1):
+        tasks = [lambda k=k: join(k, weighed.pop(k))] + ([lambda k=k: weigh(k + 1)] if k < order else [])
+        done = workers.each(lambda task: task(), tasks)
+        probs[k] = done[0]
+        if k < order:
+            weighed[k + 1] = done[1]
     bar.close()
     return p1, probs, contexts
 
@@ -404,9 +436,12 @@ def _write(p1, probs, contexts, order, V, spill, memory, progress, dropped=None)
     V_out = int(kept.sum())
     keys, logp, bow = [np.arange(V_out, dtype=np.int64)], [_log10(p1)[kept]], [bow1[kept]]
     bar = _bar("write tables", sum(int(probs[k].size) for k in range(2, order + 1)), "n-gram", progress)
-    for k in range(2, order + 1):
+    n_workers = workers.workers()
+    share = memory // n_workers  # the orders are written n_workers at a time, each within its share
+
+    def write(k):
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
-        rows = _chunk_rows(memory, 4 * k + 40)
+        rows = _chunk_rows(share, 4 * k + 40)
         parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
         children = SortedReader(contexts[k], words(k), rows) if k < order else None
         for _, chunk in chunks(probs[k], rows, group=words(k - 1)):
@@ -424,9 +459,17 @@ def _write(p1, probs, contexts, order, V, spill, memory, progress, dropped=None)
             spill.append(paths["bow"], b)
             _advance(bar, chunk.size, spill)
         # mapped read-only: the model file is written from these, one pass per order
-        for name, dtype, tables in (("keys", np.int64, keys), ("logp", np.float64, logp), ("bow", np.float64, bow)):
+        out = []
+        for name, dtype in (("keys", np.int64), ("logp", np.float64), ("bow", np.float64)):
             exists = paths[name].exists() and paths[name].stat().st_size
-            tables.append(np.memmap(paths[name], dtype=dtype, mode="r") if exists else np.zeros(0, dtype))
+            out.append(np.memmap(paths[name], dtype=dtype, mode="r") if exists else np.zeros(0, dtype))
+        return out
+
+    ks = _largest_first(probs, range(2, order + 1))
+    done = dict(zip(ks, workers.each(write, ks, n_workers)))
+    for k in range(2, order + 1):
+        for tables, table in zip((keys, logp, bow), done[k]):
+            tables.append(table)
     bar.close()
     return keys, logp, bow
 

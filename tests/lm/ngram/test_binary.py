@@ -19,7 +19,6 @@ from lmlab.lm.ngram import fast
 from lmlab.lm.ngram.arpa import read_arpa
 from lmlab.lm.ngram.binary import (
     HEADER,
-    HEADER_BYTES,
     hash_slots,
     layout,
     map_binary,
@@ -29,7 +28,7 @@ from lmlab.lm.ngram.binary import (
     write_hash_slots,
 )
 from lmlab.lm.ngram.model import WEIGHTS_FILE, NgramLM
-from lmlab.lm.ngram.modelfile import ModelFile
+from lmlab.lm.ngram.modelfile import HEADER_BYTES, ModelFile
 from lmlab.lm.run import load_model, save_run
 from lmlab.runconfig import RunInfo
 

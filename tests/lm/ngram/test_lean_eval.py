@@ -21,9 +21,9 @@ from lmlab.errors import LmlabError
 from lmlab.lm.ngram import fast, lean
 from lmlab.lm.ngram import smoothing as sm
 from lmlab.lm.ngram.arpa import read_arpa
-from lmlab.lm.ngram.binary import HEADER_BYTES, layout
+from lmlab.lm.ngram.binary import layout
 from lmlab.lm.ngram.model import IMPORTED, STREAMING_SMOOTHINGS, WEIGHTS_FILE, NgramConfig, NgramLM
-from lmlab.lm.ngram.modelfile import ModelFile
+from lmlab.lm.ngram.modelfile import HEADER_BYTES, ModelFile
 from lmlab.lm.run import save_run
 from lmlab.runconfig import RunInfo
 from lmlab.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer
