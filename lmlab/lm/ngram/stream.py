@@ -81,8 +81,9 @@ def _dtype(k: int, *extra: tuple[str, str]) -> np.dtype:
 CHUNK_ROWS = 1 << 21
 
 
-def _chunk_rows(memory: int, record_bytes: int) -> int:
-    return min(_rows(memory, record_bytes), CHUNK_ROWS)
+def _chunk_rows(memory: int, record_bytes: int, tasks: int = 1) -> int:
+    """Records a pass computes on at a time, ``tasks`` passes at once: each a share of :data:`CHUNK_ROWS`."""
+    return min(_rows(memory, record_bytes), CHUNK_ROWS // tasks)
 
 
 def _rows(memory: int, record_bytes: int) -> int:
@@ -220,22 +221,40 @@ def _count(blocks, order, V, bos, eos, spill, memory, progress):
     }
     bar = _bar("count n-grams", None, "token", progress)
     ks = list(range(order, 1, -1))  # the largest first
-    for ids in blocks:
+    blocks = iter(blocks)
+
+    def next_block():
+        """The next block's unigram counts taken, its windows of N words sorted and counted (None: no block left)."""
+        ids = next(blocks, None)
+        if ids is None:
+            return None
         if ids.size and int(ids.max()) >= V:
             raise LmlabError(f"token id {int(ids.max())} is outside the vocabulary of {V}")
-        c1 += np.bincount(ids, minlength=V)
+        c1[:] += np.bincount(ids, minlength=V)
         lines = line_count(ids, eos)
         c1[bos] += lines  # the <s> before each line
-        if order > 1:
-            win = padded_windows(ids, bos, eos, order, sentinel=V, lines=lines)
-            win = combine_sorted(sort_records(win, words(order)), words(order), "c")
-            # each order's sorter takes its counts on its own: two at a time (their merges and spills run beside)
-            workers.each(lambda k, win=win: sorters[k].add(prefix_counts(win, order, k, V), presorted=True), ks)
-            del win
-        _advance(bar, int(ids.size), spill)
-        n_tokens += int(ids.size)
+        if order == 1:
+            return int(ids.size), None
+        win = padded_windows(ids, bos, eos, order, sentinel=V, lines=lines)
+        return int(ids.size), combine_sorted(sort_records(win, words(order)), words(order), "c")
+
+    def add(win):
+        """A block's counts of every order, each added to its order's sorter (which merges and spills)."""
+        for k in ks:
+            sorters[k].add(prefix_counts(win, order, k, V), presorted=True)
+
+    # a pipeline on two threads: a block is read and sorted while the one before it is added to the sorters
+    block = next_block()
+    while block is not None:
+        size, win = block
+        tasks = [next_block] + ([lambda win=win: add(win)] if win is not None else [])
+        block = workers.each(lambda task: task(), tasks)[0]
+        del win
+        _advance(bar, size, spill)
+        n_tokens += size
     bar.close()
-    return c1, {k: s.result() for k, s in sorters.items()}, n_tokens
+    # each order's runs merged into one file, two orders at a time
+    return c1, dict(zip(ks, workers.each(lambda k: sorters[k].result(), ks))), n_tokens
 
 
 def _largest_first(tables, ks) -> list[int]:
@@ -273,7 +292,7 @@ def _adjust(c1, counted, order, V, bos, spill, memory, progress, pruning=None, d
     def adjust(k):
         table = counted[k]
         out = spill.new_file(f"adjusted{k}")
-        rows, chunk_rows = _rows(share, 4 * k + 4), _chunk_rows(share, 4 * k + 8)
+        rows, chunk_rows = _rows(share, 4 * k + 4), _chunk_rows(share, 4 * k + 8, n_workers)
         t = np.zeros(5, dtype=np.int64)
         reader = None
         if k < order:
@@ -347,12 +366,13 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     bar = _bar("estimate probabilities", total, "n-gram", progress)
     probs: dict[int, np.ndarray] = {}  # order >= 2: records (w0..w{k-1}, p) sorted by words
     contexts: dict[int, np.ndarray] = {}  # order k: records (w0..w{k-1}, bow) of the k-grams that have children
-    share = memory // workers.workers()  # two tasks at once (below), each within its share
+    n_workers = workers.workers()
+    share = memory // n_workers  # two tasks at once (below), each within its share
 
     def weigh(k):
         """An order's alpha and gamma, its contexts' back-off weights; its k-grams rotated for the join (k > 2),
         or their probabilities (k = 2: the order below is the unigrams, in memory)."""
-        rows, chunk_rows = _rows(share, 4 * k + 32), _chunk_rows(share, 4 * k + 32)
+        rows, chunk_rows = _rows(share, 4 * k + 32), _chunk_rows(share, 4 * k + 32, n_workers)
         ctx_file = spill.new_file(f"contexts{k - 1}")
         p_file = spill.new_file(f"probs{k}")
         # the k-grams come sorted by w0 w1 .. w{k-1}: rotated, a stable sort by their first k - 1 words orders them
@@ -394,7 +414,7 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     def join(k, rotated):
         """An order's interpolated probabilities, ``p(h w) = alpha(h w) + gamma(h) p(h' w)``: its rotated k-grams
         joined with the order below (sorted by the suffix h' w), and sorted back by their words."""
-        rows, chunk_rows = _rows(share, 4 * k + 32), _chunk_rows(share, 4 * k + 32)
+        rows, chunk_rows = _rows(share, 4 * k + 32), _chunk_rows(share, 4 * k + 32, n_workers)
         # and come back sorted by w1 .. w{k-1} w0: a stable sort by w0 alone orders them by their words
         back = Sorter(spill, _dtype(k, ("p", "<f8")), words(k), budget_rows=rows, sort_key=["w0"])
         lower = SortedReader(probs[k - 1], words(k - 1), chunk_rows)
@@ -441,7 +461,7 @@ def _write(p1, probs, contexts, order, V, spill, memory, progress, dropped=None)
 
     def write(k):
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
-        rows = _chunk_rows(share, 4 * k + 40)
+        rows = _chunk_rows(share, 4 * k + 40, n_workers)
         parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
         children = SortedReader(contexts[k], words(k), rows) if k < order else None
         for _, chunk in chunks(probs[k], rows, group=words(k - 1)):
