@@ -296,31 +296,31 @@ def write_binary(tables: BinaryTables, path: str | Path, *, memory: int | None =
 
     with atomic_open(path, "wb") as f:
         f.write(_header(order, tables.vocab_size, sizes, tables.missing_context_bow))
-        hashed = []  # (offset, order, width) of the hash tables to build
-        for name, offset, count, dtype in arrays:
-            kind, k = name.split(".")
-            k = int(k)
-            # slots of a version-1 file mapped are laid out otherwise (unless a table has the same size: then the same)
-            if kind == "slots" and (tables.slots is None or tables.slots[k - 2].size != count):
-                hashed.append((offset, k, slot_width(k, order)))
-                continue
-            f.seek(offset)
-            data = tables.slots[k - 2].reshape(-1) if kind == "slots" else getattr(tables, kind)[k - 1]
-            assert data.size == count, name
-            for start in range(0, count, READ_ROWS):  # a memory-mapped table is read a part at a time
-                part = np.ascontiguousarray(read_rows(data, start, min(start + READ_ROWS, count)), dtype=dtype)
-                f.write(memoryview(part).cast("B"))
         f.flush()
-        f.truncate(length)
+        f.truncate(length)  # the gaps between arrays: zeros
         n_workers = workers.workers()
         share = (memory or DEFAULT_HASH_MEMORY) // n_workers
+        by_order: dict[int, list] = {}
+        for name, offset, count, dtype in arrays:
+            by_order.setdefault(int(name.split(".")[1]), []).append((name, offset, count, dtype))
 
-        def write_slots(table):
-            offset, k, width = table
-            keys, logp, bow = tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1]
-            write_hash_slots(PositionedWriter(f.fileno(), offset), keys, logp, bow, width, memory=share)
+        def write_order(k):
+            """An order's arrays, each at its offset (``os.pwrite``: the orders are written at once)."""
+            for name, offset, count, dtype in by_order[k]:
+                out = PositionedWriter(f.fileno(), offset)
+                kind = name.split(".")[0]
+                # slots of a version-1 file mapped are laid out otherwise (unless a table has the same size)
+                if kind == "slots" and (tables.slots is None or tables.slots[k - 2].size != count):
+                    keys, logp, bow = tables.keys[k - 1], tables.logp[k - 1], tables.bow[k - 1]
+                    write_hash_slots(out, keys, logp, bow, slot_width(k, order), memory=share)
+                    continue
+                data = tables.slots[k - 2].reshape(-1) if kind == "slots" else getattr(tables, kind)[k - 1]
+                assert data.size == count, name
+                for start in range(0, count, READ_ROWS):  # a memory-mapped table is read a part at a time
+                    part = np.ascontiguousarray(read_rows(data, start, min(start + READ_ROWS, count)), dtype=dtype)
+                    out.write(memoryview(part).cast("B"))
 
-        workers.each(write_slots, sorted(hashed, key=lambda t: -sizes[t[1] - 1]), n_workers)
+        workers.each(write_order, sorted(by_order, key=lambda k: -sizes[k - 1]), n_workers)
     return length
 
 

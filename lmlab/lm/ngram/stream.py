@@ -348,9 +348,13 @@ def _log10(x):
         return np.log10(x)
 
 
-def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, spill, memory, progress, dropped=None):
+def _estimate(
+    adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, spill, memory, progress, dropped=None, beside=None
+):
     """Pass 4: interpolated probabilities of every order (sorted by words) and the back-off weights of contexts;
-    with ``dropped`` (the words pruning drops), only the n-grams kept, and lmplz's weights for a pruned model."""
+    with ``dropped`` (the words pruning drops), only the n-grams kept, and lmplz's weights for a pruned model.
+    ``beside(p1, probs, contexts)``: a task run beside the highest order's join (order >= 3), every lower order's
+    probabilities and back-off weights known."""
     alpha_gamma = sm.kn_alpha_gamma(discounts)
     c1 = adj1.astype(np.float64).copy()
     c1[bos] = 0.0
@@ -435,7 +439,11 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     if order > 1:
         probs[2] = weighed.pop(2)
     for k in range(3, order + 1):
-        tasks = [lambda k=k: join(k, weighed.pop(k))] + ([lambda k=k: weigh(k + 1)] if k < order else [])
+        tasks = [lambda k=k: join(k, weighed.pop(k))]
+        if k < order:
+            tasks.append(lambda k=k: weigh(k + 1))
+        elif beside is not None:  # the highest order's join: nothing left to weigh, the caller's task instead
+            tasks.append(lambda: beside(p1, probs, contexts))
         done = workers.each(lambda task: task(), tasks)
         probs[k] = done[0]
         if k < order:
@@ -444,26 +452,31 @@ def _estimate(adj1, adjusted, order, V, bos, discounts, interpolate_unigrams, sp
     return p1, probs, contexts
 
 
-def _write(p1, probs, contexts, order, V, spill, memory, progress, dropped=None):
+class _TableWriter:
     """Pass 5: per-order keys, log10 probabilities and back-off weights, as the model holds them; with ``dropped``
-    (the words pruning drops), over the vocabulary of the words kept."""
-    bow1 = np.zeros(V)
-    if order > 1:
-        ctx1 = contexts[1][: contexts[1].size]  # at most V records
-        bow1[ctx1["w0"]] = ctx1["bow"]
-    kept = np.ones(V, dtype=bool) if dropped is None else ~dropped
-    new_id = np.cumsum(kept) - 1  # a kept word's id in the vocabulary of the words kept
-    V_out = int(kept.sum())
-    keys, logp, bow = [np.arange(V_out, dtype=np.int64)], [_log10(p1)[kept]], [bow1[kept]]
-    bar = _bar("write tables", sum(int(probs[k].size) for k in range(2, order + 1)), "n-gram", progress)
-    n_workers = workers.workers()
-    share = memory // n_workers  # the orders are written n_workers at a time, each within its share
+    (the words pruning drops), over the vocabulary of the words kept. An order is written once its probabilities,
+    the order below's and its contexts' back-off weights are known: the orders below the highest while the
+    highest is still joined (:func:`_estimate`'s ``beside``)."""
 
-    def write(k):
+    def __init__(self, p1, probs, contexts, order, V, spill, memory, progress, dropped=None, total=None):
+        bow1 = np.zeros(V)
+        if order > 1:
+            ctx1 = contexts[1][: contexts[1].size]  # at most V records
+            bow1[ctx1["w0"]] = ctx1["bow"]
+        kept = np.ones(V, dtype=bool) if dropped is None else ~dropped
+        self.new_id = np.cumsum(kept) - 1  # a kept word's id in the vocabulary of the words kept
+        self.V_out = int(kept.sum())
+        self.tables = {1: (np.arange(self.V_out, dtype=np.int64), _log10(p1)[kept], bow1[kept])}
+        self.probs, self.contexts, self.order, self.spill = probs, contexts, order, spill
+        self.share = memory // workers.workers()  # written beside another task, each within its share
+        self.bar = _bar("write tables", total, "n-gram", progress)
+
+    def write(self, k: int) -> None:
+        probs, contexts, spill, new_id = self.probs, self.contexts, self.spill, self.new_id
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
-        rows = _chunk_rows(share, 4 * k + 40, n_workers)
+        rows = _chunk_rows(self.share, 4 * k + 40, workers.workers())
         parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
-        children = SortedReader(contexts[k], words(k), rows) if k < order else None
+        children = SortedReader(contexts[k], words(k), rows) if k < self.order else None
         for _, chunk in chunks(probs[k], rows, group=words(k - 1)):
             if parents is None:
                 parent = new_id[chunk["w0"]]
@@ -474,24 +487,21 @@ def _write(p1, probs, contexts, order, V, spill, memory, progress, dropped=None)
             if children is not None:
                 _, ctx = children.upto(chunk[-1:])
                 b[search_sorted(chunk, ctx, words(k))] = ctx["bow"]
-            spill.append(paths["keys"], parent * V_out + new_id[chunk[f"w{k - 1}"]])
+            spill.append(paths["keys"], parent * self.V_out + new_id[chunk[f"w{k - 1}"]])
             spill.append(paths["logp"], _log10(chunk["p"]))
             spill.append(paths["bow"], b)
-            _advance(bar, chunk.size, spill)
+            _advance(self.bar, chunk.size, spill)
         # mapped read-only: the model file is written from these, one pass per order
         out = []
         for name, dtype in (("keys", np.int64), ("logp", np.float64), ("bow", np.float64)):
             exists = paths[name].exists() and paths[name].stat().st_size
             out.append(np.memmap(paths[name], dtype=dtype, mode="r") if exists else np.zeros(0, dtype))
-        return out
+        self.tables[k] = tuple(out)
 
-    ks = _largest_first(probs, range(2, order + 1))
-    done = dict(zip(ks, workers.each(write, ks, n_workers)))
-    for k in range(2, order + 1):
-        for tables, table in zip((keys, logp, bow), done[k]):
-            tables.append(table)
-    bar.close()
-    return keys, logp, bow
+    def result(self):
+        """Every order's keys, log10 probabilities and back-off weights, once every order is written."""
+        self.bar.close()
+        return tuple([self.tables[k][j] for k in range(1, self.order + 1)] for j in range(3))
 
 
 def estimate_streaming(
@@ -518,10 +528,34 @@ def estimate_streaming(
     dropped = None if pruning is None else pruning.dropped_words(c1)
     adj1, adjusted, counts_of_counts = _adjust(c1, counted, order, V, bos_id, spill, memory, progress, pruning, dropped)
     discounts = _discounts(adj1, counts_of_counts, order, bos_id, modified)
+    total = None if dropped is not None else sum(int(adjusted[k].size) for k in range(2, order + 1))
+    writer = None
+
+    def write_lower_orders(p1, probs, contexts):
+        nonlocal writer
+        writer = _TableWriter(p1, probs, contexts, order, V, spill, memory, progress, dropped, total)
+        for k in range(2, order):
+            writer.write(k)
+
     p1, probs, contexts = _estimate(
-        adj1, adjusted, order, V, bos_id, discounts, interpolate_unigrams, spill, memory, progress, dropped
+        adj1,
+        adjusted,
+        order,
+        V,
+        bos_id,
+        discounts,
+        interpolate_unigrams,
+        spill,
+        memory,
+        progress,
+        dropped,
+        beside=write_lower_orders,
     )
-    keys, logp, bow = _write(p1, probs, contexts, order, V, spill, memory, progress, dropped)
+    if writer is None:  # order 1 or 2: nothing was written beside the estimate
+        write_lower_orders(p1, probs, contexts)
+    if order > 1:
+        writer.write(order)
+    keys, logp, bow = writer.result()
     return StreamedTables(keys, logp, bow, discounts, n_tokens, dropped)
 
 
