@@ -527,6 +527,7 @@ def estimate_streaming(
     c1, counted, n_tokens = _count(blocks, order, V, bos_id, eos_id, spill, memory, progress)
     dropped = None if pruning is None else pruning.dropped_words(c1)
     adj1, adjusted, counts_of_counts = _adjust(c1, counted, order, V, bos_id, spill, memory, progress, pruning, dropped)
+    _remove(spill, counted)
     discounts = _discounts(adj1, counts_of_counts, order, bos_id, modified)
     total = None if dropped is not None else sum(int(adjusted[k].size) for k in range(2, order + 1))
     writer = None
@@ -556,7 +557,17 @@ def estimate_streaming(
     if order > 1:
         writer.write(order)
     keys, logp, bow = writer.result()
+    _remove(spill, adjusted, probs, contexts)
     return StreamedTables(keys, logp, bow, discounts, n_tokens, dropped)
+
+
+def _remove(spill: SpillDir, *tables: dict) -> None:
+    """Remove the files of passes done with, in the background (:meth:`SpillDir.unlink`): the folder holds only the
+    final tables when it is removed, which would otherwise take a second or more at a hundred million words."""
+    for by_order in tables:
+        for table in by_order.values():
+            if isinstance(table, external.RecordFile):
+                spill.unlink(table.path)
 
 
 __all__ = ["StreamedTables", "block_tokens", "estimate_streaming", "split_blocks"]
