@@ -27,6 +27,7 @@ from lmlab.lm.ngram.binary import (
     slot_width,
     write_hash_slots,
 )
+from lmlab.lm.ngram.external import _count
 from lmlab.lm.ngram.model import WEIGHTS_FILE, NgramLM
 from lmlab.lm.ngram.modelfile import HEADER_BYTES, ModelFile
 from lmlab.lm.run import load_model, save_run
@@ -222,6 +223,24 @@ def test_hash_table_written_in_regions_is_the_same_bytes(crowded, block, width):
     f.write(b"header")  # the table starts where the file is
     write_hash_slots(f, keys, logp, bow, width, block=block)
     assert f.getvalue() == b"header" + hash_slots(keys, logp, bow, width).tobytes()
+
+
+@pytest.mark.skipif(_count is None, reason="the compiled writer is not built")
+@pytest.mark.parametrize("S", [1, 2, 3, 7, 1000, 2**31 - 1, 2**32, 2**32 + 15, 2**40 + 1, 2**62 + 7, 2**63 - 25])
+def test_compiled_home_slots_are_the_exact_remainders(S):
+    """The compiled writer's home slots (mix(key) mod S) are Python's exact remainders, for keys whose hashes span
+    the 64 bits (the extremes included) and table sizes from 1 to near 2^63."""
+    rng = np.random.default_rng(S % 1000)
+    keys = np.concatenate(
+        [
+            np.array([0, 1, 2, -1, -2, 2**62, -(2**63)], dtype=np.int64),
+            rng.integers(-(2**63), 2**63 - 1, 20_000, dtype=np.int64),
+        ]
+    )
+    idx, home = np.empty(keys.size, dtype=np.int64), np.empty(keys.size, dtype=np.int64)
+    assert _count.slot_homes(keys, S, 0, S, idx, home) == keys.size
+    expected = [int(h) % S for h in mix(keys).tolist()]
+    assert home.tolist() == expected and idx.tolist() == list(range(keys.size))
 
 
 def test_hash_table_of_memory_mapped_tables_within_a_small_memory_is_the_same_bytes(tmp_path):
