@@ -363,10 +363,12 @@ class Sorter:
         self.buffered = 0
         self._pieces: list[np.ndarray] = []  # batches added sorted: merged, never sorted again
         self.runs: list[Path] = []
+        self._reserved: np.ndarray | None = None  # rows reserved beyond a buffer's size, added at the next call
 
     def add(self, records: np.ndarray, *, presorted: bool = False) -> None:
         """Take records; ``presorted``: they are sorted (and combined) already, so they are held as they are and
         merged with the others (in one pass, compiled) when the budget's worth is spilled."""
+        self._add_reserved()
         if presorted:
             held = sum(p.size for p in self._pieces)
             if held and held + records.size > self.budget_rows:
@@ -384,6 +386,29 @@ class Sorter:
             records = records[take:]
             if self.buffered == self.budget_rows:
                 self._flush()
+
+    def reserve(self, n: int) -> np.ndarray:
+        """``n`` rows of the sorter's buffer for the caller to fill, taken as added (the buffer spilled first if it
+        has no room for them): records made in place instead of made and then copied in. They must be filled
+        before the next call to the sorter. More rows than a buffer holds (a chunk that keeps a large group whole)
+        are made apart and added at that next call."""
+        self._add_reserved()
+        assert not self._pieces, "reserve: for unsorted records only"
+        if n > self.budget_rows:
+            self._reserved = np.empty(n, dtype=self.dtype)
+            return self._reserved
+        if self._buffer is None:
+            self._buffer = np.empty(self.budget_rows, dtype=self.dtype)
+        if self.buffered + n > self.budget_rows:
+            self._flush()
+        rows = self._buffer[self.buffered : self.buffered + n]
+        self.buffered += n
+        return rows
+
+    def _add_reserved(self) -> None:
+        reserved, self._reserved = self._reserved, None
+        if reserved is not None:
+            self.add(reserved)
 
     def _sorted(self) -> list[np.ndarray]:
         """What is held, as sorted (and combined) pieces, let go of."""
@@ -412,6 +437,7 @@ class Sorter:
         """All records added, sorted (and combined): in memory if they fit in one buffer, else one file; ``once``:
         records to be read once, from first to last, are merged from the runs as they are read
         (:class:`MergedRuns`), not written to a file and read back."""
+        self._add_reserved()
         if not self.runs:  # everything fits in one buffer: sorted in memory, no file
             pieces = self._sorted()
             self._buffer = None  # the result holds the part it needs
@@ -519,19 +545,28 @@ class MergedRuns:
     def __getitem__(self, rows: slice) -> np.ndarray:
         start, stop = rows.start, min(rows.stop, self.size)
         assert rows.step is None and start == self._at, "merged runs are read forward, once"
-        parts = [self._held]
-        held = self._held.size
-        while held < stop - start and self._merge is not None:
+        want = max(stop - start, 0)
+        if self._held.size >= want:  # enough merged rows held already
+            out, self._held = self._held[:want], self._held[want:]
+            self._at += out.size
+            return out
+        out = np.empty(want, dtype=self.dtype)  # each merged row copied once, into the rows handed out
+        filled = self._held.size
+        out[:filled] = self._held
+        self._held = np.zeros(0, self.dtype)
+        while filled < want and self._merge is not None:
             part = next(self._merge, None)
             if part is None:
                 self._merge = None
                 for p in self._paths:
                     self.spill.unlink(p)
                 break
-            parts.append(part.copy())  # the merge reuses its output buffer
-            held += part.size
-        held_rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        out, self._held = held_rows[: max(stop - start, 0)], held_rows[max(stop - start, 0) :]
+            take = min(part.size, want - filled)
+            out[filled : filled + take] = part[:take]
+            filled += take
+            if take < part.size:  # the merge reuses its output buffer: keep a copy of the rest
+                self._held = part[take:].copy()
+        out = out[:filled]
         self._at += out.size
         return out
 

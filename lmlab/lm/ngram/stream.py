@@ -406,11 +406,10 @@ def _estimate(
                 out["p"] = alpha + gamma[parent] * p1[chunk["w1"]]
                 spill.append(p_file, out)
             else:  # rotated: the suffix w1..w{k-1} first, then w0, to be joined with the order below
-                rec = np.empty(chunk.size, dtype=rotated.dtype)
+                rec = rotated.reserve(chunk.size)
                 for j in range(k):
                     rec[f"w{j}"] = chunk[f"w{(j + 1) % k}"]
                 rec["alpha"], rec["gamma"] = alpha, gamma[parent]
-                rotated.add(rec)
             _advance(bar, chunk.size, spill)
         contexts[k - 1] = read(ctx_file, _dtype(k - 1, ("bow", "<f8")))
         return read(p_file, _dtype(k, ("p", "<f8"))) if k == 2 else rotated.result(once=True)
@@ -426,11 +425,10 @@ def _estimate(
         for _, chunk in chunks(rotated, chunk_rows, group=words(k - 1)):
             _, below = lower.upto(chunk[-1:])
             at = search_sorted(below, chunk, words(k - 1))
-            rec = np.empty(chunk.size, dtype=back.dtype)
+            rec = back.reserve(chunk.size)
             for j in range(k):
                 rec[f"w{(j + 1) % k}"] = chunk[f"w{j}"]
             rec["p"] = chunk["alpha"] + chunk["gamma"] * below["p"][at]
-            back.add(rec)
             _advance(bar, chunk.size, spill)
         return back.result()
 

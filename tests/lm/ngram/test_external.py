@@ -272,3 +272,28 @@ def test_chunks_and_sorted_reader_read_a_file_once_and_split_no_group(tmp_path, 
                 assert first == handed and part.tobytes() == distinct[handed:upto].tobytes()
                 handed = upto
             assert sum(read_rows) <= distinct.size  # nothing read twice
+
+
+@pytest.mark.parametrize("budget_rows", [150, 500, 10_000])
+def test_records_made_in_a_reserved_part_of_the_buffer_sort_as_records_added(tmp_path, budget_rows):
+    """Sorter.reserve hands out rows of its buffer to be filled in place (spilling the buffer first when it has no
+    room), or, for more rows than a buffer holds, an array of their own added at the sorter's next call: the result
+    is that of the same records added, whether it stays in memory, is one file or is merged as read."""
+    key = ["w0", "w1"]
+    batches = [_records(n, 2, 30, seed=s, extra=(("c", "<u4"),)) for s, n in enumerate([100, 120, 400, 7, 90])]
+    for once in (False, True):
+        results = []
+        for reserved in (False, True):
+            with external.SpillDir(tmp_path) as spill:
+                sorter = external.Sorter(spill, batches[0].dtype, key, budget_rows=budget_rows, combine="c")
+                for batch in batches:
+                    if reserved:
+                        sorter.reserve(batch.size)[:] = batch  # filled in place, after the call
+                    else:
+                        sorter.add(batch.copy())
+                out = sorter.result(once=once)
+                results.append(np.concatenate([c for _, c in external.chunks(out, 64)]))
+        assert results[1].tobytes() == results[0].tobytes(), (budget_rows, once)
+        expected = external.combine_sorted_numpy(sort_records_numpy(np.concatenate(batches), key), key, "c")
+        assert results[0].tobytes() == expected.tobytes()
+    assert list(tmp_path.iterdir()) == []
