@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from lmlab.io import atomic_open
-from lmlab.lm.ngram import counts
+from lmlab.lm.ngram import counts, workers
 from lmlab.lm.ngram.modelfile import (  # the reading side, without NumPy (lmlab eval reads the file through it)
     HEADER,
     MAGIC,
@@ -220,6 +220,7 @@ def write_hash_slots(
     idx = np.empty(min(READ_ROWS, n), dtype=np.int64)
     home = np.empty_like(idx)
     for lo in range(0, size, block):
+        workers.check()  # written beside another order: stop here once that one failed or Ctrl-C was pressed
         hi = min(lo + block, size)
         parts = [carry]
         for start in range(0, n, READ_ROWS):
@@ -288,8 +289,6 @@ def write_binary(tables: BinaryTables, path: str | Path, *, memory: int | None =
     a region at a time within about ``memory`` bytes (:func:`write_hash_slots`), two orders at once where two cores
     are free (:mod:`lmlab.lm.ngram.workers`, each within half of it), and memory-mapped tables are read a part at a
     time, so that writing holds a bounded amount whatever the model's size. The gaps between arrays are zeros."""
-    from lmlab.lm.ngram import workers
-
     order = len(tables.keys)
     sizes = [int(k.size) for k in tables.keys]
     arrays, length = layout(sizes)
@@ -317,6 +316,7 @@ def write_binary(tables: BinaryTables, path: str | Path, *, memory: int | None =
                 data = tables.slots[k - 2].reshape(-1) if kind == "slots" else getattr(tables, kind)[k - 1]
                 assert data.size == count, name
                 for start in range(0, count, READ_ROWS):  # a memory-mapped table is read a part at a time
+                    workers.check()
                     part = np.ascontiguousarray(read_rows(data, start, min(start + READ_ROWS, count)), dtype=dtype)
                     out.write(memoryview(part).cast("B"))
 
