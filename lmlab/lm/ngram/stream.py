@@ -21,6 +21,11 @@ Every sum runs over the same values in the same order as the in-memory estimator
 split between chunks), so the two give the same model bit for bit. Held in memory besides the budget: the vocabulary
 and dense tables over it (unigram counts and probabilities). Saving the run writes the model file's hash tables a
 region of slots at a time within a sixth of the budget (:func:`lmlab.lm.ngram.binary.write_hash_slots`).
+
+Passes that do not depend on each other run two at a time, each within half the budget (:mod:`workers
+<lmlab.lm.ngram.workers>`): the orders' adjusting and merging, counting as a pipeline (a block read and sorted while
+the one before it is added to the sorters), the estimate pass as a pipeline (order k + 1 weighed while order k is
+joined; the lower orders' tables written beside the highest order's join); the model is the same bit for bit.
 """
 
 from __future__ import annotations
