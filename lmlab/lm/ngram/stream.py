@@ -471,13 +471,14 @@ class _TableWriter:
         self.V_out = int(kept.sum())
         self.tables = {1: (np.arange(self.V_out, dtype=np.int64), _log10(p1)[kept], bow1[kept])}
         self.probs, self.contexts, self.order, self.spill = probs, contexts, order, spill
-        self.share = memory // workers.workers()  # written beside another task, each within its share
+        self.n_workers = workers.workers()
+        self.share = memory // self.n_workers  # written beside another task, each within its share
         self.bar = _bar("write tables", total, "n-gram", progress)
 
     def write(self, k: int) -> None:
         probs, contexts, spill, new_id = self.probs, self.contexts, self.spill, self.new_id
         paths = {name: spill.new_file(f"{name}{k}") for name in ("keys", "logp", "bow")}
-        rows = _chunk_rows(self.share, 4 * k + 40, workers.workers())
+        rows = _chunk_rows(self.share, 4 * k + 40, self.n_workers)
         parents = SortedReader(probs[k - 1], words(k - 1), rows) if k > 2 else None
         children = SortedReader(contexts[k], words(k), rows) if k < self.order else None
         for _, chunk in chunks(probs[k], rows, group=words(k - 1)):
