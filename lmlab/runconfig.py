@@ -14,12 +14,16 @@ ties the weights to it) and read back with :func:`load_run_tokenizer`.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import os
 
 from lmlab import __version__
 from lmlab.errors import LmlabError
 from lmlab.runfiles import check_fields, expect, plain_file_name, read_versioned_json
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 RUN_FORMAT = "lmlab-run"
 RUN_VERSION = 1
@@ -103,7 +107,7 @@ UNFINISHED = ("training", "interrupted")
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
     """``RUN/config.json``, checked: a regular file of at most 16 MiB, valid JSON, the fields lmlab reads of the
     right types; otherwise one LmlabError line naming the file and the field."""
-    path = Path(run_dir) / "config.json"
+    path = os.path.join(run_dir, "config.json")
     cfg = read_versioned_json(
         path,
         RUN_FORMAT,
@@ -111,7 +115,7 @@ def read_run_config(run_dir: str | Path) -> dict[str, Any]:
         "run configuration",
         missing=f"{run_dir} is not a run directory (no config.json) nor an ARPA file",
     )
-    check_fields(cfg, RUN_SCHEMA, str(path))
+    check_fields(cfg, RUN_SCHEMA, path)
     return cfg
 
 
@@ -120,16 +124,17 @@ def load_run_tokenizer(run_dir: str | Path, cfg: dict[str, Any]) -> Any:
     run records its hash (older runs do not), the very tokenizer the weights were trained with."""
     from lmlab.tokenizers import load_tokenizer, tokenizer_sha256
 
-    where = str(Path(run_dir) / "config.json")
+    where = os.path.join(run_dir, "config.json")
     recorded = cfg.get("tokenizer", {})
-    path = Path(run_dir) / plain_file_name(recorded.get("file", "tokenizer.json"), where, "tokenizer.file")
+    name = plain_file_name(recorded.get("file", "tokenizer.json"), where, "tokenizer.file")
+    path = os.path.join(run_dir, name)
     tokenizer = load_tokenizer(path)
     if recorded.get("kind", tokenizer.kind) != tokenizer.kind:
         raise LmlabError(f"{path}: a {tokenizer.kind} tokenizer, but {where} records a {recorded['kind']} tokenizer")
     expected, actual = recorded.get("sha256"), tokenizer_sha256(tokenizer)
     if expected is not None and actual != expected:
         raise LmlabError(
-            f"{path}: {path.name} does not match the weights of this run (sha256 {actual[:16]}..., "
+            f"{path}: {name} does not match the weights of this run (sha256 {actual[:16]}..., "
             f"{where} records {expected[:16]}...); restore the run's own tokenizer"
         )
     return tokenizer

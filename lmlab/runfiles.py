@@ -27,12 +27,16 @@ import os
 import re
 import stat
 import types
-import typing
+from collections import namedtuple
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
 
 from lmlab.errors import LmlabError
+
+#: typing.TYPE_CHECKING, without importing typing: a module that ``lmlab eval`` of an n-gram model file imports
+#: names typing's types for annotations alone (see lmlab.lazy)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 #: Largest JSON run file read (config.json, state.json, results.json): far above any real one.
 MAX_JSON_BYTES = 16 * 2**20
@@ -64,7 +68,6 @@ def open_regular(path: str | os.PathLike, *, missing: str | None = None) -> Bina
     FIFO in between cannot hang the reader. A symbolic link is followed (a run in the Hugging Face cache is made
     of links) and its target must be a regular file. ``missing`` replaces the message for a missing file.
     """
-    path = Path(path)
     try:
         st = os.stat(path)
         if stat.S_ISREG(st.st_mode):
@@ -195,15 +198,14 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-# the records here are NamedTuples (immutable, typed fields like frozen dataclasses): the dataclasses module imports
-# inspect, about a tenth of `lmlab eval`'s time on an n-gram model file, which reads its run through this module
-class Field(NamedTuple):
-    """What one field of a JSON file must hold: a test, its description for the message, and whether it must
-    be present."""
+# the records here are named tuples (immutable fields, like frozen dataclasses) from collections: dataclasses and
+# typing.NamedTuple would import inspect or typing, a tenth or a twentieth of `lmlab eval`'s time on an n-gram model
+# file, which reads its run through this module
+class Field(namedtuple("Field", "expected test required", defaults=(False,))):
+    """What one field of a JSON file must hold: a test (a value -> bool), its description for the message
+    (``expected``), and whether it must be present (``required``, default False)."""
 
-    expected: str
-    test: Callable[[Any], bool]
-    required: bool = False
+    __slots__ = ()
 
 
 def expect(*types_: type | None, required: bool = False) -> Field:
@@ -257,6 +259,8 @@ def annotation_field(tp: Any, *, required: bool = False) -> Field:
     >>> f.expected, f.test([[1, 2.5]]), f.test([["a"]])
     ('a list of lists of numbers', True, False)
     """
+    import typing  # here: reading a run's files (lmlab eval) needs none
+
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         parts = [annotation_field(a) for a in args]
@@ -281,6 +285,7 @@ def dataclass_schema(cls: type, prefix: str = "") -> dict[str, Field]:
     """A schema with one entry per field of the dataclass ``cls`` (``prefix`` + its name), typed by its annotation
     and required when it has no default."""
     import dataclasses  # here: reading a run's files (lmlab eval) needs none
+    import typing
 
     hints = typing.get_type_hints(cls)
     return {
@@ -312,6 +317,8 @@ def flag_to_field(message: str, names: Iterable[str], field_prefix: str) -> str:
 
 def _is_tuple_type(tp: Any) -> bool:
     """``tuple[int, ...]`` or ``tuple[int, ...] | None``: a field whose JSON list becomes a tuple."""
+    import typing
+
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return any(_is_tuple_type(a) for a in typing.get_args(tp))
     return tp is tuple or typing.get_origin(tp) is tuple
@@ -328,6 +335,7 @@ def config_from_json(cls: type, values: Any, where: str, field_prefix: str = "")
     if not isinstance(values, dict):
         raise LmlabError(f"{where}: field '{prefix_name}' must be an object, got {_show(values)}")
     import dataclasses  # here: reading a run's files (lmlab eval) needs none
+    import typing
 
     known = [f.name for f in dataclasses.fields(cls) if f.init]
     # a field missing from the file was saved by an older lmlab: the dataclass default applies
@@ -355,16 +363,12 @@ SAFETENSORS_DTYPE_SIZES.update({"BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 
 MAX_SAFETENSORS_HEADER_BYTES = 16 * 2**20
 
 
-class SafetensorsHeader(NamedTuple):
-    """What a safetensors file's header says, checked against the file: each tensor's dtype, shape and extent
-    ``[begin, end)`` in the data that follows the header (which starts at byte ``data_start``), and the
-    ``__metadata__`` strings."""
+class SafetensorsHeader(namedtuple("SafetensorsHeader", "path tensors metadata data_start size")):
+    """What a safetensors file's header says, checked against the file (a Path): each tensor's dtype, shape and
+    extent ``[begin, end)`` in the data that follows the header (``tensors``: name -> (dtype, shape, begin, end)),
+    which starts at byte ``data_start`` of the file's ``size``, and the ``__metadata__`` strings (``metadata``)."""
 
-    path: Path
-    tensors: dict[str, tuple[str, tuple[int, ...], int, int]]
-    metadata: dict[str, str]
-    data_start: int
-    size: int
+    __slots__ = ()
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: t[1] for name, t in self.tensors.items()}
@@ -382,6 +386,8 @@ def read_safetensors_header(path: str | os.PathLike) -> SafetensorsHeader:
     data exactly, as the format requires: no holes, no overlaps, and no bytes after the last tensor. So a header
     that claims a huge tensor, or a file with gigabytes appended, is refused here, before anything is allocated.
     """
+    from pathlib import Path  # here: reading a run's model file (lmlab eval of an n-gram run) needs none
+
     path = Path(path)
     with open_regular(path, missing=f"{path} not found") as f:
         size = os.fstat(f.fileno()).st_size

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Task:

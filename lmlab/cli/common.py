@@ -68,16 +68,6 @@ def check_seed(seed: int | None, flag: str = "--seed") -> None:
         raise LmlabError(f"{flag} must be an integer from 0 to 2**63 - 1, got {seed}")
 
 
-def check_input_file(path: str | Path, flag: str) -> Path:
-    """``path`` if it names something to read (a file, or a pipe such as /dev/stdin), not a directory."""
-    path = Path(path)
-    if not path.exists():
-        raise LmlabError(f"{flag} {path}: no such file")
-    if path.is_dir():
-        raise LmlabError(f"{flag} {path} is a directory; give a text file")
-    return path
-
-
 def check_output_file(path: str | Path, flag: str) -> None:
     """Refuse, before any work, an output file that names a directory."""
     if Path(path).is_dir():

@@ -3,9 +3,22 @@ other tasks: their own metrics, through :mod:`lmlab.tasks`)."""
 
 from __future__ import annotations
 
-import argparse
+from types import SimpleNamespace
 
 from lmlab.tasks import TASKS, config_and_task_of_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    import argparse
+
+#: The options of ``lmlab eval`` that :func:`quick_args` reads, as ``register`` declares them: their choices (None:
+#: any value) and defaults; ``--json`` is the one switch (tests hold the two readings equal).
+QUICK_OPTIONS = {
+    "--split": (("train", "valid", "test"), "test"),
+    "--data": (None, None),
+    "--text": (None, None),
+    "--encoding-errors": (("strict", "replace"), "strict"),
+}
 
 
 def register(sub) -> None:
@@ -29,19 +42,70 @@ def register(sub) -> None:
     p.set_defaults(func=run, sets_up_logging=True)
 
 
-def run(args: argparse.Namespace) -> int:
+def quick_args(argv: list[str]) -> SimpleNamespace | None:
+    """The arguments of ``lmlab eval`` as argparse reads them, read without argparse (whose import, with gettext
+    and locale, and the parser it builds are about a tenth of the lean path's time), for a command line in a plain
+    form: ``eval RUN`` with the options of :data:`QUICK_OPTIONS` and ``--json``, each at most once, spelt in full,
+    values after a space or ``=``, a valid choice, none empty or starting with ``-``; None for any other (lmlab's
+    own options, help, a task's flags, an abbreviation, a mistake: argparse reads it, and says what is wrong).
+
+    >>> vars(quick_args(["eval", "run", "--text=t.txt", "--json"]))["text"]
+    't.txt'
+    >>> quick_args(["eval", "run", "--split", "dev"]), quick_args(["eval", "run", "--js"]), quick_args(["eval"])
+    (None, None, None)
+    """
+    if argv[:1] != ["eval"]:
+        return None
+    values = {name[2:].replace("-", "_"): default for name, (_, default) in QUICK_OPTIONS.items()}
+    values.update(run=None, json=False, confusion=None)
+    seen = set()
+    rest = iter(argv[1:])
+    for arg in rest:
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in seen:
+            return None
+        seen.add(name)
+        if name == "--json" and not eq:
+            values["json"] = True
+        elif name in QUICK_OPTIONS:
+            value = value if eq else next(rest, "")
+            choices = QUICK_OPTIONS[name][0]
+            if not value or value.startswith("-") or (choices is not None and value not in choices):
+                return None
+            values[name[2:].replace("-", "_")] = value
+        elif arg and not arg.startswith("-") and values["run"] is None:
+            values["run"] = arg
+        else:
+            return None
+    if values["run"] is None:
+        return None
+    return SimpleNamespace(command="eval", verbose=False, **values)
+
+
+def run_lean(args: argparse.Namespace | SimpleNamespace) -> int | None:
+    """The exit status of ``lmlab eval`` where the run's task evaluates it on its lean path (declared in its spec,
+    ``Task.lean_eval``); None where it hands the command over, before printing anything."""
     import gc
 
     # The lean path allocates little that could form a cycle, in a few tens of milliseconds: the collector's passes
     # over every object the imports made (a millisecond each) are left out there; the general path collects.
+    enabled = gc.isenabled()
     gc.disable()
-    run_cfg, task = config_and_task_of_path(args.run)  # config.json read once, for the task and its lean path
-    lean = task.lean_eval_fn()  # the runs a task evaluates without its command-line module's imports
-    if lean is not None and (status := lean(args, run_cfg)) is not None:
+    try:
+        run_cfg, task = config_and_task_of_path(args.run)  # config.json read once, for the task and its lean path
+        lean = task.lean_eval_fn()  # the runs a task evaluates without its command-line module's imports
+        return None if lean is None else lean(args, run_cfg)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "lean_tried", False) and (status := run_lean(args)) is not None:
         return status
-    gc.enable()
     from lmlab.cli.main import setup_logging
+    from lmlab.tasks import task_of_path
     from lmlab.train.ranks import is_worker
 
     setup_logging(args.verbose, is_worker())
-    return task.cli_module().evaluate(args)
+    return task_of_path(args.run).cli_module().evaluate(args)

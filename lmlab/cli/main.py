@@ -7,13 +7,10 @@ and partial runs removed, a neural training saved first) with one line and exit 
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
-import shlex
 import sys
 
-from lmlab import __version__
 from lmlab.errors import LmlabError
 from lmlab.interrupt import Terminated, raise_on_sigterm, restore_sigterm
 from lmlab.train.ranks import is_worker
@@ -43,22 +40,6 @@ def setup_logging(verbose: bool, worker: bool = False) -> None:
     root.propagate = False
 
 
-#: The module of each shared verb that registers that one command, by its name: a command line naming one of them
-#: builds that verb's parser alone (``lmlab eval`` imports no other command's module); any other (a task's verb,
-#: help, a mistyped name) builds them all.
-SHARED_VERBS = {
-    "train": "lmlab.cli.train_cmd",
-    "eval": "lmlab.cli.eval_cmd",
-    "export": "lmlab.cli.export_cmd",
-    "compare": "lmlab.cli.compare_cmd",
-    "data": "lmlab.cli.data_cmd",
-    "plot": "lmlab.cli.plot_cmd",
-    "attention": "lmlab.cli.attention_cmd",
-    "tokenizer": "lmlab.cli.tokenizer_cmd",
-    "serve": "lmlab.cli.serve_cmd",
-}
-
-
 def command_name(argv: list[str]) -> str | None:
     """The command ``argv`` names, its first argument that is not an option; None when there is none or a help
     option comes first (``lmlab -h eval`` shows every command). lmlab's own options take no value.
@@ -72,33 +53,6 @@ def command_name(argv: list[str]) -> str | None:
         if not arg.startswith("-"):
             return arg
     return None
-
-
-def _command_modules(name: str | None = None):
-    """The module of the shared verb ``name`` alone, where it is one (:data:`SHARED_VERBS`); otherwise every
-    command's: the shared verbs, then the verbs each task declares in its spec (``Task.commands``)."""
-    import importlib
-
-    if name in SHARED_VERBS:
-        return [importlib.import_module(SHARED_VERBS[name])]
-
-    from lmlab.cli import (
-        attention_cmd,
-        compare_cmd,
-        data_cmd,
-        eval_cmd,
-        export_cmd,
-        fundamentals_cmd,
-        plot_cmd,
-        serve_cmd,
-        tokenizer_cmd,
-        train_cmd,
-    )
-    from lmlab.tasks import command_modules
-
-    shared = [train_cmd, eval_cmd, export_cmd, compare_cmd, data_cmd, plot_cmd, attention_cmd]
-    declared = [importlib.import_module(name) for name in command_modules()]
-    return [*shared, *declared, fundamentals_cmd, tokenizer_cmd, serve_cmd]
 
 
 def describe_os_error(e: OSError) -> str:
@@ -123,54 +77,6 @@ def describe_os_error(e: OSError) -> str:
     return reason
 
 
-def terminal_columns() -> int:
-    """The terminal's width as argparse measures it for help (``shutil.get_terminal_size``: ``$COLUMNS``, else the
-    terminal of standard output, else 80), without importing shutil: argparse builds a formatter for every
-    argument it adds, and shutil's import (zlib, bz2, lzma) would be a few milliseconds of every command.
-
-    >>> os.environ["COLUMNS"] = "100"
-    >>> terminal_columns()
-    100
-    >>> del os.environ["COLUMNS"]
-    """
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):  # no standard output, or not a terminal
-            columns = 0
-    return columns or 80
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one line, as every lmlab error (``lmlab: error: argument --beam: must be an
-    integer from 1 to 100, got '1000000'; see lmlab translate --help``), exit status 2, instead of the usage block
-    and the message. Sub-commands' parsers are of the same class."""
-
-    def error(self, message: str):
-        self.exit(2, f"lmlab: error: {message}; see {self.prog} --help\n")
-
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        # argparse's own width (the terminal's, less 2), measured without shutil (see terminal_columns)
-        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)
-
-
-def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="lmlab",
-        description="Train, evaluate, compare and sample language models on your own text.",
-    )
-    parser.add_argument("--version", action="version", version=f"lmlab {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _command_modules(command_name(argv)):
-        module.register(sub, argv) if module.__name__.endswith("train_cmd") else module.register(sub)
-    return parser
-
-
 def _rank_0_says_it(grace: float = 5.0) -> bool:
     """A process of rank > 0 that met bad input: every process meets the same input, and rank 0's one line is
     the one to read. Wait for it: once rank 0 has failed, torchrun stops this process (SIGTERM: False, stay quiet);
@@ -184,6 +90,17 @@ def _rank_0_says_it(grace: float = 5.0) -> bool:
     return True
 
 
+def _quick_eval(argv: list[str]) -> tuple[bool, int | None]:
+    """``lmlab eval`` of a run its task evaluates on a lean path (an n-gram model file: a few tens of milliseconds),
+    for a command line in one of the plain forms :func:`lmlab.cli.eval_cmd.quick_args` reads without argparse:
+    whether the lean path was tried, and its exit status (None: not tried, or it handed the run over; argparse then
+    parses the command line as every command's)."""
+    from lmlab.cli.eval_cmd import quick_args, run_lean
+
+    args = quick_args(argv)
+    return (False, None) if args is None else (True, run_lean(args))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     sigterm = raise_on_sigterm()  # SIGTERM (schedulers, docker stop, lmlab compare) ends a command like Ctrl-C
@@ -192,9 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     if worker:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     try:
-        parser = build_parser(argv)
-        args = parser.parse_args(argv)
+        lean_tried, status = _quick_eval(argv) if command_name(argv) == "eval" else (False, None)
+        if status is not None:
+            return status
+        import shlex
+
+        from lmlab.cli.parser import build_parser
+
+        args = build_parser(argv).parse_args(argv)
         args.command_line = shlex.join(["lmlab", *argv])
+        args.lean_tried = lean_tried  # lmlab eval: its lean path handed the run over, and is not asked again
         if not getattr(args, "sets_up_logging", False):  # lmlab eval: where it leaves its lean path
             setup_logging(args.verbose, worker)
         return int(args.func(args) or 0)

@@ -11,9 +11,17 @@ from __future__ import annotations
 import codecs
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from lmlab.errors import LmlabError
+
+
+def check_input_file(path: str | os.PathLike, flag: str) -> None:
+    """One LmlabError line naming ``flag`` unless ``path`` names something to read (a file, or a pipe such as
+    /dev/stdin), not a directory."""
+    if not os.path.exists(path):
+        raise LmlabError(f"{flag} {path}: no such file")
+    if os.path.isdir(path):
+        raise LmlabError(f"{flag} {path} is a directory; give a text file")
 
 
 def split_lines(text: str) -> list[str]:
@@ -42,8 +50,8 @@ def read_lines(path: str | os.PathLike, *, encoding_errors: str = "strict") -> l
     ``encoding_errors="replace"``, which turns it into U+FFFD.
     """
     _check_encoding_errors(encoding_errors)
-    path = Path(path)
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read()
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         text = data[start:].decode("utf-8", errors=encoding_errors)
@@ -76,4 +84,4 @@ def _check_encoding_errors(encoding_errors: str) -> None:
         raise LmlabError(f"encoding_errors must be 'strict' or 'replace', not {encoding_errors!r}")
 
 
-__all__ = ["has_text", "read_lines", "split_lines"]
+__all__ = ["check_input_file", "has_text", "read_lines", "split_lines"]

@@ -7,12 +7,24 @@ model file, :mod:`lmlab.lm.ngram.lean`) reads its text through the same function
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
-from pathlib import Path
 
-from lmlab.cli.common import check_input_file
+from lmlab.data.lines import check_input_file
 from lmlab.errors import LmlabError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    import argparse
+
+
+def labelled_text(path: str) -> bool:
+    """Whether ``--text`` names a file of ``label<TAB>text`` lines: its name ends in ``.tsv``, in any case.
+
+    >>> labelled_text("dev.TSV"), labelled_text("dev.txt"), labelled_text(".tsv")
+    (True, False, False)
+    """
+    return os.path.splitext(path)[1].lower() == ".tsv"
 
 
 def read_eval_text(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], list[str] | None, str, str | None]:
@@ -20,7 +32,9 @@ def read_eval_text(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], 
     to print before the figures (a corpus changed since training; None: none), read without printing anything."""
     if args.text:
         check_input_file(args.text, "--text")
-        if Path(args.text).suffix.lower() == ".tsv":  # label<TAB>text lines, every one evaluated
+        if labelled_text(args.text):  # label<TAB>text lines, every one evaluated
+            from pathlib import Path
+
             from lmlab.data.labelled import read_label_tab_text
 
             texts, labels = read_label_tab_text(Path(args.text), encoding_errors=args.encoding_errors)
@@ -51,4 +65,4 @@ def eval_lines(args: argparse.Namespace, run_cfg: dict) -> tuple[list[str], list
     return lines, labels, where
 
 
-__all__ = ["eval_lines", "read_eval_text"]
+__all__ = ["eval_lines", "labelled_text", "read_eval_text"]

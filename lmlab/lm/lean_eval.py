@@ -5,9 +5,12 @@ runs with a model file) is evaluated or exported by it, without the imports of t
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-from typing import Any
+import os
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 
 def evaluate(args: argparse.Namespace, run_cfg: dict[str, Any] | None = None) -> int | None:
@@ -25,18 +28,17 @@ def export(args: argparse.Namespace, run_cfg: dict[str, Any] | None = None) -> i
 def _lean(args: argparse.Namespace, run_cfg: dict[str, Any] | None, which: str) -> int | None:
     from lmlab.lm.models import FAMILIES
 
-    run_dir = Path(args.run)
-    if not run_dir.is_dir():
+    if not os.path.isdir(args.run):
         return None
     if run_cfg is None:
         from lmlab.runconfig import read_run_config
 
-        run_cfg = read_run_config(run_dir)
+        run_cfg = read_run_config(args.run)
     family = FAMILIES.get(run_cfg["family"])
     if family is None or "labels" in run_cfg or "num_labels" in run_cfg["model"]:
         return None
     lean = getattr(family, which)()
-    return None if lean is None else lean(args, run_dir, run_cfg)
+    return None if lean is None else lean(args, args.run, run_cfg)
 
 
 __all__ = ["evaluate", "export"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import importlib
 from itertools import repeat
-from pathlib import Path
-from typing import Any
 
 from lmlab.errors import LmlabError
 from lmlab.lazy import lazy_names
@@ -27,6 +25,11 @@ from lmlab.tokenizers.base import (
     read_tokenizer_json,
     tokenizer_sha256,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 #: the module and class of each tokenizer kind
 _KINDS = {"char": ("char", "CharTokenizer"), "word": ("word", "WordTokenizer"), "bpe": ("bpe", "BPETokenizer")}

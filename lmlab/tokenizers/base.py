@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from lmlab.errors import LmlabError
 from lmlab.runfiles import read_versioned_json
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
 if TYPE_CHECKING:
-    import numpy as np
+    from pathlib import Path
+    from typing import Any, ClassVar
+
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, BOS, EOS)
@@ -31,16 +33,13 @@ FORMAT_VERSION = 1
 MAX_TOKENIZER_BYTES = 64 * 2**20
 
 
-class EncodedText(NamedTuple):
-    """A corpus as one id stream: each line's tokens followed by ``</s>``.
-
-    ``n_oov`` counts the tokens of the text that were not in the vocabulary and so became ``<unk>`` (a literal
-    ``<unk>`` in the text, as in PTB, is a vocabulary token and is not counted).
+class EncodedText(namedtuple("EncodedText", "ids n_lines n_oov")):
+    """A corpus as one id stream: ``ids``, an (N,) int32 array, each line's tokens followed by ``</s>``;
+    ``n_lines``; and ``n_oov``, the tokens of the text that were not in the vocabulary and so became ``<unk>`` (a
+    literal ``<unk>`` in the text, as in PTB, is a vocabulary token and is not counted).
     """
 
-    ids: np.ndarray  # (N,) int32
-    n_lines: int
-    n_oov: int
+    __slots__ = ()
 
 
 class Tokenizer(ABC):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from lmlab.tokenizers.base import EOS_ID, SPECIALS, UNK_ID, EncodedText, VocabTokenizer
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    from typing import Any
 
 try:
     from lmlab.tokenizers._words import WordIndex

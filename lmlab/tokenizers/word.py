@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from lmlab.errors import LmlabError
 from lmlab.tokenizers.base import BOS, EOS, SPECIALS, UNK, EncodedText, VocabTokenizer
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    from typing import Any
 
 try:
     from lmlab.tokenizers._words import WordIndex, count_words

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from lmlab.cli.config_args import add_config_flags, field_help
-from lmlab.cli.main import build_parser
+from lmlab.cli.parser import build_parser
 from lmlab.tasks import TASKS
 
 CHOICES = ("plain", "fancy")

@@ -88,7 +88,7 @@ def test_argparse_help_width_without_shutil_is_argparses_own(monkeypatch):
     import argparse
     import shutil
 
-    from lmlab.cli.main import OneLineParser, terminal_columns
+    from lmlab.cli.parser import OneLineParser, terminal_columns
 
     def help_text(cls) -> str:
         p = cls(prog="lmlab", description="Train, evaluate, compare and sample language models on your own text. " * 3)
@@ -134,3 +134,57 @@ def test_logging_is_one_line_a_record_at_the_level_the_flags_ask(capsys):
     logging.getLogger("lmlab.lm").info("not shown")
     logging.getLogger("lmlab.lm").warning("careful with %s", "x")
     assert capsys.readouterr().err == "lmlab: warning: careful with x\n"
+
+
+QUICK_FORMS = [
+    ["eval", "run"],
+    ["eval", "run", "--text", "t.txt"],
+    ["eval", "--text=t.txt", "run", "--json"],
+    ["eval", "run", "--split", "valid", "--data", "ptb"],
+    ["eval", "run", "--split=train", "--encoding-errors", "replace", "--json"],
+    ["eval", "run", "--text", "a=b.txt"],
+]
+NOT_QUICK = [
+    ["eval"],  # argparse says RUN is missing
+    ["-v", "eval", "run"],  # lmlab's own options: argparse
+    ["eval", "run", "-h"],
+    ["eval", "run", "--help"],
+    ["eval", "run", "--js"],  # an abbreviation argparse accepts
+    ["eval", "run", "--json", "--json"],
+    ["eval", "run", "--split", "dev"],  # not a choice: argparse names them
+    ["eval", "run", "--text"],  # no value
+    ["eval", "run", "--text", "-"],
+    ["eval", "run", "--text", "--json"],
+    ["eval", "run", "--text="],
+    ["eval", "run", "--text=--x"],  # a value argparse reads, left to it all the same
+    ["eval", "run", "other"],  # two runs
+    ["eval", "run", "--", "x"],
+    ["eval", "run", "--analogies", "q.txt"],  # a task's own flag (word vectors)
+    ["eval", "run", "--confusion", "c.png"],
+    ["eval", "-1"],
+    ["train", "run"],
+]
+
+
+def test_quick_eval_arguments_are_argparses():
+    """``lmlab eval`` reads a plain command line without argparse (its import and parser are a tenth of the lean
+    path): every form it reads gives the values argparse gives, and every other form is left to argparse."""
+    import argparse
+
+    from lmlab.cli.eval_cmd import quick_args
+    from lmlab.cli.parser import build_parser
+    from lmlab.tasks import TASKS
+
+    tasks_flags = argparse.ArgumentParser()
+    for task in TASKS.values():
+        if (add_flags := task.eval_flags_fn()) is not None:
+            add_flags(tasks_flags)
+    # what the quick reading leaves out: the command's function, and the flags of tasks whose runs it hands over
+    left_out = {"func", "sets_up_logging"} | set(vars(tasks_flags.parse_args([]))) - {"help"}
+    for argv in QUICK_FORMS:
+        quick = vars(quick_args(argv))
+        full = vars(build_parser(argv).parse_args(argv))
+        assert quick == {k: full[k] for k in quick}, argv
+        assert set(full) - set(quick) == left_out, argv
+    for argv in NOT_QUICK:
+        assert quick_args(argv) is None, argv

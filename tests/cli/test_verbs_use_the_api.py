@@ -65,7 +65,7 @@ def test_generate_loads_through_lmlab_load(tmp_path, monkeypatch, capsys):
 def test_task_verbs_are_declared_by_the_tasks_not_the_dispatcher():
     """``lmlab generate``, ``classify``, ``translate``, ``tag``, ``similar``/``analogy`` and ``conv``/``cnn-shapes``
     come from the tasks' specs (``Task.commands``); main.py names only the shared verbs."""
-    from lmlab.cli.main import build_parser
+    from lmlab.cli.parser import build_parser
     from lmlab.tasks import TASKS, command_modules
 
     main_source = (LMLAB / "cli" / "main.py").read_text()

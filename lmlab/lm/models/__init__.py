@@ -9,25 +9,37 @@ evaluation, generation and comparison reach a family only through this table and
 from __future__ import annotations
 
 import importlib
-from typing import Any, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    from typing import Any
+
+_FIELDS = "name summary config model trainer compare timed lean_eval lean_export"
 
 
-# a NamedTuple (immutable, typed fields like a frozen dataclass): the dataclasses module imports inspect, about a
-# tenth of `lmlab eval`'s time on an n-gram model file, whose path reads this table
-class Family(NamedTuple):
-    name: str
-    summary: str
-    config: str  # "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
-    model: str  # "module:Class", a LanguageModel subclass
-    trainer: str  # "module:function", train(config, corpus, tokenizer, options, out_dir) -> LanguageModel
-    #: "module:function", (family name, lmlab.compare.Comparison) -> the family's flags in `lmlab compare`
-    compare: str = "lmlab.lm.presets:compare_args"
-    timed: bool = True  # trains for a share of a comparison's time budget (False: counts, in seconds)
-    #: "module:function", (args, run_dir, run_cfg) -> exit status, or None: ``lmlab eval`` of a run of this family
-    #: without importing the model's heavy modules, where it can answer as the general path would ("": none)
-    lean_eval: str = ""
-    #: "module:function", (args, run_dir, run_cfg) -> exit status, or None: ``lmlab export`` the same way ("": none)
-    lean_export: str = ""
+# a named tuple (immutable fields, like a frozen dataclass) from collections: dataclasses and typing.NamedTuple would
+# import inspect or typing, a tenth or a twentieth of `lmlab eval`'s time on an n-gram model file, whose path reads
+# this table
+class Family(namedtuple("Family", _FIELDS, defaults=("lmlab.lm.presets:compare_args", True, "", ""))):
+    """A model family:
+
+    - ``name``, ``summary``
+    - ``config``: "module:Class", a dataclass whose fields are the family's hyperparameters (and CLI flags)
+    - ``model``: "module:Class", a LanguageModel subclass
+    - ``trainer``: "module:function", train(config, corpus, tokenizer, options, out_dir) -> LanguageModel
+    - ``compare``: "module:function", (family name, lmlab.compare.Comparison) -> the family's flags in
+      ``lmlab compare`` (default: lmlab.lm.presets:compare_args)
+    - ``timed``: whether it trains for a share of a comparison's time budget (default True; False: counts, in
+      seconds)
+    - ``lean_eval``: "module:function", (args, run_dir, run_cfg) -> exit status, or None: ``lmlab eval`` of a run of
+      this family without importing the model's heavy modules, where it can answer as the general path would
+      ("", the default: none)
+    - ``lean_export``: "module:function", (args, run_dir, run_cfg) -> exit status, or None: ``lmlab export`` the same
+      way ("": none)
+    """
+
+    __slots__ = ()
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")

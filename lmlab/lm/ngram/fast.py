@@ -13,12 +13,11 @@ tables have more pages than a stream makes look-ups is read with pread instead (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lmlab.errors import LmlabError
 from lmlab.lm.ngram.modelfile import effective_order, layout, slot_width
 from lmlab.runfiles import open_regular
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
 if TYPE_CHECKING:
     import numpy as np
 

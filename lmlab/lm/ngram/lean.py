@@ -13,12 +13,10 @@ rather than probabilities, or a configuration that is not one lmlab writes (the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
+import os
 import sys
-from pathlib import Path
-from typing import Any
 
 from lmlab.errors import LmlabError
 from lmlab.lm.ngram import fast
@@ -32,6 +30,11 @@ from lmlab.lm.ngram.modelfile import (
     lower_order_note,
 )
 from lmlab.runfiles import is_type
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 #: The smoothings whose models give probabilities, as saved in ``config.json`` (``stupid-backoff`` gives scores:
 #: the general path says so); ``imported`` is a model read from an ARPA file.
@@ -95,17 +98,17 @@ def plain_config(model: Any) -> bool:
     return True
 
 
-def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any]) -> int | None:
+def evaluate_run(args: argparse.Namespace, run_dir: str, run_cfg: dict[str, Any]) -> int | None:
     """``lmlab eval RUN`` for an n-gram run with a model file (see the module docstring); None hands the command to
     the general path, before anything is printed."""
-    from lmlab.lm.eval_text import read_eval_text
+    from lmlab.lm.eval_text import labelled_text, read_eval_text
     from lmlab.lm.perplexity import perplexity_from_total, zero_probability_message
     from lmlab.runconfig import load_run_tokenizer, unfinished_note
 
-    path = run_dir / WEIGHTS_FILE
-    if not fast.available() or not plain_config(run_cfg.get("model")) or not path.exists():
+    path = os.path.join(run_dir, WEIGHTS_FILE)
+    if not fast.available() or not plain_config(run_cfg.get("model")) or not os.path.exists(path):
         return None
-    if args.text and Path(args.text).suffix.lower() == ".tsv":  # labelled lines: the general path reports per label
+    if args.text and labelled_text(args.text):  # label<TAB>text lines: the general path reports per label
         return None
     tokenizer = load_run_tokenizer(run_dir, run_cfg)
     encode = tokenizer.compiled_encoder()
@@ -146,14 +149,14 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any
     return 0
 
 
-def export_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any]) -> int | None:
+def export_run(args: argparse.Namespace, run_dir: str, run_cfg: dict[str, Any]) -> int | None:
     """``lmlab export RUN --format arpa`` for an n-gram run with a model file, without NumPy: the ARPA text
     :func:`lmlab.lm.ngram.arpa.write_arpa` writes for the loaded model, byte for byte (tests hold the two equal).
     None hands the command to the general path (another format, no model file, a configuration it reads itself)."""
     from lmlab.runconfig import load_run_tokenizer
 
-    path = run_dir / WEIGHTS_FILE
-    if args.format != "arpa" or not plain_config(run_cfg.get("model")) or not path.exists():
+    path = os.path.join(run_dir, WEIGHTS_FILE)
+    if args.format != "arpa" or not plain_config(run_cfg.get("model")) or not os.path.exists(path):
         return None
     tokenizer = load_run_tokenizer(run_dir, run_cfg)
     mapped = ModelFile(path)
@@ -167,7 +170,7 @@ def export_run(args: argparse.Namespace, run_dir: Path, run_cfg: dict[str, Any])
     return 0
 
 
-def write_arpa_file(mapped: ModelFile, tokenizer: Any, out: str | Path) -> None:
+def write_arpa_file(mapped: ModelFile, tokenizer: Any, out: str | os.PathLike) -> None:
     """Write a mapped model file as an ARPA file (atomically), as :func:`lmlab.lm.ngram.arpa.write_arpa` writes the
     model loaded from it: the unigrams that have a probability (and ``<s>``, ``<unk>``), ``<s>`` at -99, every
     n-gram of order k >= 2 in the order of its key, the back-off column below the highest order."""

@@ -14,7 +14,6 @@ import os
 import struct
 import sys
 import zlib
-from pathlib import Path
 
 from lmlab.errors import LmlabError
 from lmlab.runfiles import open_regular
@@ -86,11 +85,11 @@ def layout(sizes: list[int], version: int = VERSION) -> tuple[list[tuple[str, in
     return arrays, _align(offset)
 
 
-def read_header(path: Path, data: bytes, file_size: int) -> tuple[int, int, int, list[int], float]:
+def read_header(path: str | os.PathLike, data: bytes, file_size: int) -> tuple[int, int, int, list[int], float]:
     """Check a model file's header against its length; returns version, order, vocabulary size, sizes,
     missing-context weight. Every refusal is one LmlabError naming the file.
 
-    >>> read_header(Path("m.ngram"), b"LMLABNGR" + bytes(120), 128)
+    >>> read_header("m.ngram", b"LMLABNGR" + bytes(120), 128)
     Traceback (most recent call last):
     ...
     lmlab.errors.LmlabError: m.ngram: n-gram model file version 0; this lmlab reads versions 1 and 2
@@ -151,8 +150,8 @@ class ModelFile:
     :func:`layout` lays them out; :meth:`view` is an array's bytes as a memoryview of the mapping.
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
         if sys.byteorder != "little":  # pragma: no cover - every platform lmlab runs on is little-endian
             raise LmlabError(f"{self.path}: n-gram model files are little-endian; this machine is not")
         with open_regular(self.path, missing=f"{self.path} not found") as f:
@@ -171,7 +170,9 @@ class ModelFile:
         return memoryview(self.mapping)[offset : offset + 8 * count]
 
 
-def check_model_file(path: Path, order: int, vocab_size: int, expected_order: int, expected_vocab: int) -> None:
+def check_model_file(
+    path: str | os.PathLike, order: int, vocab_size: int, expected_order: int, expected_vocab: int
+) -> None:
     """The file's order and vocabulary size against the run's ``config.json`` and tokenizer: one LmlabError line
     otherwise."""
     if order != expected_order:
@@ -180,7 +181,7 @@ def check_model_file(path: Path, order: int, vocab_size: int, expected_order: in
         raise LmlabError(f"{path}: holds a vocabulary of {vocab_size:,}, the run's tokenizer has {expected_vocab:,}")
 
 
-def check_bos_unigram(path: Path, log10_p: float) -> None:
+def check_bos_unigram(path: str | os.PathLike, log10_p: float) -> None:
     """``<s>`` is a context, never predicted: a model file stores log10 p = -inf for it, and one that does not is
     damaged (a model in memory sets it; a mapped file is read-only)."""
     if log10_p != -math.inf:
