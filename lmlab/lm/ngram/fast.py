@@ -8,7 +8,8 @@ numbers.
 
 :func:`log10_stream_file` scores with the arrays of a mapped model file as they lie in it (memoryviews, no NumPy),
 for ``lmlab eval`` (:mod:`lmlab.lm.ngram.lean`); :func:`log10_stream` with a model's arrays. A model file whose hash
-tables have more pages than a stream makes look-ups is read with pread instead (:func:`reads_by_pread`).
+tables have more pages than a stream makes look-ups is read with pread instead (:func:`reads_by_pread`); one read
+through its mapping asks for 2 MiB pages first (:meth:`ModelFile.prefer_huge_pages`).
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ def log10_stream_file(mapped: ModelFile, ids, bos_id: int, eos_id: int) -> bytea
     out = bytearray(2 * memoryview(ids).nbytes)  # 8 bytes of float64 per 4-byte id
     slot_bytes = sum(8 * mapped.arrays[f"slots.{k}"][1] for k in orders[1:])
     pread = reads_by_pread(slot_bytes, len(out) // 8 * (n - 1))
+    if not pread:  # most of the tables' pages will be read: in 2 MiB pieces, mapped 2 MiB at a time
+        mapped.prefer_huge_pages()
     f, offsets = _pread_offsets(mapped.path, mapped.sizes, n, mapped.version) if pread else (None, ())
     try:
         _score.log10_stream(

@@ -93,3 +93,42 @@ def test_scoring_a_few_tokens_with_pread_maps_none_of_the_file(shared_data, tmp_
         got[way] = json.loads(r.stdout.strip().splitlines()[-1])
     assert got["pread"]["total"] == got["mapped"]["total"]
     assert got["pread"]["grown_mb"] < 10 < 30 < got["mapped"]["grown_mb"], got
+
+
+def _vm_flags(address: int) -> set[str]:
+    """The VmFlags of the mapping of this process that holds ``address`` (/proc/self/smaps)."""
+    lines = Path("/proc/self/smaps").read_text().splitlines()
+    inside = False
+    for line in lines:
+        head = line.split()[0]
+        if "-" in head and ":" not in head:
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = lo <= address < hi
+        elif inside and head == "VmFlags:":
+            return set(line.split()[1:])
+    raise AssertionError(f"no mapping holds {address:#x}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux's /proc")
+@pytest.mark.parametrize("pread", [False, True])
+def test_a_file_scored_through_its_mapping_asks_for_huge_pages(pread, tmp_path, monkeypatch):
+    """Read through the mapping, the scorer first asks for 2 MiB pages (MADV_HUGEPAGE: the smaps flag ``hg``); read
+    with pread, it leaves the mapping as it is (a large file's few look-ups would read 2 MiB each)."""
+    import mmap
+
+    probe = mmap.mmap(-1, mmap.PAGESIZE)
+    try:
+        probe.madvise(mmap.MADV_HUGEPAGE)
+    except (AttributeError, OSError):
+        pytest.skip("no transparent huge pages")
+    finally:
+        probe.close()
+    model = _loaded(tmp_path, 3)
+    monkeypatch.setattr(fast, "reads_by_pread", lambda slot_bytes, lookups: pread)
+    mapped = ModelFile(tmp_path / "run" / WEIGHTS_FILE)
+    address = np.frombuffer(mapped.mapping, dtype=np.uint8).__array_interface__["data"][0]
+    assert "hg" not in _vm_flags(address)
+    ids = model.tokenizer.encode_lines(TEXT).ids
+    got = bytes(fast.log10_stream_file(mapped, ids.astype(np.int32), model.tokenizer.bos_id, 2))
+    assert got == model.log10_stream_numpy(ids).tobytes()
+    assert ("hg" in _vm_flags(address)) == (not pread)
