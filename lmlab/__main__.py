@@ -1,8 +1,6 @@
 """``python -m lmlab``: the same as the ``lmlab`` command."""
 
-import sys
-
-from lmlab.cli.main import main
+from lmlab.cli.main import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -188,3 +188,30 @@ def test_quick_eval_arguments_are_argparses():
         assert set(full) - set(quick) == left_out, argv
     for argv in NOT_QUICK:
         assert quick_args(argv) is None, argv
+
+
+def test_the_program_ends_at_once_after_a_lean_eval_its_output_whole(tmp_path):
+    """``lmlab`` (``entry``) ends the process without Python's clean-up after an eval served on the lean path (no exit
+    handler runs), its output flushed first, whole, as ``main`` writes it; any other command exits as Python does."""
+    (tmp_path / "c.txt").write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)
+    assert _imports(["train", "--model", "ngram", "--order", "3", "--data", "c.txt", "--out", "run"], tmp_path)[0] == 0
+    program = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('clean-up ran', file=sys.stderr))\n"
+        "from lmlab.cli.main import entry\n"
+        "sys.argv = ['lmlab', *sys.argv[1:]]\n"
+        "entry()\n"
+    )
+    in_process = "import sys\nfrom lmlab.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
+
+    def run(code: str, *argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=tmp_path)
+
+    for argv in (["eval", "run", "--text", "c.txt"], ["eval", "run", "--json"]):
+        ended, expected = run(program, *argv), run(in_process, *argv)
+        assert ended.returncode == expected.returncode == 0, ended.stderr
+        assert ended.stdout == expected.stdout and "perplexity" in ended.stdout
+        assert "clean-up ran" not in ended.stderr, argv
+    for argv in (["eval", "run", "--text", "missing.txt"], ["data", "list"], ["eval", "run", "--split", "dev"]):
+        r = run(program, *argv)
+        assert r.returncode in (0, 2) and "clean-up ran" in r.stderr, (argv, r.stderr)
