@@ -84,19 +84,25 @@ def quick_args(argv: list[str]) -> SimpleNamespace | None:
 
 def run_lean(args: argparse.Namespace | SimpleNamespace) -> int | None:
     """The exit status of ``lmlab eval`` where the run's task evaluates it on its lean path (declared in its spec,
-    ``Task.lean_eval``); None where it hands the command over, before printing anything."""
+    ``Task.lean_eval``); None where it hands the command over, before printing anything.
+
+    The lean path allocates little that could form a cycle, in a few tens of milliseconds: the collector is off
+    while it runs (its passes over every object the imports made took a millisecond each), and stays off after it
+    served the command (turned on again, the collector's next pass walks every object the path made: the
+    vocabulary, the text); :func:`lmlab.cli.main.main` turns it on again for a caller that goes on, the ``lmlab``
+    program exits. Where the path hands the command over, the collector is on again for the general path."""
     import gc
 
-    # The lean path allocates little that could form a cycle, in a few tens of milliseconds: the collector's passes
-    # over every object the imports made (a millisecond each) are left out there; the general path collects.
     enabled = gc.isenabled()
     gc.disable()
+    status = None
     try:
         run_cfg, task = config_and_task_of_path(args.run)  # config.json read once, for the task and its lean path
         lean = task.lean_eval_fn()  # the runs a task evaluates without its command-line module's imports
-        return None if lean is None else lean(args, run_cfg)
+        status = None if lean is None else lean(args, run_cfg)
+        return status
     finally:
-        if enabled:
+        if enabled and status is None:
             gc.enable()
 
 

@@ -102,8 +102,16 @@ def _quick_eval(argv: list[str]) -> tuple[bool, int | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``lmlab`` command on ``argv`` (default: the process's arguments): its exit status."""
-    return _command(list(sys.argv[1:] if argv is None else argv))[0]
+    """The ``lmlab`` command on ``argv`` (default: the process's arguments): its exit status. The garbage collector
+    is on afterwards as before (``lmlab eval``'s lean path turns it off: :func:`lmlab.cli.eval_cmd.run_lean`)."""
+    import gc
+
+    enabled = gc.isenabled()
+    try:
+        return _command(list(sys.argv[1:] if argv is None else argv))[0]
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def entry() -> None:
