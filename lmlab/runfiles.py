@@ -32,9 +32,7 @@ from collections.abc import Callable, Iterable
 
 from lmlab.errors import LmlabError
 
-#: typing.TYPE_CHECKING, without importing typing: a module that ``lmlab eval`` of an n-gram model file imports
-#: names typing's types for annotations alone (see lmlab.lazy)
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
@@ -198,9 +196,8 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-# the records here are named tuples (immutable fields, like frozen dataclasses) from collections: dataclasses and
-# typing.NamedTuple would import inspect or typing, a tenth or a twentieth of `lmlab eval`'s time on an n-gram model
-# file, which reads its run through this module
+# the records here are collections.namedtuple classes, not dataclasses or typing.NamedTuple: lmlab eval's lean path
+# reads its run through this module (see lmlab.lazy)
 class Field(namedtuple("Field", "expected test required", defaults=(False,))):
     """What one field of a JSON file must hold: a test (a value -> bool), its description for the message
     (``expected``), and whether it must be present (``required``, default False)."""

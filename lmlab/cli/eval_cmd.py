@@ -56,7 +56,11 @@ def quick_args(argv: list[str]) -> SimpleNamespace | None:
     """
     if argv[:1] != ["eval"]:
         return None
-    values = {name[2:].replace("-", "_"): default for name, (_, default) in QUICK_OPTIONS.items()}
+
+    def dest(option: str) -> str:  # as argparse names it: --encoding-errors -> encoding_errors
+        return option[2:].replace("-", "_")
+
+    values = {dest(name): default for name, (_, default) in QUICK_OPTIONS.items()}
     values.update(run=None, json=False, confusion=None)
     seen = set()
     rest = iter(argv[1:])
@@ -72,7 +76,7 @@ def quick_args(argv: list[str]) -> SimpleNamespace | None:
             choices = QUICK_OPTIONS[name][0]
             if not value or value.startswith("-") or (choices is not None and value not in choices):
                 return None
-            values[name[2:].replace("-", "_")] = value
+            values[dest(name)] = value
         elif arg and not arg.startswith("-") and values["run"] is None:
             values["run"] = arg
         else:

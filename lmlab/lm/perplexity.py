@@ -9,8 +9,7 @@ from collections import namedtuple
 from lmlab.errors import LmlabError
 
 
-# a named tuple (immutable fields, like a frozen dataclass) from collections: dataclasses and typing.NamedTuple would
-# import inspect or typing, a tenth or a twentieth of `lmlab eval`'s time on an n-gram model file
+# a collections.namedtuple, not a dataclass or typing.NamedTuple: lmlab eval's lean path imports it (see lmlab.lazy)
 class EvalResult(namedtuple("EvalResult", "perplexity cross_entropy bits_per_token tokens oov lines log_prob")):
     """The protocol's figures: ``perplexity``, ``cross_entropy`` (nats per token), ``bits_per_token``, ``tokens``
     (scored tokens, one ``</s>`` per line included), ``oov``, ``lines`` and ``log_prob`` (the total, natural log)."""

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
 _FIELDS = "name summary config model trainer compare timed lean_eval lean_export"
 
 
-# a named tuple (immutable fields, like a frozen dataclass) from collections: dataclasses and typing.NamedTuple would
-# import inspect or typing, a tenth or a twentieth of `lmlab eval`'s time on an n-gram model file, whose path reads
-# this table
+# a collections.namedtuple, not a dataclass or typing.NamedTuple: lmlab eval's lean path reads this table (see
+# lmlab.lazy)
 class Family(namedtuple("Family", _FIELDS, defaults=("lmlab.lm.presets:compare_args", True, "", ""))):
     """A model family:
 
