@@ -1,18 +1,19 @@
 """Ctrl-C (SIGINT) and SIGTERM, handled alike: schedulers, ``docker stop`` and ``lmlab compare`` stop a process
 with SIGTERM, a person with Ctrl-C, and both mean "stop cleanly".
 
-Outside neural training, :func:`sigterm_raises` turns SIGTERM into :class:`Terminated`, a ``KeyboardInterrupt``,
-so every ``except BaseException`` clean-up (temporary files, partial run folders) runs for it as it does for
-Ctrl-C. Inside the training loop, :func:`stop_after_step` only records the signal: the loop finishes its step,
-saves a checkpoint, says so, and then raises :func:`exception_for` the signal. Exit status: 130 after SIGINT,
-143 after SIGTERM (128 + the signal number, the shells' convention).
+Outside neural training, :func:`raise_on_sigterm` (at every command's start) turns SIGTERM into :class:`Terminated`,
+a ``KeyboardInterrupt``, so every ``except BaseException`` clean-up (temporary files, partial run folders) runs for
+it as it does for Ctrl-C. Inside the training loop, :class:`StopAfterStep` only records the signal: the loop
+finishes its step, saves a checkpoint, says so, and then raises :func:`exception_for` the signal. Exit status: 130
+after SIGINT, 143 after SIGTERM (128 + the signal number, the shells' convention).
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
-from collections.abc import Iterator
+# signal's C module, whose numbers and functions the signal module wraps: that module makes its constants and
+# handlers IntEnums, and enum's import is a few milliseconds of every command's start (see lmlab.lazy); a handler
+# given back is a plain int here (SIG_DFL, SIG_IGN) where signal's would be its IntEnum, which equals it
+import _signal as signal
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
 if TYPE_CHECKING:
@@ -64,52 +65,44 @@ def restore_sigterm(previous: Any) -> None:
         _set_handler(signal.SIGTERM, previous)
 
 
-@contextlib.contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """:func:`raise_on_sigterm` for the block."""
-    previous = raise_on_sigterm()
-    try:
-        yield
-    finally:
-        restore_sigterm(previous)
-
-
-@contextlib.contextmanager
-def stop_after_step() -> Iterator[dict[str, int | None]]:
-    """While active, Ctrl-C or SIGTERM only sets ``flag["signal"]`` (the training loop saves and stops after the
-    current step); a second Ctrl-C interrupts at once.
+class StopAfterStep:
+    """While active (a ``with`` block, which gives its ``flag``), Ctrl-C or SIGTERM only sets ``flag["signal"]``
+    (the training loop saves and stops after the current step); a second Ctrl-C interrupts at once.
 
     Only a second Ctrl-C does: ``lmlab compare`` sends SIGTERM to a child that the terminal's Ctrl-C has reached
     too (in either order), and a scheduler's SIGTERM is followed by its own SIGKILL anyway.
     """
-    flag: dict[str, int | None] = {"signal": None}
-    ctrl_c = [0]
-    if not _main_thread():
-        yield flag
-        return
-    import logging  # here: this module is imported at every command's start, where logging need not be
 
-    log = logging.getLogger(__name__)
+    def __init__(self) -> None:
+        self.flag: dict[str, int | None] = {"signal": None}
+        self.ctrl_c = 0
+        self.previous: dict[int, Any] = {}
 
-    def handler(signum, frame):
-        if signum == signal.SIGINT:
-            ctrl_c[0] += 1
-            if ctrl_c[0] > 1:
-                raise KeyboardInterrupt
-        if flag["signal"] is not None:
-            return
-        flag["signal"] = signum
-        if signum == signal.SIGTERM:
-            log.warning("terminated (SIGTERM): saving a checkpoint after this step")
-        else:
-            log.warning("interrupted: saving a checkpoint after this step (press Ctrl-C again to quit at once)")
+    def __enter__(self) -> dict[str, int | None]:
+        if _main_thread():
+            import logging  # here: this module is imported at every command's start, where logging need not be
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield flag
-    finally:
-        for s, h in previous.items():
+            self.log = logging.getLogger(__name__)
+            self.previous = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self.flag
+
+    def __exit__(self, *exc: object) -> None:
+        for s, h in self.previous.items():
             signal.signal(s, h)
+        self.previous = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if signum == signal.SIGINT:
+            self.ctrl_c += 1
+            if self.ctrl_c > 1:
+                raise KeyboardInterrupt
+        if self.flag["signal"] is not None:
+            return
+        self.flag["signal"] = signum
+        if signum == signal.SIGTERM:
+            self.log.warning("terminated (SIGTERM): saving a checkpoint after this step")
+        else:
+            self.log.warning("interrupted: saving a checkpoint after this step (press Ctrl-C again to quit at once)")
 
 
 __all__ = [
@@ -117,6 +110,5 @@ __all__ = [
     "exception_for",
     "raise_on_sigterm",
     "restore_sigterm",
-    "sigterm_raises",
-    "stop_after_step",
+    "StopAfterStep",
 ]

@@ -21,15 +21,13 @@ A file named inside a run (``tokenizer.file`` in ``config.json``) must be a plai
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import re
 import stat
-import types
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 
+from lmlab import fastjson
 from lmlab.errors import LmlabError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
@@ -110,10 +108,13 @@ def read_json(
     except UnicodeDecodeError as e:
         raise LmlabError(f"{path}: not a valid {what}: not UTF-8 (byte {e.start})") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LmlabError(f"{path}: not a valid {what}, corrupted or truncated ({e})") from None
-    except (ValueError, RecursionError) as e:  # e.g. a 10,000-digit integer, arrays nested 100,000 deep
+        return fastjson.loads(text)
+    except (ValueError, RecursionError) as e:
+        import json  # imported already: fastjson hands malformed text to json, whose exception this is
+
+        if isinstance(e, json.JSONDecodeError):
+            raise LmlabError(f"{path}: not a valid {what}, corrupted or truncated ({e})") from None
+        # e.g. a 10,000-digit integer, arrays nested 100,000 deep
         raise LmlabError(f"{path}: not a valid {what} ({type(e).__name__}: {str(e)[:80]})") from None
 
 
@@ -153,7 +154,7 @@ def plain_file_name(value: Any, where: str, field_name: str) -> str:
         and value not in ("", ".", "..")
         and not any(c in value for c in ("/", "\\", "\0"))
         and not os.path.isabs(value)
-        and not re.match(r"^[A-Za-z]:", value)  # a Windows drive
+        and not (value[1:2] == ":" and value[0].isascii() and value[0].isalpha())  # a Windows drive
     )
     if not ok:
         raise LmlabError(
@@ -187,7 +188,7 @@ def _show(value: Any) -> str:
     ("'abc'", 'null', 'true', 'a list of 2 items', "'xxxxxxxxxxx")
     """
     if value is None or isinstance(value, bool):
-        return json.dumps(value)
+        return fastjson.dumps(value)
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -256,7 +257,8 @@ def annotation_field(tp: Any, *, required: bool = False) -> Field:
     >>> f.expected, f.test([[1, 2.5]]), f.test([["a"]])
     ('a list of lists of numbers', True, False)
     """
-    import typing  # here: reading a run's files (lmlab eval) needs none
+    import types  # here: reading a run's files (lmlab eval) needs neither
+    import typing
 
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
@@ -303,6 +305,8 @@ def flag_to_field(message: str, names: Iterable[str], field_prefix: str) -> str:
     >>> flag_to_field("--d-model must be an integer >= 1, got 0", ["d_model"], "model.")
     "field 'model.d_model' must be an integer >= 1, got 0"
     """
+    import re  # here: reading a run's files (lmlab eval) needs none
+
     known = set(names)
 
     def sub(m: re.Match) -> str:
@@ -314,6 +318,7 @@ def flag_to_field(message: str, names: Iterable[str], field_prefix: str) -> str:
 
 def _is_tuple_type(tp: Any) -> bool:
     """``tuple[int, ...]`` or ``tuple[int, ...] | None``: a field whose JSON list becomes a tuple."""
+    import types
     import typing
 
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
@@ -394,7 +399,7 @@ def read_safetensors_header(path: str | os.PathLike) -> SafetensorsHeader:
             raise LmlabError(f"{path}: corrupted or truncated safetensors file (header length {n}, file {size} bytes)")
         text = f.read(n)
     try:
-        header = json.loads(text)
+        header = fastjson.loads(text)
     except (ValueError, RecursionError) as e:
         raise LmlabError(f"{path}: corrupted or truncated safetensors file ({type(e).__name__})") from None
     if not isinstance(header, dict):

@@ -9,9 +9,9 @@ run's ``config.json`` (runs made before tasks existed have none: they are langua
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Mapping
 
+from lmlab.lazy import import_module
 from lmlab.taskspec import Task
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
@@ -39,7 +39,7 @@ class TaskTable(Mapping):
     def __getitem__(self, name: str) -> Task:
         if name not in TASK_PACKAGES:
             raise KeyError(name)
-        return importlib.import_module(f"lmlab.{TASK_PACKAGES[name]}.spec").SPEC
+        return import_module(f"lmlab.{TASK_PACKAGES[name]}.spec").SPEC
 
     def __contains__(self, name: object) -> bool:
         return name in TASK_PACKAGES

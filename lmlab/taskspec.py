@@ -4,11 +4,11 @@ PyTorch."""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from lmlab.lazy import import_module
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import Any
 
 
@@ -97,7 +97,7 @@ class Task:
     @staticmethod
     def _load(ref: str) -> Any:
         module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        return getattr(import_module(module), attr)
 
     def family_table(self) -> dict[str, Any]:
         return self._load(self.families)
@@ -106,7 +106,7 @@ class Task:
         return self._load(self.compare)
 
     def cli_module(self) -> ModuleType:
-        return importlib.import_module(self.cli)
+        return import_module(self.cli)
 
     def verb(self, name: str) -> Any:
         """The task's function for the optional verb ``name``, or None when the task declares none."""

@@ -12,7 +12,7 @@ def test_sigterm_raises_terminated_on_the_main_thread_and_the_handler_is_given_b
     before = signal.getsignal(signal.SIGTERM)
     previous = raise_on_sigterm()
     try:
-        assert previous is before
+        assert previous == before  # SIG_DFL: signal's IntEnum, or the int lmlab.interrupt gets from _signal
         try:
             signal.raise_signal(signal.SIGTERM)
         except Terminated:
@@ -21,7 +21,7 @@ def test_sigterm_raises_terminated_on_the_main_thread_and_the_handler_is_given_b
             raise AssertionError("SIGTERM did not raise Terminated")
     finally:
         restore_sigterm(previous)
-    assert signal.getsignal(signal.SIGTERM) is before
+    assert signal.getsignal(signal.SIGTERM) == before
 
 
 def test_off_the_main_thread_nothing_is_set_and_nothing_is_given_back():

@@ -6,11 +6,10 @@ imported on first use, so that loading a word tokenizer (``lmlab eval`` of a wor
 
 from __future__ import annotations
 
-import importlib
 from itertools import repeat
 
 from lmlab.errors import LmlabError
-from lmlab.lazy import lazy_names
+from lmlab.lazy import import_module, lazy_names
 from lmlab.runfiles import Field, check_fields, expect
 from lmlab.tokenizers.base import (
     BOS,
@@ -39,7 +38,7 @@ _lazy = lazy_names("lmlab.tokenizers", {cls: module for module, cls in _KINDS.va
 def tokenizer_class(kind: str) -> type[Tokenizer]:
     """The class of the tokenizer kind ``kind`` (a key of ``TOKENIZERS``), imported on first use."""
     module, name = _KINDS[kind]
-    return getattr(importlib.import_module(f"lmlab.tokenizers.{module}"), name)
+    return getattr(import_module(f"lmlab.tokenizers.{module}"), name)
 
 
 def __getattr__(name: str) -> Any:

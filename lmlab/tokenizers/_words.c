@@ -14,6 +14,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ typedef struct {
     uint64_t mask; /* slots - 1, slots a power of two at least twice the vocabulary */
     char *arena;
     Py_ssize_t vocab_size;
+    Py_ssize_t duplicates; /* tokens equal to an earlier one (skipped) */
 } WordIndex;
 
 static unsigned char ascii_space[128];
@@ -139,6 +142,7 @@ static int WordIndex_init(WordIndex *self, PyObject *args, PyObject *kwds) {
     for (uint64_t i = 0; i < slots; i++) self->table[i].id = -1;
     self->mask = slots - 1;
     size_t capacity = 0;
+    self->duplicates = 0;
     for (Py_ssize_t i = 0; i < V; i++) {
         Py_ssize_t n;
         PyObject *owner;
@@ -162,7 +166,8 @@ static int WordIndex_init(WordIndex *self, PyObject *args, PyObject *kwds) {
         memcpy(self->arena + arena_bytes, s, (size_t)n);
         uint64_t h = hash_bytes(s, n);
         uint64_t at = h & self->mask;
-        /* the first of equal tokens wins, as in a dict built in order (VocabTokenizer refuses duplicates anyway) */
+        /* the first of equal tokens wins, as in a dict built in order (VocabTokenizer refuses duplicates: it reads
+         * their count) */
         int duplicate = 0;
         for (; self->table[at].id >= 0; at = (at + 1) & self->mask) {
             const Entry *e = &self->table[at];
@@ -172,7 +177,10 @@ static int WordIndex_init(WordIndex *self, PyObject *args, PyObject *kwds) {
             }
         }
         Py_XDECREF(owner);
-        if (duplicate) continue;
+        if (duplicate) {
+            self->duplicates++;
+            continue;
+        }
         self->table[at] = (Entry){(uint32_t)(h >> 32), (int32_t)i, (uint32_t)arena_bytes, (uint32_t)n};
         arena_bytes += (size_t)n;
     }
@@ -275,6 +283,11 @@ static PyMethodDef WordIndex_methods[] = {
      "characters), then eos_id; a piece not in the vocabulary is unk_id and counted."},
     {NULL, NULL, 0, NULL}};
 
+static PyMemberDef WordIndex_members[] = {
+    {"duplicates", T_PYSSIZET, offsetof(WordIndex, duplicates), READONLY,
+     "how many tokens equal an earlier one (each looked up as the first)"},
+    {NULL, 0, 0, 0, NULL}};
+
 static PyTypeObject WordIndexType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lmlab.tokenizers._words.WordIndex",
     .tp_doc = "WordIndex(tokens): a hash table of a word vocabulary (token i has id i).",
@@ -284,6 +297,7 @@ static PyTypeObject WordIndexType = {
     .tp_init = (initproc)WordIndex_init,
     .tp_dealloc = (destructor)WordIndex_dealloc,
     .tp_methods = WordIndex_methods,
+    .tp_members = WordIndex_members,
 };
 
 /* count_words(lines) -> {word: count}: the words of the lines (cut as str.split() cuts them, as encode_lines does)

@@ -10,11 +10,11 @@ with ``</s>`` after every line, the form every language model scores (see :mod:`
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
 
+from lmlab import fastjson
 from lmlab.errors import LmlabError
 from lmlab.runfiles import read_versioned_json
 
@@ -117,10 +117,20 @@ class VocabTokenizer(Tokenizer):
         if tuple(tokens[:3]) != SPECIALS:
             tokens = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
         self._tokens = tokens
-        self._index = {t: i for i, t in enumerate(tokens)}
-        if len(self._index) != len(tokens):
+        self._token_ids: dict[str, int] | None = None  # token -> id (:attr:`_index`), made on first use
+        # the compiled index of the vocabulary (lmlab/tokenizers/_words.c), made here where it counts the repeated
+        # tokens (lmlab eval of a model file looks every word up in it, and never in the dict), else on first use
+        self._compiled = _compiled_index(tokens)
+        repeated = len(self._index) != len(tokens) if self._compiled is None else self._compiled.duplicates
+        if repeated:
             raise LmlabError("tokenizer vocabulary has duplicate tokens")
-        self._compiled = None  # the compiled index of the vocabulary (lmlab/tokenizers/_words.c), made on first use
+
+    @property
+    def _index(self) -> dict[str, int]:
+        """Token -> id, for look-ups in Python (:meth:`encode`, :meth:`token_to_id`)."""
+        if self._token_ids is None:
+            self._token_ids = {t: i for i, t in enumerate(self._tokens)}
+        return self._token_ids
 
     def __getstate__(self) -> dict[str, Any]:
         # the compiled index is a cache, made again on demand: copies and pickles (worker processes) leave it out
@@ -157,6 +167,19 @@ class VocabTokenizer(Tokenizer):
         return ids, n_oov
 
 
+def _compiled_index(tokens: list[str]) -> Any:
+    """A WordIndex of ``tokens`` (lmlab/tokenizers/_words.c), or None where the extension was not built or a token
+    is not a string."""
+    try:
+        from lmlab.tokenizers._words import WordIndex
+    except ImportError:  # pragma: no cover - installed without a C compiler
+        return None
+    try:
+        return WordIndex(tokens)
+    except TypeError:  # a token that is not a string: the Python dict takes it
+        return None
+
+
 def read_tokenizer_json(path: str | Path) -> dict[str, Any]:
     """Read and check a tokenizer file's envelope; the caller dispatches on ``d["kind"]``.
 
@@ -182,7 +205,7 @@ def tokenizer_sha256(tokenizer: Tokenizer) -> str:
     >>> tokenizer_sha256(a) == tokenizer_sha256(CharTokenizer.train(["ba"])), tokenizer_sha256(a) == tokenizer_sha256(b)
     (True, False)
     """
-    return _sha256(json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
+    return _sha256(fastjson.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
 def _sha256(data: bytes):  # noqa: ANN202 - a hashlib hash object

@@ -38,7 +38,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lmlab.errors import LmlabError
-from lmlab.interrupt import exception_for, stop_after_step
+from lmlab.interrupt import StopAfterStep, exception_for
 from lmlab.io import write_json
 from lmlab.nn.tensor_io import load_tensors, save_tensors
 from lmlab.nn.weights import WEIGHTS_FILE, load_state_into, unique_state_dict
@@ -266,7 +266,7 @@ class Trainer:
             metrics: MetricsLog | NoMetricsLog = MetricsLog(self.dir / "metrics.jsonl", self._tensorboard_dir())
         else:
             metrics = NoMetricsLog()
-        with metrics as self.metrics, stop_after_step() as interrupt:
+        with metrics as self.metrics, StopAfterStep() as interrupt:
             while self.step < self.total_steps:
                 step = self.step
                 budget = None if cfg.max_seconds is None else self._elapsed() / cfg.max_seconds

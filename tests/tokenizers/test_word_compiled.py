@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmlab.tokenizers import WordTokenizer
+from lmlab.errors import LmlabError
+from lmlab.tokenizers import SPECIALS, WordTokenizer
+from lmlab.tokenizers import base as base_module
 from lmlab.tokenizers import word as word_module
 
 pytestmark = pytest.mark.skipif(word_module.WordIndex is None, reason="the word look-up extension is not built")
@@ -129,3 +131,24 @@ def test_training_counts_across_batches_give_the_readable_vocabulary(monkeypatch
     monkeypatch.setattr(word_module, "count_words", None)
     slow = WordTokenizer.train(iter(lines), lowercase=True)
     assert fast.tokens() == slow.tokens() and len(fast.tokens()) > 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(words | st.sampled_from(["a", "é", "\ud800", "\ud83d\ude00", "😀"]), max_size=12))
+def test_the_index_counts_repeated_tokens_as_a_set_does(tokens):
+    assert word_module.WordIndex(tokens).duplicates == len(tokens) - len(set(tokens))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_repeated_token_is_refused_with_or_without_the_extension(monkeypatch, compiled):
+    """The vocabulary's repeats are counted by its compiled index where there is one (no Python dict is made for a
+    tokenizer that only encodes in C: lmlab eval of a model file), else by the dict."""
+    if not compiled:
+        monkeypatch.setattr(base_module, "_compiled_index", lambda tokens: None)
+    with pytest.raises(LmlabError, match="duplicate tokens"):
+        WordTokenizer([*SPECIALS, "a", "b", "a"])
+    tok = WordTokenizer([*SPECIALS, "a", "é", "\ud83d\ude00", "😀"])
+    assert (tok._compiled is not None) == compiled
+    assert (tok._token_ids is None) == compiled  # the dict is made where a look-up in Python needs it
+    assert tok._index == {t: i for i, t in enumerate(tok.tokens())}
+    assert tok.encode("a 😀 b") == [3, 6, 0]

@@ -8,8 +8,9 @@ evaluation, generation and comparison reach a family only through this table and
 
 from __future__ import annotations
 
-import importlib
 from collections import namedtuple
+
+from lmlab.lazy import import_module
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class Family(namedtuple("Family", _FIELDS, defaults=("lmlab.lm.presets:compare_a
 
     def _load(self, ref: str) -> Any:
         module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        return getattr(import_module(module), attr)
 
     @property
     def by_gradient(self) -> bool:

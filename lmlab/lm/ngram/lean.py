@@ -13,11 +13,11 @@ rather than probabilities, or a configuration that is not one lmlab writes (the 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 
+from lmlab import fastjson
 from lmlab.errors import LmlabError
 from lmlab.lm.ngram import fast
 from lmlab.lm.ngram.modelfile import (
@@ -143,7 +143,7 @@ def evaluate_run(args: argparse.Namespace, run_dir: str, run_cfg: dict[str, Any]
         raise LmlabError(zero_probability_message(bad, tokens, token, first))
     r = perplexity_from_total(total, tokens, oov=oov, lines=len(lines))
     if args.json:
-        print(json.dumps({"data": where, "family": run_cfg["family"], **r.to_dict()}))
+        print(fastjson.dumps({"data": where, "family": run_cfg["family"], **r.to_dict()}))
     else:
         print(r.summary(where))
     return 0
