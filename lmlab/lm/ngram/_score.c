@@ -35,6 +35,39 @@
 
 #define MAX_ORDER 10
 
+/* x mod d for a divisor d fixed in advance, without a division (a 64-bit divide takes tens of cycles and is not
+ * pipelined: four of them per token were about a third of the scoring time): Granlund and Montgomery, "Division by
+ * invariant integers using multiplication" (1994), figure 4.1, with N = 64. For d >= 1, l = ceil(log2 d),
+ * m = floor(2^64 (2^l - d) / d) + 1, t = (m x) >> 64: x / d = (t + ((x - t) >> min(l, 1))) >> max(l - 1, 0),
+ * exactly, for every 64-bit x; the remainder follows. tests/lm/ngram/test_binary.py compares it with % (remainder). */
+typedef struct {
+    uint64_t d, m;
+    int shift1, shift2;
+} Divisor;
+
+#ifdef __SIZEOF_INT128__
+static Divisor divisor(uint64_t d) {
+    int l = 0;
+    while (l < 64 && ((unsigned __int128)1 << l) < d) l++;
+    Divisor v = {d, (uint64_t)((((unsigned __int128)1 << l) - d) * ((unsigned __int128)1 << 64) / d + 1), l < 1 ? l : 1,
+                 l > 1 ? l - 1 : 0};
+    return v;
+}
+
+static inline uint64_t modulo(uint64_t x, const Divisor *v) {
+    uint64_t t = (uint64_t)(((unsigned __int128)v->m * x) >> 64);
+    uint64_t q = (t + ((x - t) >> v->shift1)) >> v->shift2;
+    return x - q * v->d;
+}
+#else /* a compiler without 128-bit integers: the division itself */
+static Divisor divisor(uint64_t d) {
+    Divisor v = {d, 0, 0, 0};
+    return v;
+}
+
+static inline uint64_t modulo(uint64_t x, const Divisor *v) { return x % v->d; }
+#endif
+
 typedef struct {
     int order; /* the effective order: every table up to it holds n-grams */
     int64_t vocab_size;
@@ -45,6 +78,7 @@ typedef struct {
     const int64_t *slots[MAX_ORDER + 1]; /* slots[k]: (S[k], width[k]) (key, row, logp bits, bow bits), or for
                                             width 2 (key, logp bits), k >= 2 */
     uint64_t size[MAX_ORDER + 1];        /* S[k] */
+    Divisor by_size[MAX_ORDER + 1];      /* S[k], for modulo */
     int width[MAX_ORDER + 1];            /* 4 or 2 */
     double missing_context_bow;
     int fd;                              /* -1: slots[k] read in memory; else with pread at slot_offset[k] of fd */
@@ -94,7 +128,7 @@ static inline void prepare(const Tables *t, int64_t w, const State *prev, uint64
     for (int k = 2; k <= t->order; k++) {
         int64_t c = prev->rows[k - 1];
         if (c < 0) continue;
-        home[k] = mix(key(t, c, w)) % t->size[k];
+        home[k] = modulo(mix(key(t, c, w)), &t->by_size[k]);
         if (t->fd < 0) __builtin_prefetch(t->slots[k] + home[k] * t->width[k]);
     }
 }
@@ -364,6 +398,7 @@ static PyObject *log10_stream(PyObject *self, PyObject *args) {
             t.slots[k] = v->buf;
             t.size[k] = (uint64_t)(v->len / (8 * width));
             if (t.size[k] < 1) goto sizes;
+            t.by_size[k] = divisor(t.size[k]);
             if (fd >= 0) {
                 t.slot_offset[k] = PyLong_AsLongLong(PyTuple_GET_ITEM(offsets_obj, k - 2));
                 if (t.slot_offset[k] < 0) {
@@ -451,7 +486,22 @@ static PyObject *ln_total(PyObject *self, PyObject *args) {
     return Py_BuildValue("(dLL)", total, (long long)bad, (long long)first);
 }
 
+/* remainder(x, d) -> x mod d as the scorer finds a home slot (modulo), for tests to compare with %. */
+static PyObject *remainder_of(PyObject *self, PyObject *args) {
+    unsigned long long x, d;
+    if (!PyArg_ParseTuple(args, "KK:remainder", &x, &d)) return NULL;
+    if (d == 0) {
+        PyErr_SetString(PyExc_ZeroDivisionError, "remainder: d must be at least 1");
+        return NULL;
+    }
+    Divisor v = divisor(d);
+    return PyLong_FromUnsignedLongLong(modulo(x, &v));
+}
+
 static PyMethodDef methods[] = {
+    {"remainder", remainder_of, METH_VARARGS,
+     "remainder(x, d) -> x mod d for 64-bit unsigned x and d >= 1, computed as the scorer computes a home slot "
+     "(a multiplication by d's precomputed inverse, no division)."},
     {"log10_stream", log10_stream, METH_VARARGS,
      "log10_stream(ids, out, keys, logp, bow, slots, widths, vocab_size, bos, eos, order, missing_context_bow[, fd, "
      "offsets]): writes log10 p of every id into out (widths: the 8-byte fields of each table's slots, 4 or 2); "

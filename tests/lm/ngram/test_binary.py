@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lmlab.errors import LmlabError
 from lmlab.lm.ngram import fast
@@ -522,3 +524,14 @@ def test_memory_mapped_tables_are_read_with_plain_reads_and_slices_through_the_m
     assert read_rows(whole, 3, 6).tolist() == [3, 4, 5] and not isinstance(read_rows(whole, 3, 6), np.memmap)
     assert read_rows(whole[2:], 3, 6).tolist() == [5, 6, 7]  # a slice keeps offset 0: read through the mapping
     assert read_rows(np.arange(5), 1, 3).tolist() == [1, 2]
+
+
+@pytest.mark.skipif(not fast.available(), reason="the compiled scorer is not built")
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.integers(0, 2**64 - 1),
+    st.integers(1, 2**64 - 1) | st.integers(1, 2**20) | st.sampled_from([1, 2, 3, 2**32, 2**63, 2**63 + 1, 2**64 - 1]),
+)
+def test_the_scorers_home_slot_is_the_remainder(x, d):
+    """The scorer finds a key's home slot, mix(key) mod S, by multiplying by S's inverse (no division): exactly %."""
+    assert fast._score.remainder(x, d) == x % d
