@@ -73,11 +73,18 @@ def run_envelope(task: str | None, family: str, model: dict[str, Any], info: Run
 
 
 def tokenizer_record(tokenizer: Any, file: str = "tokenizer.json") -> dict[str, str]:
-    """How a run records its tokenizer: kind, file name, and the sha256 that ties the weights to it (a tokenizer
-    with the same tokens in another order is refused on load)."""
-    from lmlab.tokenizers import tokenizer_sha256
+    """How a run records its tokenizer: kind, file name, the sha256 of its content that ties the weights to it (a
+    tokenizer with the same tokens in another order is refused on load), and the sha256 of the file
+    :meth:`~lmlab.tokenizers.Tokenizer.save` writes, by which that file, unchanged, is recognised without hashing its
+    content again (:func:`load_run_tokenizer`)."""
+    from lmlab.tokenizers import file_sha256, tokenizer_file_bytes, tokenizer_sha256
 
-    return {"kind": tokenizer.kind, "file": file, "sha256": tokenizer_sha256(tokenizer)}
+    return {
+        "kind": tokenizer.kind,
+        "file": file,
+        "sha256": tokenizer_sha256(tokenizer),
+        "file_sha256": file_sha256(tokenizer_file_bytes(tokenizer)),
+    }
 
 
 #: The fields of ``config.json`` that lmlab reads (others are kept for the user and left alone).
@@ -88,6 +95,7 @@ RUN_SCHEMA = {
     "tokenizer.kind": expect(str),
     "tokenizer.file": expect(str),
     "tokenizer.sha256": expect(str),
+    "tokenizer.file_sha256": expect(str),
     "data": expect(dict),
     "data.spec": expect(str, None),
     "data.source": expect(str, None),
@@ -121,16 +129,20 @@ def read_run_config(run_dir: str | Path) -> dict[str, Any]:
 
 def load_run_tokenizer(run_dir: str | Path, cfg: dict[str, Any]) -> Any:
     """The tokenizer ``config.json`` names: a plain file name in the run directory, a regular file, and, when the
-    run records its hash (older runs do not), the very tokenizer the weights were trained with."""
-    from lmlab.tokenizers import load_tokenizer, tokenizer_sha256
+    run records its hash (older runs do not), the very tokenizer the weights were trained with: the file training
+    wrote, byte for byte (``tokenizer.file_sha256``), or one with the same content (``tokenizer.sha256``: the
+    same tokens, merges and options, written in another form)."""
+    from lmlab.tokenizers import file_sha256, load_tokenizer_file, tokenizer_sha256
 
     where = os.path.join(run_dir, "config.json")
     recorded = cfg.get("tokenizer", {})
     name = plain_file_name(recorded.get("file", "tokenizer.json"), where, "tokenizer.file")
     path = os.path.join(run_dir, name)
-    tokenizer = load_tokenizer(path)
+    tokenizer, data = load_tokenizer_file(path)
     if recorded.get("kind", tokenizer.kind) != tokenizer.kind:
         raise LmlabError(f"{path}: a {tokenizer.kind} tokenizer, but {where} records a {recorded['kind']} tokenizer")
+    if "file_sha256" in recorded and file_sha256(data) == recorded["file_sha256"]:
+        return tokenizer  # the file training wrote, and so its content (hashing that is a tenth of lmlab eval)
     expected, actual = recorded.get("sha256"), tokenizer_sha256(tokenizer)
     if expected is not None and actual != expected:
         raise LmlabError(

@@ -102,7 +102,11 @@ def read_json(
 
     ``what`` names the file for the user ("run configuration", "checkpoint state").
     """
-    data = read_bytes(path, limit=limit, missing=missing)
+    return parse_json(read_bytes(path, limit=limit, missing=missing), path, what)
+
+
+def parse_json(data: bytes, path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """The parsed JSON of ``data``, the bytes of the file ``path`` (:func:`read_json`), or a one-line LmlabError."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -128,7 +132,12 @@ def read_versioned_json(
     missing: str | None = None,
 ) -> dict[str, Any]:
     """A JSON object written as ``{"format": fmt, "version": version, ...}`` (see :func:`read_json`)."""
-    d = read_json(path, what=what, limit=limit, missing=missing)
+    return check_version(read_json(path, what=what, limit=limit, missing=missing), path, fmt, version, what)
+
+
+def check_version(d: Any, path: str | os.PathLike, fmt: str, version: int, what: str) -> dict[str, Any]:
+    """``d``, read from the file ``path``, if it is a JSON object of ``{"format": fmt, "version": version, ...}``;
+    otherwise a one-line LmlabError."""
     if not isinstance(d, dict) or d.get("format") != fmt:
         raise LmlabError(f"{path}: not an lmlab {what} (no 'format': '{fmt}')")
     if d.get("version") != version:
@@ -512,6 +521,8 @@ __all__ = [
     "open_regular",
     "plain_file_name",
     "read_bytes",
+    "check_version",
+    "parse_json",
     "read_json",
     "read_versioned_json",
 ]

@@ -21,7 +21,9 @@ from lmlab.tokenizers.base import (
     UNK_ID,
     EncodedText,
     Tokenizer,
-    read_tokenizer_json,
+    file_sha256,
+    read_tokenizer_file,
+    tokenizer_file_bytes,
     tokenizer_sha256,
 )
 
@@ -81,9 +83,14 @@ def tokenizer_from_dict(d: dict, where: str = "tokenizer data") -> Tokenizer:
 
 def load_tokenizer(path: str | Path) -> Tokenizer:
     """Load a tokenizer of any kind from a file written by :meth:`Tokenizer.save` (a regular file only)."""
-    d = read_tokenizer_json(path)
+    return load_tokenizer_file(path)[0]
+
+
+def load_tokenizer_file(path: str | Path) -> tuple[Tokenizer, bytes]:
+    """:func:`load_tokenizer`, and the file's bytes as read (see :func:`read_tokenizer_file`)."""
+    d, data = read_tokenizer_file(path)
     try:
-        return tokenizer_from_dict(d, str(path))
+        return tokenizer_from_dict(d, str(path)), data
     except LmlabError as e:
         raise LmlabError(e if str(e).startswith(f"{path}: ") else f"{path}: {e}") from None
 
@@ -102,8 +109,11 @@ __all__ = [
     "EncodedText",
     "Tokenizer",
     "WordTokenizer",
+    "file_sha256",
     "load_tokenizer",
+    "load_tokenizer_file",
     "tokenizer_class",
+    "tokenizer_file_bytes",
     "tokenizer_from_dict",
     "tokenizer_sha256",
 ]

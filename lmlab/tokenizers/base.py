@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from lmlab import fastjson
 from lmlab.errors import LmlabError
-from lmlab.runfiles import read_versioned_json
+from lmlab.runfiles import check_version, parse_json, read_bytes
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see lmlab.lazy)
 if TYPE_CHECKING:
@@ -103,10 +103,11 @@ class Tokenizer(ABC):
         return [self.id_to_token(i) for i in range(self.vocab_size)]
 
     def save(self, path: str | Path) -> None:
-        """Write the tokenizer as a versioned JSON file (atomically)."""
-        from lmlab.io import write_json  # here: loading a tokenizer (lmlab eval) writes nothing
+        """Write the tokenizer as a versioned JSON file (atomically): :func:`tokenizer_file_bytes`."""
+        from lmlab.io import atomic_open  # here: loading a tokenizer (lmlab eval) writes nothing
 
-        write_json(path, {"format": "lmlab-tokenizer", "version": FORMAT_VERSION, **self.to_dict()})
+        with atomic_open(path, "wb") as f:
+            f.write(tokenizer_file_bytes(self))
 
 
 class VocabTokenizer(Tokenizer):
@@ -180,19 +181,30 @@ def _compiled_index(tokens: list[str]) -> Any:
         return None
 
 
-def read_tokenizer_json(path: str | Path) -> dict[str, Any]:
-    """Read and check a tokenizer file's envelope; the caller dispatches on ``d["kind"]``.
+def read_tokenizer_file(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """A tokenizer file's JSON, its envelope checked (the caller dispatches on ``d["kind"]``), and the bytes it was
+    parsed from (a run compares their :func:`file_sha256` with the one it recorded).
 
     Only a regular file of at most :data:`MAX_TOKENIZER_BYTES` is read (see :func:`lmlab.runfiles.read_json`).
     """
-    return read_versioned_json(
-        path,
-        "lmlab-tokenizer",
-        FORMAT_VERSION,
-        "tokenizer file",
-        limit=MAX_TOKENIZER_BYTES,
-        missing=f"tokenizer file not found: {path}",
-    )
+    data = read_bytes(path, limit=MAX_TOKENIZER_BYTES, missing=f"tokenizer file not found: {path}")
+    d = parse_json(data, path, "tokenizer file")
+    return check_version(d, path, "lmlab-tokenizer", FORMAT_VERSION, "tokenizer file"), data
+
+
+def tokenizer_file_bytes(tokenizer: Tokenizer) -> bytes:
+    """The tokenizer's file as :meth:`Tokenizer.save` writes it: its format and version, then :meth:`to_dict`, as
+    JSON indented by two spaces (non-ASCII characters as they are), a newline at the end, in UTF-8."""
+    import json  # here: reading a tokenizer (lmlab eval) writes none
+
+    payload = {"format": "lmlab-tokenizer", "version": FORMAT_VERSION, **tokenizer.to_dict()}
+    return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def file_sha256(data: bytes) -> str:
+    """sha256 of a file's bytes, in hex: a run records its tokenizer file's (``tokenizer.file_sha256``), so that
+    the file training wrote is recognised by its bytes, without hashing its content (:func:`tokenizer_sha256`)."""
+    return _sha256(data).hexdigest()
 
 
 def tokenizer_sha256(tokenizer: Tokenizer) -> str:

@@ -258,6 +258,30 @@ def test_reordered_tokenizer_is_refused(family_run, tmp_path, request):
     one_line_error(rc, err, "tokenizer.json does not match the weights of this run (sha256")
 
 
+@pytest.mark.parametrize("family_run", ["ngram_run", "mlp_run"])
+def test_a_tokenizer_file_is_recognised_by_its_bytes_else_by_its_content(family_run, tmp_path, request, monkeypatch):
+    """A run records the sha256 of the tokenizer file training wrote: that file, unchanged, is taken without
+    hashing its content; the same content written in another form is taken by its content's sha256."""
+    import hashlib
+
+    from lmlab import tokenizers
+    from lmlab.runconfig import load_run_tokenizer, read_run_config
+
+    run = copy_run(request.getfixturevalue(family_run), tmp_path)
+    path = run / "tokenizer.json"
+    cfg = read_run_config(run)
+    assert cfg["tokenizer"]["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    hashed = []
+    content_sha256 = tokenizers.tokenizer_sha256
+    monkeypatch.setattr(tokenizers, "tokenizer_sha256", lambda tok: hashed.append(tok) or content_sha256(tok))
+    tokens = load_run_tokenizer(run, cfg).tokens()
+    assert hashed == []
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))), encoding="utf-8")  # one line
+    assert load_run_tokenizer(run, cfg).tokens() == tokens and len(hashed) == 1
+    rc, out, err = lmlab("eval", run)
+    assert rc == 0 and "perplexity" in out, err
+
+
 def test_run_records_its_tokenizer_hash_and_older_runs_still_load(mlp_run, tmp_path):
     from lmlab.tokenizers import load_tokenizer, tokenizer_sha256
 
@@ -352,14 +376,14 @@ def test_out_in_a_read_only_folder(corpus, tmp_path):
 def test_disk_full_or_read_only_is_one_line(corpus, tmp_path, monkeypatch, code, filename, message):
     from lmlab import io as lmlab_io
 
-    write_json = lmlab_io.write_json
+    atomic_open = lmlab_io.atomic_open
 
     def fail(path, *args, **kwargs):
         if Path(path).name != "tokenizer.json":
-            return write_json(path, *args, **kwargs)
+            return atomic_open(path, *args, **kwargs)
         raise OSError(code, os.strerror(code), filename)
 
-    monkeypatch.setattr("lmlab.io.write_json", fail)  # the tokenizer's file (its save imports write_json late)
+    monkeypatch.setattr("lmlab.io.atomic_open", fail)  # the tokenizer's file (its save imports atomic_open late)
     rc, _, err = lmlab("train", "--model", "ngram", "--data", corpus, "--out", tmp_path / "run")
     one_line_error(rc, err, message)
 
