@@ -34,7 +34,6 @@ class _DecoderDefaults:
     parse_float = float
     parse_int = int
     parse_constant = staticmethod(_CONSTANTS.__getitem__)
-    memo: dict = {}  # read by json's Python scanner only; the C one keeps its own
 
 
 _scan_once = _json.make_scanner(_DecoderDefaults()) if _json else None

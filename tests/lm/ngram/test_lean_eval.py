@@ -342,6 +342,28 @@ print("and corpus:", sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "
     assert found == ["text file: [] []", "and corpus: []"]
 
 
+def test_the_installed_lmlab_command_imports_no_re(tmp_path):
+    """The lmlab command pip installs (bin/lmlab) starts the lean path without re, which pip's generated wrapper
+    for an entry point would import first."""
+    script = Path(sys.executable).parent / "lmlab"
+    if not script.is_file():
+        pytest.skip("lmlab is not installed beside this interpreter")
+    (tmp_path / "c.txt").write_text("\n".join(LINES * 20) + "\n")
+    assert (
+        _lmlab("train", "--model", "ngram", "--order", "3", "--data", "c.txt", "--out", "run", cwd=tmp_path).returncode
+        == 0
+    )
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), "eval", "run", "--text", "c.txt"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0 and "perplexity" in r.stdout, r.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "lmlab.lm.ngram.lean" in imported and not imported & {"re", "json", "enum", "argparse", "numpy"}
+
+
 @pytest.mark.parametrize(
     "tokens", [["<unk>", "<s>", "</s>", "the", 3], "the cat", ["<unk>", "<s>", "</s>", None], {"the": 3}]
 )
