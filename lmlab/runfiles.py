@@ -503,15 +503,13 @@ def read_safetensors_arrays(
 
 
 __all__ = [
+    "Field",
     "MAX_JSON_BYTES",
     "SafetensorsHeader",
-    "check_safetensors_shapes",
-    "read_safetensors_arrays",
-    "read_safetensors_bytes",
-    "read_safetensors_header",
-    "Field",
     "annotation_field",
     "check_fields",
+    "check_safetensors_shapes",
+    "check_version",
     "config_from_json",
     "dataclass_schema",
     "expect",
@@ -519,10 +517,12 @@ __all__ = [
     "is_type",
     "list_of",
     "open_regular",
+    "parse_json",
     "plain_file_name",
     "read_bytes",
-    "check_version",
-    "parse_json",
     "read_json",
+    "read_safetensors_arrays",
+    "read_safetensors_bytes",
+    "read_safetensors_header",
     "read_versioned_json",
 ]

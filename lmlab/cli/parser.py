@@ -14,6 +14,7 @@ import sys
 
 from lmlab import __version__
 from lmlab.cli.main import command_name
+from lmlab.lazy import import_module
 
 #: The module of each shared verb that registers that one command, by its name: a command line naming one of them
 #: builds that verb's parser alone (``lmlab eval`` imports no other command's module); any other (a task's verb,
@@ -34,10 +35,8 @@ SHARED_VERBS = {
 def _command_modules(name: str | None = None):
     """The module of the shared verb ``name`` alone, where it is one (:data:`SHARED_VERBS`); otherwise every
     command's: the shared verbs, then the verbs each task declares in its spec (``Task.commands``)."""
-    import importlib
-
     if name in SHARED_VERBS:
-        return [importlib.import_module(SHARED_VERBS[name])]
+        return [import_module(SHARED_VERBS[name])]
 
     from lmlab.cli import (
         attention_cmd,
@@ -54,7 +53,7 @@ def _command_modules(name: str | None = None):
     from lmlab.tasks import command_modules
 
     shared = [train_cmd, eval_cmd, export_cmd, compare_cmd, data_cmd, plot_cmd, attention_cmd]
-    declared = [importlib.import_module(name) for name in command_modules()]
+    declared = [import_module(name) for name in command_modules()]
     return [*shared, *declared, fundamentals_cmd, tokenizer_cmd, serve_cmd]
 
 
